@@ -1,0 +1,56 @@
+# Two commands on a fresh clone: `make run` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+LOCK := requirements.lock
+PIP_FLAGS := --disable-pip-version-check --quiet
+
+.PHONY: run test lint typecheck pytest migrate lock bench clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "MovieVerse needs Python 3.11 or newer"'
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install $(PIP_FLAGS) --upgrade pip==26.3
+
+# Stamps re-run the install whenever the dependency declarations change.
+$(VENV)/.installed-run: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install $(PIP_FLAGS) -c $(LOCK) -e .
+	@touch $@
+
+$(VENV)/.installed-dev: pyproject.toml $(LOCK) | $(BIN)/python
+	$(BIN)/python -m pip install $(PIP_FLAGS) -c $(LOCK) -e '.[dev]'
+	@touch $@ $(VENV)/.installed-run
+
+run: $(VENV)/.installed-run
+	$(BIN)/movieverse migrate
+	$(BIN)/movieverse up
+
+test: $(VENV)/.installed-dev lint typecheck pytest
+
+lint: $(VENV)/.installed-dev
+	$(BIN)/ruff format --check .
+	$(BIN)/ruff check .
+
+typecheck: $(VENV)/.installed-dev
+	$(BIN)/mypy
+
+pytest: $(VENV)/.installed-dev
+	$(BIN)/pytest
+
+migrate: $(VENV)/.installed-run
+	$(BIN)/movieverse migrate
+
+bench: $(VENV)/.installed-dev
+	$(BIN)/python bench/login.py
+	$(BIN)/python bench/users_me.py
+
+# Re-pin the whole dependency tree from a clean environment.
+lock:
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
+	.lockenv/bin/python -m pip install $(PIP_FLAGS) --upgrade pip==26.3
+	.lockenv/bin/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	.lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^movieverse' > $(LOCK)
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

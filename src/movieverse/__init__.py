@@ -1,0 +1,3 @@
+"""MovieVerse: a movie-discovery backend of independent services."""
+
+__version__ = "0.1.0"

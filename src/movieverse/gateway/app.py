@@ -1,0 +1,130 @@
+"""The all-in-one app (``movieverse up``): every service on one port, one process.
+
+Each request goes, path unchanged, to the service the route table names; services keep their own
+middleware, error handling and lifespan. The gateway's own routes (health of the whole process,
+metrics, merged OpenAPI docs) sit beside them. Services that are not built yet answer 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from starlette.types import Receive, Scope, Send
+
+from movieverse.gateway.openapi import merge_openapi
+from movieverse.gateway.routes import RouteTable
+from movieverse.platform.errors import install_error_handlers
+from movieverse.platform.observability import RequestContextMiddleware
+from movieverse.platform.service import SharedRuntime, metrics_response, readiness
+from movieverse.platform.settings import PlatformSettings
+from movieverse.services.auth.app import create_app as create_auth
+from movieverse.services.users.app import create_app as create_users
+
+AppFactory = Callable[..., FastAPI]
+
+# Every service built so far, in start-up order.
+SERVICE_FACTORIES: Mapping[str, AppFactory] = {
+    "auth": create_auth,
+    "users": create_users,
+}
+
+
+class Gateway:
+    """ASGI entry point: dispatches by route table; lifespan and its own routes go to ``edge``."""
+
+    def __init__(self, edge: FastAPI, services: Mapping[str, FastAPI], table: RouteTable) -> None:
+        self.edge = edge
+        self.services = services
+        self.table = table
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in {"http", "websocket"}:
+            service = self.table.service_for(scope["path"])
+            app = self.services.get(service) if service else None
+            if app is not None:
+                await app(scope, receive, send)
+                return
+        await self.edge(scope, receive, send)
+
+
+def create_gateway(
+    settings: PlatformSettings | None = None,
+    *,
+    service_overrides: Mapping[str, Any] | None = None,
+) -> Gateway:
+    settings = settings or PlatformSettings()
+    settings.ensure_safe()
+    shared = SharedRuntime(settings)
+    overrides = service_overrides or {}
+    services = {
+        name: factory(settings, shared=shared, own=overrides.get(name))
+        for name, factory in SERVICE_FACTORIES.items()
+    }
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            # The gateway holds the shared runtime across all services' start and stop, so
+            # the bus outlives every relay's final flush.
+            await shared.start()
+            stack.push_async_callback(shared.stop)
+            for service in services.values():
+                await stack.enter_async_context(service.router.lifespan_context(service))
+            yield
+
+    edge = FastAPI(
+        title="MovieVerse",
+        version="0.1.0",
+        description="Every MovieVerse service behind one gateway.",
+        lifespan=lifespan,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    install_error_handlers(edge)
+    merged: dict[str, Any] = {}
+
+    @edge.get("/", include_in_schema=False)
+    async def index() -> dict[str, Any]:
+        return {
+            "name": "MovieVerse",
+            "docs": "/docs",
+            "openapi": "/openapi.json",
+            "services": sorted(services),
+        }
+
+    @edge.get("/openapi.json", include_in_schema=False)
+    async def openapi() -> JSONResponse:
+        if not merged:
+            merged.update(merge_openapi({n: s.openapi() for n, s in services.items()}))
+        return JSONResponse(merged)
+
+    @edge.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="MovieVerse API")
+
+    @edge.get("/healthz", include_in_schema=False)
+    async def healthz() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @edge.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        reports = await asyncio.gather(*(readiness(s.state.ctx) for s in services.values()))
+        ready = all(r["ready"] for r in reports)
+        body = {"ready": ready, "services": {r["service"]: r for r in reports}}
+        return JSONResponse(body, status_code=200 if ready else 503)
+
+    @edge.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return metrics_response()
+
+    edge.add_middleware(
+        RequestContextMiddleware, service="gateway", max_body_bytes=settings.max_body_bytes
+    )
+    return Gateway(edge, services, RouteTable())

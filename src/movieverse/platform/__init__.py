@@ -1,0 +1,1 @@
+"""Shared infrastructure: settings, storage, events, security, HTTP plumbing. No business logic."""

@@ -1,0 +1,228 @@
+"""The key-value port (caches, counters, rate limits, short-lived tokens) and its adapters.
+
+Adapters: :class:`MemoryKeyValueStore` (one process, the embedded shape) and
+:class:`RedisKeyValueStore`. ``tests/contract/test_kv_contract.py`` holds both to one behaviour.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Protocol
+
+from redis.asyncio import Redis
+
+
+class KeyValueStore(Protocol):
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def set(
+        self,
+        key: str,
+        value: bytes,
+        *,
+        ttl_seconds: float | None = None,
+        only_if_absent: bool = False,
+    ) -> bool:
+        """Store ``value``; with ``only_if_absent`` do so only if no live value exists.
+
+        Returns whether the value was written.
+        """
+        ...
+
+    async def delete(self, *keys: str) -> int:
+        """Remove keys; returns how many existed."""
+        ...
+
+    async def increment(
+        self, key: str, amount: int = 1, *, ttl_seconds: float | None = None
+    ) -> int:
+        """Add ``amount`` atomically; the TTL is set only when this call creates the key."""
+        ...
+
+    async def ttl(self, key: str) -> float | None:
+        """Seconds until the key expires; None if it is missing or never expires."""
+        ...
+
+    async def ping(self) -> str:
+        """The server's version, or raise if it cannot be reached."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+class MemoryKeyValueStore:
+    """A dict with expiry. Safe for concurrent coroutines of one event loop."""
+
+    def __init__(self) -> None:
+        self._data: dict[str, tuple[bytes, float | None]] = {}
+        self._lock = asyncio.Lock()
+        self._writes_since_sweep = 0
+
+    def _now(self) -> float:
+        return time.monotonic()
+
+    def _live(self, key: str) -> tuple[bytes, float | None] | None:
+        entry = self._data.get(key)
+        if entry is None:
+            return None
+        _, expires = entry
+        if expires is not None and expires <= self._now():
+            del self._data[key]
+            return None
+        return entry
+
+    def _expiry(self, ttl_seconds: float | None) -> float | None:
+        if ttl_seconds is None:
+            return None
+        if ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
+        return self._now() + ttl_seconds
+
+    def _maybe_sweep(self) -> None:
+        # Expired keys nobody reads again would otherwise live forever.
+        self._writes_since_sweep += 1
+        if self._writes_since_sweep < 1000:
+            return
+        self._writes_since_sweep = 0
+        now = self._now()
+        for key in [k for k, (_, exp) in self._data.items() if exp is not None and exp <= now]:
+            del self._data[key]
+
+    async def get(self, key: str) -> bytes | None:
+        entry = self._live(key)
+        return entry[0] if entry else None
+
+    async def set(
+        self,
+        key: str,
+        value: bytes,
+        *,
+        ttl_seconds: float | None = None,
+        only_if_absent: bool = False,
+    ) -> bool:
+        expires = self._expiry(ttl_seconds)
+        async with self._lock:
+            if only_if_absent and self._live(key) is not None:
+                return False
+            self._data[key] = (bytes(value), expires)
+            self._maybe_sweep()
+            return True
+
+    async def delete(self, *keys: str) -> int:
+        async with self._lock:
+            removed = 0
+            for key in keys:
+                if self._live(key) is not None:
+                    del self._data[key]
+                    removed += 1
+            return removed
+
+    async def increment(
+        self, key: str, amount: int = 1, *, ttl_seconds: float | None = None
+    ) -> int:
+        async with self._lock:
+            entry = self._live(key)
+            if entry is None:
+                value, expires = 0, self._expiry(ttl_seconds)
+            else:
+                try:
+                    value = int(entry[0])
+                except ValueError as exc:
+                    raise ValueError(f"{key} does not hold an integer") from exc
+                expires = entry[1]
+            value += amount
+            self._data[key] = (str(value).encode(), expires)
+            self._maybe_sweep()
+            return value
+
+    async def ttl(self, key: str) -> float | None:
+        entry = self._live(key)
+        if entry is None or entry[1] is None:
+            return None
+        return max(0.0, entry[1] - self._now())
+
+    async def ping(self) -> str:
+        return "in-process"
+
+    async def close(self) -> None:
+        self._data.clear()
+
+
+class RedisKeyValueStore:
+    """Redis, with every key under ``prefix`` so deployments and tests can share a server."""
+
+    def __init__(self, client: Redis, *, prefix: str = "movieverse:") -> None:
+        self._redis = client
+        self._prefix = prefix
+
+    @classmethod
+    def from_url(cls, url: str, *, prefix: str = "movieverse:") -> RedisKeyValueStore:
+        client = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
+        return cls(client, prefix=prefix)
+
+    @property
+    def client(self) -> Redis:
+        return self._redis
+
+    def key(self, key: str) -> str:
+        return self._prefix + key
+
+    async def get(self, key: str) -> bytes | None:
+        value: bytes | str | None = await self._redis.get(self.key(key))
+        if value is None:
+            return None
+        return value.encode() if isinstance(value, str) else bytes(value)
+
+    async def set(
+        self,
+        key: str,
+        value: bytes,
+        *,
+        ttl_seconds: float | None = None,
+        only_if_absent: bool = False,
+    ) -> bool:
+        if ttl_seconds is not None and ttl_seconds <= 0:
+            raise ValueError("ttl_seconds must be positive")
+        px = None if ttl_seconds is None else max(1, math.ceil(ttl_seconds * 1000))
+        written = await self._redis.set(self.key(key), value, px=px, nx=only_if_absent)
+        return bool(written)
+
+    async def delete(self, *keys: str) -> int:
+        if not keys:
+            return 0
+        return int(await self._redis.delete(*(self.key(k) for k in keys)))
+
+    async def increment(
+        self, key: str, amount: int = 1, *, ttl_seconds: float | None = None
+    ) -> int:
+        full = self.key(key)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.incrby(full, amount)
+            if ttl_seconds is not None:
+                # NX: only a key without expiry (i.e. just created) gets one (Redis >= 7).
+                pipe.pexpire(full, max(1, math.ceil(ttl_seconds * 1000)), nx=True)
+            results = await pipe.execute()
+        return int(results[0])
+
+    async def ttl(self, key: str) -> float | None:
+        millis = int(await self._redis.pttl(self.key(key)))
+        if millis < 0:  # -2 missing, -1 no expiry
+            return None
+        return millis / 1000
+
+    async def ping(self) -> str:
+        info = await self._redis.info("server")
+        return f"Redis {info.get('redis_version', '?')}"
+
+    async def close(self) -> None:
+        await self._redis.aclose()
+
+
+def create_key_value_store(url: str | None, *, prefix: str = "movieverse:") -> KeyValueStore:
+    if url is None or url == "memory://":
+        return MemoryKeyValueStore()
+    if url.startswith(("redis://", "rediss://", "unix://")):
+        return RedisKeyValueStore.from_url(url, prefix=prefix)
+    raise ValueError(f"unsupported key-value store URL scheme: {url.split('://', 1)[0]}")

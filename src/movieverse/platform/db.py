@@ -1,0 +1,205 @@
+"""Relational storage: engines, the unit of work, portable column types, and migrations.
+
+The entrypoint owns the transaction (DESIGN rule 2): :func:`unit_of_work` commits when the block
+ends cleanly and rolls back otherwise; services and repositories only ``flush``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import DateTime, TypeDecorator, event, text
+from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from movieverse.platform.settings import PlatformSettings
+
+# Drivers the project ships, so plain URLs (postgresql://, mysql://, sqlite://) just work.
+_ASYNC_DRIVERS = {
+    "postgresql": "postgresql+asyncpg",
+    "postgres": "postgresql+asyncpg",
+    "mysql": "mysql+asyncmy",
+    "mariadb": "mysql+asyncmy",
+    "sqlite": "sqlite+aiosqlite",
+}
+
+
+def normalise_url(url: str) -> str:
+    """Pick our async driver for a URL given without one."""
+    scheme, sep, rest = url.partition("://")
+    if sep and "+" not in scheme and scheme in _ASYNC_DRIVERS:
+        return f"{_ASYNC_DRIVERS[scheme]}://{rest}"
+    return url
+
+
+def ensure_sqlite_directory(url: str) -> None:
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(str(parsed.database)).parent.mkdir(parents=True, exist_ok=True)
+
+
+def redact_url(url: str) -> str:
+    return make_url(url).render_as_string(hide_password=True)
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC instants on every backend (SQLite and MySQL drop the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use timezone-aware UTC")
+        value = value.astimezone(UTC)
+        if dialect.name in {"sqlite", "mysql", "mariadb"}:
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class StoreStatus:
+    name: str
+    url: str
+    reachable: bool
+    latency_ms: float | None
+    version: str | None
+    error: str | None = None
+
+
+class Database:
+    """An async engine and its session factory for one service."""
+
+    def __init__(self, engine: AsyncEngine, *, url: str) -> None:
+        self.engine = engine
+        self.url = url
+        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        self.dialect = engine.dialect.name
+        # Called after every successful commit that wrote to the outbox (wakes the relay).
+        self.after_commit_hooks: list[Callable[[], None]] = []
+
+    @classmethod
+    def connect(cls, url: str, settings: PlatformSettings) -> Database:
+        url = normalise_url(url)
+        parsed = make_url(url)
+        kwargs: dict[str, Any] = {"echo": settings.db_echo}
+        if parsed.get_backend_name() == "sqlite":
+            if parsed.database in (None, "", ":memory:"):
+                raise ValueError("in-memory SQLite is per-connection; use a file URL")
+            ensure_sqlite_directory(url)
+            kwargs["connect_args"] = {"timeout": 30}
+        else:
+            kwargs.update(
+                pool_size=settings.db_pool_size,
+                max_overflow=settings.db_max_overflow,
+                pool_recycle=settings.db_pool_recycle_seconds,
+                pool_pre_ping=True,
+            )
+        engine = create_async_engine(url, **kwargs)
+        if parsed.get_backend_name() == "sqlite":
+            event.listen(engine.sync_engine, "connect", _sqlite_connect)
+            event.listen(engine.sync_engine, "begin", _sqlite_begin)
+        return cls(engine, url=url)
+
+    @asynccontextmanager
+    async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+        """A session whose work is committed if the block succeeds and rolled back otherwise.
+
+        ``write=False`` is a promise that the block only reads; on SQLite that lets it run beside
+        the writer instead of queueing for the write lock.
+        """
+        async with self.sessionmaker() as session:
+            try:
+                if write and self.dialect == "sqlite":
+                    await session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
+                yield session
+                await session.commit()
+            except BaseException:
+                await session.rollback()
+                raise
+        if session.info.pop("outbox_written", False):
+            for hook in self.after_commit_hooks:
+                hook()
+
+    async def status(self, name: str) -> StoreStatus:
+        started = time.perf_counter()
+        try:
+            async with self.engine.connect() as conn:
+                version = await conn.run_sync(_server_version)
+        except Exception as exc:  # any driver error means "not reachable" for health checks
+            return StoreStatus(
+                name=name,
+                url=redact_url(self.url),
+                reachable=False,
+                latency_ms=None,
+                version=None,
+                error=type(exc).__name__,
+            )
+        return StoreStatus(
+            name=name,
+            url=redact_url(self.url),
+            reachable=True,
+            latency_ms=round((time.perf_counter() - started) * 1000, 2),
+            version=version,
+        )
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def _server_version(sync_conn: Any) -> str:
+    dialect = sync_conn.dialect.name
+    if dialect == "sqlite":
+        return "SQLite " + str(sync_conn.execute(text("select sqlite_version()")).scalar())
+    if dialect == "postgresql":
+        return str(sync_conn.execute(text("show server_version")).scalar()).join(
+            ("PostgreSQL ", "")
+        )
+    return str(sync_conn.execute(text("select version()")).scalar())
+
+
+_SQLITE_BEGIN = "movieverse_sqlite_begin"
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (see _sqlite_begin).
+    dbapi_connection.isolation_level = None
+    cursor = dbapi_connection.cursor()
+    # WAL lets readers and the single writer proceed together; busy_timeout waits out writers.
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    # A writing transaction takes the write lock up front (BEGIN IMMEDIATE) and so waits its turn
+    # under busy_timeout. A deferred one that reads first and writes later would instead fail at
+    # once with SQLITE_BUSY when another writer committed in between.
+    mode = conn.get_execution_options().get(_SQLITE_BEGIN, "DEFERRED")
+    conn.exec_driver_sql(f"BEGIN {mode}")

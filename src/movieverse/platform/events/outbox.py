@@ -1,0 +1,239 @@
+"""The transactional outbox and its relay.
+
+A service writes its events into its own ``<service>_outbox`` table in the same transaction as the
+change, so an event exists if and only if the change committed. The relay publishes pending rows
+in insertion order after commit and marks them published only once the bus accepted them; a crash
+in between publishes them again (at-least-once), which consumers absorb through their inbox.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import cache
+
+import structlog
+from prometheus_client import Counter, Gauge
+from sqlalchemy import (
+    BigInteger,
+    Column,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.db import Database, UtcDateTime, utcnow
+from movieverse.platform.events.bus import EventBus
+from movieverse.platform.events.envelope import Event
+from movieverse.platform.observability import process_registry
+
+log = structlog.get_logger("movieverse.events.outbox")
+
+
+def outbox_table(metadata: MetaData, service: str) -> Table:
+    return Table(
+        f"{service}_outbox",
+        metadata,
+        # An integer sequence gives the publishing order; the event id is what consumers see.
+        Column("seq", BigInteger().with_variant(Integer(), "sqlite"), primary_key=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("topic", String(120), nullable=False),
+        Column("event_key", String(200), nullable=False),
+        Column("body", Text, nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
+        Column("published_at", UtcDateTime, nullable=True, index=True),
+        Column("attempts", Integer, nullable=False, default=0),
+        Column("last_error", String(500), nullable=True),
+    )
+
+
+@dataclass(frozen=True)
+class _OutboxMetrics:
+    published: Counter
+    pending: Gauge
+
+
+@cache
+def _outbox_metrics() -> _OutboxMetrics:
+    registry = process_registry()
+    return _OutboxMetrics(
+        published=Counter(
+            "movieverse_outbox_published",
+            "Events the relay published",
+            ["service"],
+            registry=registry,
+        ),
+        pending=Gauge(
+            "movieverse_outbox_pending",
+            "Events waiting in the outbox at the relay's last pass",
+            ["service"],
+            registry=registry,
+        ),
+    )
+
+
+class Outbox:
+    def __init__(self, table: Table, *, service: str) -> None:
+        self.table = table
+        self.service = service
+
+    async def add(self, session: AsyncSession, *events: Event) -> None:
+        """Stage events in the caller's transaction; they exist only if it commits."""
+        if not events:
+            return
+        now = utcnow()
+        await session.execute(
+            self.table.insert(),
+            [
+                {
+                    "event_id": str(e.id),
+                    "topic": e.topic,
+                    "event_key": e.key,
+                    "body": e.model_dump_json(),
+                    "created_at": now,
+                    "attempts": 0,
+                }
+                for e in events
+            ],
+        )
+        session.info["outbox_written"] = True
+
+    async def pending_count(self, session: AsyncSession) -> int:
+        stmt = (
+            select(func.count()).select_from(self.table).where(self.table.c.published_at.is_(None))
+        )
+        return int((await session.execute(stmt)).scalar_one())
+
+
+class OutboxRelay:
+    """Publishes a service's outbox to the bus: woken after commits, polling as a safety net."""
+
+    def __init__(
+        self,
+        *,
+        outbox: Outbox,
+        db: Database,
+        bus: EventBus,
+        poll_seconds: float = 1.0,
+        batch_size: int = 100,
+        retention: timedelta = timedelta(days=1),
+    ) -> None:
+        self.outbox = outbox
+        self.db = db
+        self.bus = bus
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.retention = retention
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._metrics = _outbox_metrics()
+        self._pass_lock = asyncio.Lock()
+        db.after_commit_hooks.append(self.wake)
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(
+                self._run(), name=f"outbox-relay-{self.outbox.service}"
+            )
+
+    async def stop(self, *, flush_timeout: float = 10.0) -> None:
+        """Stop polling, then publish whatever is still pending (graceful shutdown)."""
+        self._stopping = True
+        self._wake.set()
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        try:
+            await asyncio.wait_for(self.flush(), timeout=flush_timeout)
+        except Exception as exc:
+            log.warning("outbox_flush_incomplete", service=self.outbox.service, error=repr(exc))
+
+    async def flush(self) -> None:
+        """Publish until nothing is pending (or the bus refuses)."""
+        while await self.publish_pending() == self.batch_size:
+            pass
+
+    async def _run(self) -> None:
+        cycles = 0
+        while not self._stopping:
+            try:
+                await self.flush()
+                cycles += 1
+                if cycles % 600 == 0:
+                    await self.prune()
+            except Exception as exc:
+                log.warning("outbox_relay_error", service=self.outbox.service, error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """One pass: publish up to ``batch_size`` pending events in order; returns how many.
+
+        No transaction is held while publishing: in-process consumers write to their own stores
+        (possibly the same SQLite file), and a long transaction here would block them.
+        """
+        table = self.outbox.table
+        async with self._pass_lock:
+            async with self.db.unit_of_work(write=False) as session:
+                stmt = (
+                    select(table.c.seq, table.c.body, table.c.attempts)
+                    .where(table.c.published_at.is_(None))
+                    .order_by(table.c.seq)
+                    .limit(self.batch_size)
+                )
+                rows = (await session.execute(stmt)).all()
+            published = 0
+            for seq, body, attempts in rows:
+                event = Event.model_validate(json.loads(body))
+                try:
+                    await self.bus.publish(event)
+                except Exception as exc:
+                    # Keep order: stop at the first failure and retry from here next pass.
+                    await self._mark(seq, attempts=attempts + 1, error=repr(exc)[:500])
+                    log.warning(
+                        "outbox_publish_failed",
+                        service=self.outbox.service,
+                        event_id=str(event.id),
+                        error=repr(exc),
+                    )
+                    break
+                await self._mark(seq, attempts=attempts + 1, error=None)
+                published += 1
+            self._metrics.published.labels(self.outbox.service).inc(published)
+            self._metrics.pending.labels(self.outbox.service).set(len(rows) - published)
+            return published
+
+    async def _mark(self, seq: int, *, attempts: int, error: str | None) -> None:
+        table = self.outbox.table
+        values: dict[str, object] = {"attempts": attempts, "last_error": error}
+        if error is None:
+            values["published_at"] = utcnow()
+        async with self.db.unit_of_work() as session:
+            await session.execute(update(table).where(table.c.seq == seq).values(**values))
+
+    async def prune(self) -> None:
+        cutoff = utcnow() - self.retention
+        table = self.outbox.table
+        async with self.db.unit_of_work() as session:
+            await session.execute(
+                delete(table).where(
+                    table.c.published_at.is_not(None), table.c.published_at < cutoff
+                )
+            )

@@ -1,0 +1,278 @@
+"""Logging, metrics and request ids.
+
+One pure-ASGI middleware (:class:`RequestContextMiddleware`) does the per-request plumbing for a
+service: it keeps a well-formed ``X-Request-ID`` or makes one, binds it to every log line, enforces
+the body limit (413), records per-route metrics under the route *template*, writes one access log
+line, and turns an unhandled exception into a 500 problem that still carries the request id.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+import structlog
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from movieverse.platform.errors import PROBLEM_MEDIA_TYPE, Problem
+
+REQUEST_ID_HEADER = "x-request-id"
+# Accept ids a proxy or client may reasonably send (UUIDs, trace ids); anything else is replaced
+# so log injection and unbounded label growth are impossible.
+_REQUEST_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{7,127}$")
+UNMATCHED_ROUTE = "<unmatched>"
+UNEXPECTED_ERROR_DETAIL = (
+    "An unexpected error occurred. Quote the X-Request-ID header when reporting it."
+)
+
+
+def configure_logging(*, level: str = "INFO", fmt: str = "json") -> None:
+    """Structured logs to stdout; stdlib loggers (uvicorn, sqlalchemy) go through the same chain."""
+    shared: list[Any] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+    ]
+    renderer: Any = (
+        structlog.processors.JSONRenderer()
+        if fmt == "json"
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[*shared, structlog.stdlib.ProcessorFormatter.wrap_for_formatter],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    # Our middleware writes the access log, with route templates and request ids.
+    logging.getLogger("uvicorn.access").disabled = True
+
+
+@dataclass(frozen=True)
+class HttpMetrics:
+    registry: CollectorRegistry
+    requests: Counter
+    latency: Histogram
+    in_flight: Gauge
+
+
+@cache
+def process_registry() -> CollectorRegistry:
+    """One registry per process, shared by every service mounted in it (made on first use)."""
+    return CollectorRegistry(auto_describe=True)
+
+
+@cache
+def http_metrics() -> HttpMetrics:
+    registry = process_registry()
+    return HttpMetrics(
+        registry=registry,
+        requests=Counter(
+            "movieverse_http_requests",
+            "HTTP requests handled, by service, method, route template and status",
+            ["service", "method", "route", "status"],
+            registry=registry,
+        ),
+        latency=Histogram(
+            "movieverse_http_request_duration_seconds",
+            "HTTP request latency by service, method and route template",
+            ["service", "method", "route"],
+            buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        ),
+        in_flight=Gauge(
+            "movieverse_http_requests_in_flight",
+            "HTTP requests being handled",
+            ["service"],
+            registry=registry,
+        ),
+    )
+
+
+def valid_request_id(value: str | None) -> str | None:
+    if value and _REQUEST_ID_RE.fullmatch(value):
+        return value
+    return None
+
+
+def route_template(scope: Scope) -> str:
+    """The matched route's path template (``/users/{username}``), never the raw path."""
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    if isinstance(path, str):
+        return path
+    app = scope.get("app")
+    router = getattr(app, "router", None)
+    for candidate in getattr(router, "routes", ()):
+        match, _ = candidate.matches(scope)
+        if match is Match.FULL:
+            return str(getattr(candidate, "path", UNMATCHED_ROUTE))
+    return UNMATCHED_ROUTE
+
+
+class BodyTooLarge(StarletteHTTPException):
+    """Raised from ``receive`` once a streamed body passes the limit.
+
+    An HTTPException so that framework body parsing re-raises it as a 413 instead of wrapping it
+    in a generic 400.
+    """
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"The request body exceeds the limit of {limit} bytes.")
+
+
+class RequestContextMiddleware:
+    def __init__(self, app: ASGIApp, *, service: str, max_body_bytes: int) -> None:
+        self.app = app
+        self.service = service
+        self.max_body_bytes = max_body_bytes
+        self.log = structlog.get_logger("movieverse.access")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        incoming = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+        request_id = valid_request_id(incoming) or uuid.uuid4().hex
+        scope.setdefault("state", {})["request_id"] = request_id
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        metrics = http_metrics()
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        declared = headers.get(b"content-length")
+        if declared is not None and _too_large(declared, self.max_body_bytes):
+            status = 413
+            await self._send_problem(send, scope, request_id, 413, self._too_large_detail())
+            self._finish(scope, status, started)
+            return
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body_bytes:
+                    raise BodyTooLarge(self.max_body_bytes)
+            return message
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                response_started = True
+                message = dict(message)
+                message["headers"] = [
+                    *[
+                        (k, v)
+                        for k, v in message.get("headers", [])
+                        if k.lower() != b"x-request-id"
+                    ],
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        metrics.in_flight.labels(self.service).inc()
+        try:
+            await self.app(scope, limited_receive, send_with_id)
+        except BodyTooLarge:
+            status = 413
+            if not response_started:
+                await self._send_problem(send, scope, request_id, 413, self._too_large_detail())
+        except Exception:
+            status = 500
+            self.log.exception("unhandled_error", path=scope.get("path"))
+            if not response_started:
+                await self._send_problem(
+                    send,
+                    scope,
+                    request_id,
+                    500,
+                    UNEXPECTED_ERROR_DETAIL,
+                )
+        finally:
+            metrics.in_flight.labels(self.service).dec()
+            self._finish(scope, status, started)
+            structlog.contextvars.unbind_contextvars("request_id")
+
+    def _too_large_detail(self) -> str:
+        return f"The request body exceeds the limit of {self.max_body_bytes} bytes."
+
+    def _finish(self, scope: Scope, status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        route = route_template(scope)
+        method = scope.get("method", "GET")
+        metrics = http_metrics()
+        metrics.requests.labels(self.service, method, route, str(status)).inc()
+        metrics.latency.labels(self.service, method, route).observe(elapsed)
+        self.log.info(
+            "request",
+            service=self.service,
+            method=method,
+            route=route,
+            status=status,
+            duration_ms=round(elapsed * 1000, 2),
+        )
+
+    async def _send_problem(
+        self, send: Send, scope: Scope, request_id: str, status: int, detail: str
+    ) -> None:
+        from http import HTTPStatus
+
+        body = (
+            Problem(
+                title=HTTPStatus(status).phrase,
+                status=status,
+                detail=detail,
+                instance=scope.get("path"),
+            )
+            .model_dump_json(exclude_none=True)
+            .encode()
+        )
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+                    (b"content-length", str(len(body)).encode()),
+                    (b"x-request-id", request_id.encode()),
+                    (b"connection", b"close"),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": body})
+
+
+def _too_large(declared: bytes, limit: int) -> bool:
+    try:
+        return int(declared) > limit
+    except ValueError:
+        return True

@@ -1,0 +1,278 @@
+"""Building a service's ASGI app: the composition root every service shares.
+
+A service describes itself with a :class:`ServiceDefinition` (its tables, routers and a ``setup``
+hook); :func:`build_service_app` turns that into a FastAPI app whose lifespan makes the resources
+(DESIGN rule 4: never at import), runs migrations when allowed, starts the outbox relay, and tears
+everything down in reverse order -- flushing the outbox last -- on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.cache import KeyValueStore, create_key_value_store
+from movieverse.platform.clientip import IpNetwork, parse_networks
+from movieverse.platform.db import Database
+from movieverse.platform.errors import PROBLEM_RESPONSES, install_error_handlers
+from movieverse.platform.events.bus import EventBus
+from movieverse.platform.events.inbox import Inbox
+from movieverse.platform.events.memory import InMemoryEventBus
+from movieverse.platform.events.outbox import Outbox, OutboxRelay
+from movieverse.platform.migrations import upgrade_async
+from movieverse.platform.observability import RequestContextMiddleware, process_registry
+from movieverse.platform.security import TokenVerifier
+from movieverse.platform.settings import (
+    PlatformSettings,
+    ServiceSettings,
+    resolve_database_url,
+    resolve_redis_url,
+)
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def create_event_bus(url: str) -> EventBus:
+    if url == "memory://":
+        return InMemoryEventBus()
+    raise ValueError(
+        f"event bus {url.split('://', 1)[0]!r} is not available yet; use memory:// "
+        "(Kafka and RabbitMQ adapters arrive with the event backbone)"
+    )
+
+
+class SharedRuntime:
+    """What every service of one process shares: the event bus.
+
+    The all-in-one app owns one and hands it to every service so in-process events reach their
+    consumers; a service run alone owns its own.
+    """
+
+    def __init__(self, settings: PlatformSettings) -> None:
+        self.settings = settings
+        self._bus: EventBus | None = None
+        self._starts = 0
+
+    @property
+    def bus(self) -> EventBus:
+        if self._bus is None:
+            raise RuntimeError("the shared runtime has not been started")
+        return self._bus
+
+    async def start(self) -> None:
+        if self._starts == 0:
+            self._bus = create_event_bus(self.settings.event_bus_url)
+            await self._bus.start()
+        self._starts += 1
+
+    async def stop(self) -> None:
+        self._starts -= 1
+        if self._starts == 0 and self._bus is not None:
+            await self._bus.stop()
+            self._bus = None
+
+
+@dataclass
+class ServiceContext:
+    """The resources of one running service, reachable from requests as ``app.state.ctx``."""
+
+    name: str
+    platform: PlatformSettings
+    settings: ServiceSettings
+    db: Database
+    kv: KeyValueStore
+    bus: EventBus
+    verifier: TokenVerifier
+    outbox: Outbox
+    inbox: Inbox
+    relay: OutboxRelay
+    trusted_proxies: tuple[IpNetwork, ...]
+    state: dict[str, Any] = field(default_factory=dict)
+
+
+Setup = Callable[[ServiceContext, AsyncExitStack], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class ServiceDefinition:
+    name: str
+    title: str
+    description: str
+    metadata: MetaData
+    settings_factory: Callable[[], ServiceSettings]
+    routers: Sequence[APIRouter]
+    # Registers consumers and builds service-specific state; cleanups go on the exit stack.
+    setup: Setup | None = None
+
+
+def _outbox_and_inbox(definition: ServiceDefinition, db: Database) -> tuple[Outbox, Inbox]:
+    tables = definition.metadata.tables
+    outbox = Outbox(tables[f"{definition.name}_outbox"], service=definition.name)
+    inbox = Inbox(tables[f"{definition.name}_inbox"], db=db)
+    return outbox, inbox
+
+
+@asynccontextmanager
+async def service_runtime(
+    definition: ServiceDefinition,
+    platform: PlatformSettings,
+    shared: SharedRuntime,
+    *,
+    own: ServiceSettings | None = None,
+    migrate: bool | None = None,
+    start_relay: bool = True,
+) -> AsyncIterator[ServiceContext]:
+    """Make, run and tear down a service's resources (also used by CLI commands and workers)."""
+    platform.ensure_safe()
+    own = own or definition.settings_factory()
+    async with AsyncExitStack() as stack:
+        await shared.start()
+        stack.push_async_callback(shared.stop)
+        url = resolve_database_url(platform, own, definition.name)
+        if platform.auto_migrate_enabled if migrate is None else migrate:
+            await upgrade_async(definition.name, url)
+        db = Database.connect(url, platform)
+        stack.push_async_callback(db.dispose)
+        kv = create_key_value_store(
+            resolve_redis_url(platform, own), prefix=f"movieverse:{definition.name}:"
+        )
+        stack.push_async_callback(kv.close)
+        outbox, inbox = _outbox_and_inbox(definition, db)
+        relay = OutboxRelay(
+            outbox=outbox, db=db, bus=shared.bus, poll_seconds=platform.outbox_poll_seconds
+        )
+        ctx = ServiceContext(
+            name=definition.name,
+            platform=platform,
+            settings=own,
+            db=db,
+            kv=kv,
+            bus=shared.bus,
+            verifier=TokenVerifier.from_settings(platform),
+            outbox=outbox,
+            inbox=inbox,
+            relay=relay,
+            trusted_proxies=parse_networks(platform.trusted_proxies),
+        )
+        if definition.setup is not None:
+            await definition.setup(ctx, stack)
+        if start_relay:
+            relay.start()
+            # Registered last so it runs first on exit: publish what is pending while the bus
+            # is up. Without a relay (CLI commands), events wait in the outbox for the server:
+            # publishing them here could hand them to a bus with none of their consumers.
+            stack.push_async_callback(relay.stop)
+        yield ctx
+
+
+def build_service_app(
+    definition: ServiceDefinition,
+    platform: PlatformSettings | None = None,
+    *,
+    shared: SharedRuntime | None = None,
+    own: ServiceSettings | None = None,
+) -> FastAPI:
+    settings = platform or PlatformSettings()
+    runtime = shared or SharedRuntime(settings)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with service_runtime(definition, settings, runtime, own=own) as ctx:
+            app.state.ctx = ctx
+            yield
+
+    app = FastAPI(
+        title=f"MovieVerse {definition.title}",
+        description=definition.description,
+        version="0.1.0",
+        lifespan=lifespan,
+        debug=settings.debug,
+        responses=PROBLEM_RESPONSES,
+    )
+    app.state.definition = definition
+    install_error_handlers(app)
+    for router in definition.routers:
+        app.include_router(router)
+    app.include_router(operations_router())
+    app.add_middleware(
+        RequestContextMiddleware, service=definition.name, max_body_bytes=settings.max_body_bytes
+    )
+    return app
+
+
+async def readiness(ctx: ServiceContext) -> dict[str, Any]:
+    """Check every store this service depends on, concurrently."""
+    db_status, kv_result, bus_result = await asyncio.gather(
+        ctx.db.status("database"),
+        _probe(ctx.kv.ping()),
+        _probe(ctx.bus.ping()),
+    )
+    checks = {
+        "database": {
+            "ok": db_status.reachable,
+            "url": db_status.url,
+            "latency_ms": db_status.latency_ms,
+            "version": db_status.version,
+            "error": db_status.error,
+        },
+        "key_value": kv_result,
+        "event_bus": bus_result,
+    }
+    return {"service": ctx.name, "ready": all(c["ok"] for c in checks.values()), "checks": checks}
+
+
+async def _probe(ping: Awaitable[str]) -> dict[str, Any]:
+    try:
+        version = await asyncio.wait_for(ping, timeout=3)
+    except Exception as exc:  # any failure means not ready; the type is enough to act on
+        return {"ok": False, "error": type(exc).__name__}
+    return {"ok": True, "version": version}
+
+
+def metrics_response() -> Response:
+    return Response(generate_latest(process_registry()), media_type=CONTENT_TYPE_LATEST)
+
+
+def operations_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="Liveness")
+    async def healthz(request: Request) -> dict[str, str]:
+        return {"status": "ok", "service": request.app.state.definition.name}
+
+    @router.get("/readyz", summary="Readiness: every store reachable")
+    async def readyz(request: Request) -> JSONResponse:
+        report = await readiness(request.app.state.ctx)
+        return JSONResponse(report, status_code=200 if report["ready"] else 503)
+
+    @router.get("/metrics", summary="Prometheus metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        return metrics_response()
+
+    return router
+
+
+def get_ctx(request: Request) -> ServiceContext:
+    ctx: ServiceContext = request.app.state.ctx
+    return ctx
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """The request's unit of work: committed before the response is sent, rolled back on error."""
+    ctx = get_ctx(request)
+    async with ctx.db.unit_of_work(write=request.method not in SAFE_METHODS) as session:
+        yield session
+
+
+CtxDep = Annotated[ServiceContext, Depends(get_ctx)]
+# scope="function": the commit happens before the response goes out, so a 2xx means committed.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,198 @@
+"""Platform settings (prefix ``MOVIEVERSE_``) and the production guard-rails.
+
+Every service reads these plus its own ``MOVIEVERSE_<NAME>_`` settings. A service-level URL falls
+back to the global one, which falls back to an embedded store under ``var/`` -- so development
+needs no configuration at all, and the distributed shape is only a matter of setting URLs.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from collections import Counter
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+Environment = Literal["development", "test", "production"]
+
+# Secrets that ship in examples, tutorials and our own docs; never acceptable in production.
+KNOWN_PLACEHOLDER_SECRETS = frozenset(
+    {
+        "changeme",
+        "change-me",
+        "changethis",
+        "secret",
+        "secret-key",
+        "secretkey",
+        "supersecret",
+        "password",
+        "development",
+        "dev",
+        "test",
+        "movieverse",
+        "insecure",
+    }
+)
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 128
+
+
+class ConfigurationError(RuntimeError):
+    """Raised when settings are unsafe for the chosen environment; lists every offending setting."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("refusing to start:\n" + "\n".join(f"  - {p}" for p in problems))
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [item.strip() for item in value.split(",") if item.strip()]
+    return value
+
+
+class PlatformSettings(BaseSettings):
+    """Settings shared by every service of one deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="MOVIEVERSE_", extra="ignore")
+
+    environment: Environment = "development"
+    debug: bool = False
+    var_dir: Path = Path("var")
+
+    # Relational store. None means a SQLite file per service under var_dir.
+    database_url: str | None = None
+    db_pool_size: int = Field(default=5, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=500)
+    db_pool_recycle_seconds: int = Field(default=1800, ge=1)
+    db_echo: bool = False
+    # None means "true in development and test, false in production".
+    auto_migrate: bool | None = None
+
+    # Key-value store for caches, rate limits and (distributed) refresh tokens. None: in-process.
+    redis_url: str | None = None
+    # Event bus. "memory://" is the in-process bus of the embedded shape.
+    event_bus_url: str = "memory://"
+    outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+
+    # Signing secret for HS256 tokens. None in development: generated once under var_dir.
+    secret_key: SecretStr | None = None
+    jwt_algorithm: Literal["HS256", "EdDSA", "RS256"] = "HS256"
+    # PEM public key used by every service to verify asymmetric tokens without the signing key.
+    jwt_public_key_file: Path | None = None
+    jwt_issuer: str = "movieverse"
+    jwt_audience: str = "movieverse"
+
+    allow_seeding: bool = False
+    seed_token: SecretStr | None = None
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["json", "console"] = "json"
+
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Peers whose X-Forwarded-For is believed (the edge proxy). Anyone else's header is ignored.
+    trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    shutdown_timeout_seconds: float = Field(default=15.0, gt=0)
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _parse_proxies(cls, value: object) -> object:
+        value = _split_csv(value)
+        if isinstance(value, list):
+            for item in value:
+                ipaddress.ip_network(str(item), strict=False)  # raises ValueError on garbage
+        return value
+
+    @property
+    def auto_migrate_enabled(self) -> bool:
+        if self.auto_migrate is None:
+            return self.environment != "production"
+        return self.auto_migrate
+
+    @property
+    def is_production(self) -> bool:
+        return self.environment == "production"
+
+    def production_problems(self) -> list[str]:
+        """Every reason this configuration must not run in production (empty when it may)."""
+        if not self.is_production:
+            return []
+        problems: list[str] = []
+        if self.jwt_algorithm == "HS256":
+            weakness = secret_weakness(self.secret_key)
+            if weakness:
+                problems.append(f"MOVIEVERSE_SECRET_KEY {weakness}")
+        elif self.jwt_public_key_file is None:
+            problems.append(
+                "MOVIEVERSE_JWT_PUBLIC_KEY_FILE must be set when MOVIEVERSE_JWT_ALGORITHM is "
+                f"{self.jwt_algorithm}"
+            )
+        if self.auto_migrate is True:
+            problems.append(
+                "MOVIEVERSE_AUTO_MIGRATE must be false in production; run `movieverse migrate`"
+            )
+        if self.debug:
+            problems.append("MOVIEVERSE_DEBUG must be false in production")
+        if self.allow_seeding:
+            weakness = secret_weakness(self.seed_token)
+            if weakness:
+                problems.append(
+                    f"MOVIEVERSE_SEED_TOKEN {weakness} (required by MOVIEVERSE_ALLOW_SEEDING=true)"
+                )
+        return problems
+
+    def ensure_safe(self) -> None:
+        problems = self.production_problems()
+        if problems:
+            raise ConfigurationError(problems)
+
+
+def secret_weakness(secret: SecretStr | None) -> str | None:
+    """Why a secret is unacceptable in production, or None if it is acceptable."""
+    if secret is None or not secret.get_secret_value():
+        return "is not set"
+    value = secret.get_secret_value()
+    if value.strip().lower() in KNOWN_PLACEHOLDER_SECRETS:
+        return "is a well-known placeholder"
+    if len(value) < MIN_SECRET_LENGTH:
+        return f"is too short ({len(value)} characters; at least {MIN_SECRET_LENGTH} required)"
+    if _shannon_bits(value) < MIN_SECRET_BITS:
+        return "is too predictable (too few distinct characters); generate a random one"
+    return None
+
+
+def _shannon_bits(value: str) -> float:
+    """Total Shannon entropy estimate of a string, in bits: catches 'aaaa...' and '1212...'."""
+    counts = Counter(value)
+    length = len(value)
+    per_char = -sum((n / length) * math.log2(n / length) for n in counts.values())
+    return per_char * length
+
+
+class ServiceSettings(BaseSettings):
+    """Base of each service's own settings; subclasses set ``env_prefix`` to MOVIEVERSE_<NAME>_."""
+
+    model_config = SettingsConfigDict(extra="ignore")
+
+    database_url: str | None = None
+    redis_url: str | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+
+
+def resolve_database_url(platform: PlatformSettings, own: ServiceSettings, service: str) -> str:
+    """Service URL, else the global URL, else a SQLite file for this service under var_dir."""
+    url = own.database_url or platform.database_url
+    if url:
+        return url
+    path = (platform.var_dir / f"{service}.db").resolve()
+    return f"sqlite+aiosqlite:///{path}"
+
+
+def resolve_redis_url(platform: PlatformSettings, own: ServiceSettings) -> str | None:
+    return own.redis_url or platform.redis_url

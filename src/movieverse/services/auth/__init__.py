@@ -1,0 +1,1 @@
+"""The auth service: accounts, credentials, sessions and tokens (``/auth``)."""

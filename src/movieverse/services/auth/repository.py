@@ -1,0 +1,40 @@
+"""Every query auth makes of its accounts table."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.services.auth.models import Account
+
+
+class AccountRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, account_id: UUID) -> Account | None:
+        return await self.session.get(Account, account_id)
+
+    async def by_email(self, email: str) -> Account | None:
+        found = await self.session.execute(select(Account).where(Account.email == email))
+        return found.scalar_one_or_none()
+
+    async def by_username(self, username: str) -> Account | None:
+        found = await self.session.execute(select(Account).where(Account.username == username))
+        return found.scalar_one_or_none()
+
+    async def by_login(self, login: str) -> Account | None:
+        """An email if it has an @ (usernames cannot), else a username."""
+        if "@" in login:
+            return await self.by_email(login)
+        return await self.by_username(login)
+
+    async def add(self, account: Account) -> None:
+        self.session.add(account)
+        await self.session.flush()
+
+    async def delete(self, account_id: UUID) -> bool:
+        result = await self.session.execute(delete(Account).where(Account.id == account_id))
+        return getattr(result, "rowcount", 0) > 0

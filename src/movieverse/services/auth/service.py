@@ -1,0 +1,234 @@
+"""Auth's business logic. Functions take the caller's session and never commit (rule 2)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import timedelta
+
+import structlog
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.db import utcnow
+from movieverse.platform.errors import Conflict, Unauthorized, ValidationFailed
+from movieverse.platform.events.envelope import new_event
+from movieverse.platform.events.outbox import Outbox
+from movieverse.platform.security import PasswordHasher, Principal
+from movieverse.services.auth import policy
+from movieverse.services.auth.events import PasswordChanged, UserRegistered
+from movieverse.services.auth.models import SERVICE, Account
+from movieverse.services.auth.repository import AccountRepository
+from movieverse.services.auth.schemas import TokenPair
+from movieverse.services.auth.throttle import LoginThrottle
+from movieverse.services.auth.tokens import (
+    AccessTokenIssuer,
+    Consumed,
+    RefreshTokenStore,
+    new_family_id,
+    new_refresh_token,
+)
+
+log = structlog.get_logger("movieverse.auth")
+
+
+@dataclass(frozen=True)
+class AuthComponents:
+    """Auth's long-lived collaborators, made once in the service's lifespan."""
+
+    hasher: PasswordHasher
+    issuer: AccessTokenIssuer
+    tokens: RefreshTokenStore
+    throttle: LoginThrottle
+    outbox: Outbox
+    refresh_ttl: timedelta
+    # A real hash to verify against when the account does not exist, so that "no such user" and
+    # "wrong password" take the same time and cannot be told apart.
+    decoy_hash: str
+
+
+async def register(
+    session: AsyncSession,
+    auth: AuthComponents,
+    *,
+    email: str,
+    username: str,
+    password: str,
+    roles: list[str] | None = None,
+) -> Account:
+    email = policy.normalise_email(email)
+    username = policy.normalise_username(username)
+    problems = policy.username_problems(username) + policy.password_problems(
+        password, username=username, email=email
+    )
+    if problems:
+        raise ValidationFailed("The account details are not acceptable", errors=problems)
+    accounts = AccountRepository(session)
+    if await accounts.by_email(email) is not None:
+        raise Conflict("An account with this email address already exists")
+    if await accounts.by_username(username) is not None:
+        raise Conflict("This username is taken")
+    now = utcnow()
+    account = Account(
+        id=uuid.uuid4(),
+        email=email,
+        username=username,
+        password_hash=await auth.hasher.hash(password),
+        roles=roles or ["user"],
+        created_at=now,
+        updated_at=now,
+        password_changed_at=now,
+    )
+    try:
+        await accounts.add(account)
+    except IntegrityError as exc:  # lost a race with a concurrent registration
+        raise Conflict("An account with this email address or username already exists") from exc
+    payload = UserRegistered(user_id=account.id, username=username, email=email)
+    await auth.outbox.add(session, new_event(payload, producer=SERVICE, key=str(account.id)))
+    return account
+
+
+async def login(
+    session: AsyncSession, auth: AuthComponents, *, login: str, password: str, client_ip: str
+) -> TokenPair:
+    identifier = login.strip().lower()
+    await auth.throttle.check(account=identifier, ip=client_ip)
+    account = await AccountRepository(session).by_login(identifier)
+    valid = await auth.hasher.verify(
+        account.password_hash if account else auth.decoy_hash, password
+    )
+    if account is None or not valid:
+        await auth.throttle.record_failure(account=identifier, ip=client_ip)
+        log.info("login_failed", known_account=account is not None)
+        raise Unauthorized("The login or password is incorrect")
+    await auth.throttle.record_success(account=identifier)
+    if auth.hasher.needs_rehash(account.password_hash):
+        account.password_hash = await auth.hasher.hash(password)
+        account.updated_at = utcnow()
+    family_id = new_family_id()
+    await auth.tokens.start_family(session, account_id=account.id, family_id=family_id)
+    return await _issue_pair(session, auth, account, family_id)
+
+
+@dataclass(frozen=True)
+class RefreshOutcome:
+    """A rotation's result. A refusal is returned, not raised, so that the entrypoint commits what
+    it changed -- above all the revocation of a family whose spent token came back."""
+
+    tokens: TokenPair | None
+    refusal: str | None = None
+
+
+async def refresh(
+    session: AsyncSession, auth: AuthComponents, *, refresh_token: str
+) -> RefreshOutcome:
+    result = await auth.tokens.consume(session, refresh_token)
+    if result.outcome is Consumed.REUSED:
+        log.warning("refresh_token_reuse", family_id=result.family_id)
+        return RefreshOutcome(None, "This refresh token was already used; the session has ended")
+    if result.outcome is not Consumed.OK or result.account_id is None or not result.family_id:
+        return RefreshOutcome(None, "The refresh token is invalid, expired or revoked")
+    account = await AccountRepository(session).get(result.account_id)
+    if account is None:
+        await auth.tokens.revoke_family(session, result.family_id, reason="account-gone")
+        return RefreshOutcome(None, "The account no longer exists")
+    return RefreshOutcome(await _issue_pair(session, auth, account, result.family_id))
+
+
+async def logout(
+    session: AsyncSession,
+    auth: AuthComponents,
+    *,
+    principal: Principal,
+    refresh_token: str | None,
+) -> None:
+    families = {principal.session_id} if principal.session_id else set()
+    if refresh_token:
+        family = await auth.tokens.family_of(session, refresh_token)
+        if family:
+            families.add(family)
+    for family in families:
+        await auth.tokens.revoke_family(session, family, reason="logout")
+
+
+async def logout_all(session: AsyncSession, auth: AuthComponents, *, principal: Principal) -> None:
+    await auth.tokens.revoke_account(session, principal.user_id, reason="logout-all")
+
+
+async def change_password(
+    session: AsyncSession,
+    auth: AuthComponents,
+    *,
+    principal: Principal,
+    current_password: str,
+    new_password: str,
+) -> None:
+    account = await AccountRepository(session).get(principal.user_id)
+    if account is None:
+        raise Unauthorized("The account no longer exists")
+    if not await auth.hasher.verify(account.password_hash, current_password):
+        raise Unauthorized("The current password is incorrect")
+    problems = policy.password_problems(
+        new_password, username=account.username, email=account.email, field="body.new_password"
+    )
+    if problems:
+        raise ValidationFailed("The new password is not acceptable", errors=problems)
+    now = utcnow()
+    account.password_hash = await auth.hasher.hash(new_password)
+    account.password_changed_at = now
+    account.updated_at = now
+    await auth.outbox.add(
+        session,
+        new_event(PasswordChanged(user_id=account.id), producer=SERVICE, key=str(account.id)),
+    )
+    await auth.tokens.revoke_account(session, account.id, reason="password-changed")
+
+
+async def current_account(session: AsyncSession, *, principal: Principal) -> Account:
+    account = await AccountRepository(session).get(principal.user_id)
+    if account is None:
+        raise Unauthorized("The account no longer exists")
+    return account
+
+
+async def erase_account(session: AsyncSession, auth: AuthComponents, *, user_id: uuid.UUID) -> None:
+    """The user deleted their account (``users.user.deleted``): forget credentials and sessions."""
+    await AccountRepository(session).delete(user_id)
+    await auth.tokens.revoke_account(session, user_id, reason="account-deleted")
+
+
+async def grant_admin(
+    session: AsyncSession, auth: AuthComponents, *, email: str, username: str, password: str
+) -> Account:
+    """Create an administrator, or give an existing account with that email the admin role."""
+    existing = await AccountRepository(session).by_email(policy.normalise_email(email))
+    if existing is not None:
+        if "admin" not in existing.roles:
+            existing.roles = [*existing.roles, "admin"]
+            existing.updated_at = utcnow()
+        return existing
+    return await register(
+        session, auth, email=email, username=username, password=password, roles=["user", "admin"]
+    )
+
+
+async def _issue_pair(
+    session: AsyncSession, auth: AuthComponents, account: Account, family_id: str
+) -> TokenPair:
+    refresh_token = new_refresh_token()
+    await auth.tokens.issue(
+        session,
+        account_id=account.id,
+        family_id=family_id,
+        token=refresh_token,
+        expires_at=utcnow() + auth.refresh_ttl,
+    )
+    access, expires_in = auth.issuer.issue(
+        user_id=account.id, username=account.username, roles=account.roles, session_id=family_id
+    )
+    return TokenPair(
+        access_token=access,
+        refresh_token=refresh_token,
+        expires_in=expires_in,
+        refresh_expires_in=int(auth.refresh_ttl.total_seconds()),
+    )

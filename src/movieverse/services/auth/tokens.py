@@ -1,0 +1,364 @@
+"""Access tokens (JWT) and refresh tokens (opaque, hashed, single use, in families).
+
+Refresh tokens rotate: each use returns a new token of the same family and spends the old one.
+Presenting a spent token means it was copied -- by a thief or from a thief -- so the whole family
+(that login session) is revoked. The store is a port with a SQL adapter (the embedded store) and a
+Redis adapter (the distributed shape); ``tests/contract/test_refresh_store_contract.py`` runs both.
+"""
+
+from __future__ import annotations
+
+import enum
+import hashlib
+import json
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+from uuid import UUID
+
+import jwt
+from cryptography.hazmat.primitives import serialization
+from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
+from redis.asyncio import Redis
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.db import utcnow
+from movieverse.platform.security import ACCESS_TOKEN_TYPE, hs256_secret
+from movieverse.platform.settings import ConfigurationError, PlatformSettings
+from movieverse.services.auth.models import RefreshFamily, RefreshToken
+from movieverse.services.auth.settings import AuthSettings
+
+
+def new_refresh_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def new_family_id() -> str:
+    return uuid.uuid4().hex
+
+
+class AccessTokenIssuer:
+    def __init__(
+        self,
+        *,
+        signing_key: Any,
+        algorithm: str,
+        issuer: str,
+        audience: str,
+        ttl: timedelta,
+        key_id: str | None,
+        public_jwk: dict[str, str] | None,
+    ) -> None:
+        self._signing_key = signing_key
+        self._algorithm = algorithm
+        self._issuer = issuer
+        self._audience = audience
+        self.ttl = ttl
+        self._key_id = key_id
+        self._public_jwk = public_jwk
+
+    @classmethod
+    def from_settings(cls, platform: PlatformSettings, own: AuthSettings) -> AccessTokenIssuer:
+        ttl = timedelta(seconds=own.access_token_ttl_seconds)
+
+        def make(
+            signing_key: Any, key_id: str | None, jwk: dict[str, str] | None
+        ) -> AccessTokenIssuer:
+            return cls(
+                signing_key=signing_key,
+                algorithm=platform.jwt_algorithm,
+                issuer=platform.jwt_issuer,
+                audience=platform.jwt_audience,
+                ttl=ttl,
+                key_id=key_id,
+                public_jwk=jwk,
+            )
+
+        if platform.jwt_algorithm == "HS256":
+            return make(hs256_secret(platform), None, None)
+        if own.jwt_private_key_file is None:
+            raise ConfigurationError(
+                [
+                    "MOVIEVERSE_AUTH_JWT_PRIVATE_KEY_FILE must be set when MOVIEVERSE_JWT_ALGORITHM"
+                    f" is {platform.jwt_algorithm}"
+                ]
+            )
+        private = serialization.load_pem_private_key(
+            own.jwt_private_key_file.read_bytes(), password=None
+        )
+        public = private.public_key()
+        public_pem = public.public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+        key_id = hashlib.sha256(public_pem).hexdigest()[:16]
+        algorithm_impl = OKPAlgorithm if platform.jwt_algorithm == "EdDSA" else RSAAlgorithm
+        jwk = json.loads(algorithm_impl.to_jwk(public))  # type: ignore[arg-type]
+        jwk.update({"kid": key_id, "use": "sig", "alg": platform.jwt_algorithm})
+        return make(private, key_id, jwk)
+
+    def issue(
+        self, *, user_id: UUID, username: str, roles: list[str], session_id: str
+    ) -> tuple[str, int]:
+        now = utcnow()
+        claims = {
+            "sub": str(user_id),
+            "typ": ACCESS_TOKEN_TYPE,
+            "roles": roles,
+            "jti": uuid.uuid4().hex,
+            "iat": now,
+            "exp": now + self.ttl,
+            "iss": self._issuer,
+            "aud": self._audience,
+            "sid": session_id,
+            "preferred_username": username,
+        }
+        headers = {"kid": self._key_id} if self._key_id else None
+        token = jwt.encode(claims, self._signing_key, algorithm=self._algorithm, headers=headers)
+        return token, int(self.ttl.total_seconds())
+
+    def jwks(self) -> list[dict[str, str]]:
+        """Public keys only; an HS256 deployment has none to publish."""
+        return [self._public_jwk] if self._public_jwk else []
+
+
+class Consumed(enum.Enum):
+    OK = "ok"
+    INVALID = "invalid"  # never issued (or long gone)
+    EXPIRED = "expired"
+    REVOKED = "revoked"  # its session was ended
+    REUSED = "reused"  # already spent: theft; the family is now revoked
+
+
+@dataclass(frozen=True)
+class ConsumeResult:
+    outcome: Consumed
+    account_id: UUID | None = None
+    family_id: str | None = None
+
+
+class RefreshTokenStore(Protocol):
+    """Every method takes the caller's unit of work: the SQL adapter writes in it, so token
+    changes commit or roll back with the request; the Redis adapter does not need it."""
+
+    async def start_family(
+        self, session: AsyncSession, *, account_id: UUID, family_id: str
+    ) -> None: ...
+
+    async def issue(
+        self,
+        session: AsyncSession,
+        *,
+        account_id: UUID,
+        family_id: str,
+        token: str,
+        expires_at: datetime,
+    ) -> None: ...
+
+    async def consume(self, session: AsyncSession, token: str) -> ConsumeResult: ...
+
+    async def revoke_family(
+        self, session: AsyncSession, family_id: str, *, reason: str
+    ) -> None: ...
+
+    async def revoke_account(
+        self, session: AsyncSession, account_id: UUID, *, reason: str
+    ) -> None: ...
+
+    async def family_of(self, session: AsyncSession, token: str) -> str | None: ...
+
+
+class SqlRefreshTokenStore:
+    """Tokens in auth's own database, written in the caller's transaction."""
+
+    async def start_family(
+        self, session: AsyncSession, *, account_id: UUID, family_id: str
+    ) -> None:
+        session.add(RefreshFamily(id=family_id, account_id=account_id, created_at=utcnow()))
+        await session.flush()
+
+    async def issue(
+        self,
+        session: AsyncSession,
+        *,
+        account_id: UUID,
+        family_id: str,
+        token: str,
+        expires_at: datetime,
+    ) -> None:
+        session.add(
+            RefreshToken(
+                token_hash=hash_token(token),
+                family_id=family_id,
+                account_id=account_id,
+                issued_at=utcnow(),
+                expires_at=expires_at,
+            )
+        )
+        await session.flush()
+
+    async def consume(self, session: AsyncSession, token: str) -> ConsumeResult:
+        digest = hash_token(token)
+        now = utcnow()
+        # The conditional update is the atomic "spend": of two concurrent uses one wins.
+        spent = await session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == digest, RefreshToken.used_at.is_(None))
+            .values(used_at=now)
+        )
+        row = (
+            await session.execute(
+                select(RefreshToken, RefreshFamily)
+                .join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
+                .where(RefreshToken.token_hash == digest)
+            )
+        ).first()
+        if row is None:
+            return ConsumeResult(Consumed.INVALID)
+        record, family = row
+        result = _outcome(
+            spent_now=getattr(spent, "rowcount", 0) == 1,
+            family_revoked=family.revoked_at is not None,
+            expired=record.expires_at <= now,
+        )
+        if result is Consumed.REUSED:
+            family.revoked_at = now
+            family.revoked_reason = "reuse-detected"
+            await session.flush()
+        return ConsumeResult(result, account_id=record.account_id, family_id=family.id)
+
+    async def revoke_family(self, session: AsyncSession, family_id: str, *, reason: str) -> None:
+        await session.execute(
+            update(RefreshFamily)
+            .where(RefreshFamily.id == family_id, RefreshFamily.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_reason=reason)
+        )
+
+    async def revoke_account(self, session: AsyncSession, account_id: UUID, *, reason: str) -> None:
+        await session.execute(
+            update(RefreshFamily)
+            .where(RefreshFamily.account_id == account_id, RefreshFamily.revoked_at.is_(None))
+            .values(revoked_at=utcnow(), revoked_reason=reason)
+        )
+
+    async def family_of(self, session: AsyncSession, token: str) -> str | None:
+        found = await session.execute(
+            select(RefreshToken.family_id).where(RefreshToken.token_hash == hash_token(token))
+        )
+        return found.scalar_one_or_none()
+
+
+def _outcome(*, spent_now: bool, family_revoked: bool, expired: bool) -> Consumed:
+    if not spent_now:
+        return Consumed.REVOKED if family_revoked else Consumed.REUSED
+    if family_revoked:
+        return Consumed.REVOKED
+    if expired:
+        return Consumed.EXPIRED
+    return Consumed.OK
+
+
+# Spend a token atomically. KEYS[1]: the token's hash key. ARGV[1]: the key prefix.
+# Returns {outcome, account, family}. A spent token revokes its family (theft detection).
+_CONSUME_SCRIPT = """
+local fields = redis.call('HMGET', KEYS[1], 'account', 'family', 'used')
+local account, family, used = fields[1], fields[2], fields[3]
+if not account then return {'invalid', '', ''} end
+local family_key = ARGV[1] .. 'rt-family:' .. family
+if used then
+  if redis.call('HGET', family_key, 'revoked') == '1' then return {'revoked', account, family} end
+  redis.call('HSET', family_key, 'revoked', '1', 'reason', 'reuse-detected')
+  return {'reused', account, family}
+end
+redis.call('HSET', KEYS[1], 'used', '1')
+if redis.call('HGET', family_key, 'revoked') ~= '0' then return {'revoked', account, family} end
+return {'ok', account, family}
+"""
+
+
+class RedisRefreshTokenStore:
+    """Tokens in Redis, expiring with the token; families and account indexes beside them.
+
+    Writes here are not part of the SQL transaction; they are made last in each flow, so a failed
+    request at worst leaves an unused token that expires.
+    """
+
+    def __init__(self, client: Redis, *, prefix: str, max_ttl_seconds: int) -> None:
+        self._redis = client
+        self._prefix = prefix
+        self._max_ttl = max_ttl_seconds
+        self._consume = client.register_script(_CONSUME_SCRIPT)
+
+    def _token_key(self, digest: str) -> str:
+        return f"{self._prefix}rt:{digest}"
+
+    def _family_key(self, family_id: str) -> str:
+        return f"{self._prefix}rt-family:{family_id}"
+
+    def _account_key(self, account_id: UUID) -> str:
+        return f"{self._prefix}rt-account:{account_id}"
+
+    async def start_family(
+        self, session: AsyncSession, *, account_id: UUID, family_id: str
+    ) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(
+                self._family_key(family_id), mapping={"account": str(account_id), "revoked": "0"}
+            )
+            pipe.expire(self._family_key(family_id), self._max_ttl)
+            pipe.sadd(self._account_key(account_id), family_id)
+            pipe.expire(self._account_key(account_id), self._max_ttl)
+            await pipe.execute()
+
+    async def issue(
+        self,
+        session: AsyncSession,
+        *,
+        account_id: UUID,
+        family_id: str,
+        token: str,
+        expires_at: datetime,
+    ) -> None:
+        ttl = max(1, int((expires_at - utcnow()).total_seconds()))
+        key = self._token_key(hash_token(token))
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, mapping={"account": str(account_id), "family": family_id})
+            pipe.expire(key, ttl)
+            # A family lives as long as its newest token.
+            pipe.expire(self._family_key(family_id), self._max_ttl)
+            pipe.expire(self._account_key(account_id), self._max_ttl)
+            await pipe.execute()
+
+    async def consume(self, session: AsyncSession, token: str) -> ConsumeResult:
+        outcome, account, family = await self._consume(
+            keys=[self._token_key(hash_token(token))], args=[self._prefix]
+        )
+        result = Consumed(outcome.decode() if isinstance(outcome, bytes) else outcome)
+        if result is Consumed.INVALID:
+            return ConsumeResult(result)
+        account_text = account.decode() if isinstance(account, bytes) else str(account)
+        family_text = family.decode() if isinstance(family, bytes) else str(family)
+        return ConsumeResult(result, account_id=UUID(account_text), family_id=family_text)
+
+    async def revoke_family(self, session: AsyncSession, family_id: str, *, reason: str) -> None:
+        key = self._family_key(family_id)
+        if await self._redis.exists(key):
+            await self._redis.hset(key, mapping={"revoked": "1", "reason": reason})
+
+    async def revoke_account(self, session: AsyncSession, account_id: UUID, *, reason: str) -> None:
+        families = await self._redis.smembers(self._account_key(account_id))
+        for family in families:
+            name = family.decode() if isinstance(family, bytes) else str(family)
+            await self.revoke_family(session, name, reason=reason)
+
+    async def family_of(self, session: AsyncSession, token: str) -> str | None:
+        family = await self._redis.hget(self._token_key(hash_token(token)), "family")
+        if family is None:
+            return None
+        return family.decode() if isinstance(family, bytes) else str(family)

@@ -1,0 +1,1 @@
+"""The users service: profiles, preferences and personal movie lists (``/users``)."""

@@ -1,0 +1,60 @@
+"""Users' composition: consumers registered, app built."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
+from movieverse.platform.service import (
+    ServiceContext,
+    ServiceDefinition,
+    SharedRuntime,
+    build_service_app,
+)
+from movieverse.platform.settings import PlatformSettings
+from movieverse.services.users import service
+from movieverse.services.users.api import router
+from movieverse.services.users.events import AUTH_USER_REGISTERED, AccountRegistered
+from movieverse.services.users.models import SERVICE, Base
+from movieverse.services.users.settings import UsersSettings
+
+
+async def on_account_registered(session: AsyncSession, event: Event) -> None:
+    payload = AccountRegistered.model_validate(event.payload)
+    await service.create_profile_for_account(
+        session, user_id=payload.user_id, username=payload.username
+    )
+
+
+async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
+    ctx.bus.subscribe(
+        Subscription(
+            group=f"{SERVICE}.create-profiles",
+            event_types=frozenset({AUTH_USER_REGISTERED}),
+            handler=ctx.inbox.handler("create-profiles", on_account_registered),
+        )
+    )
+
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE,
+    title="Users",
+    description="Profiles, preferences, and watchlist / favourites / seen lists.",
+    metadata=Base.metadata,
+    settings_factory=UsersSettings,
+    routers=[router],
+    setup=setup,
+)
+
+
+def create_app(
+    settings: PlatformSettings | None = None,
+    *,
+    shared: SharedRuntime | None = None,
+    own: UsersSettings | None = None,
+) -> FastAPI:
+    return build_service_app(DEFINITION, settings, shared=shared, own=own)

@@ -1,0 +1,37 @@
+"""Events users publishes, and what it reads of the events it consumes."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from pydantic import BaseModel
+
+from movieverse.platform.events.envelope import EventPayload
+
+
+class UserDeleted(EventPayload):
+    event_type = "users.user.deleted"
+
+    user_id: UUID
+    username: str
+
+
+class UserListChanged(EventPayload):
+    """A movie went onto or off a personal list (trending and recommendations read these)."""
+
+    event_type = "users.list.changed"
+
+    user_id: UUID
+    list: str
+    movie_id: int
+    action: str  # "added" | "removed"
+
+
+class AccountRegistered(BaseModel):
+    """What users reads of ``auth.user.registered`` (tolerant: unknown fields are ignored)."""
+
+    user_id: UUID
+    username: str
+
+
+AUTH_USER_REGISTERED = "auth.user.registered"

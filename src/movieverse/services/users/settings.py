@@ -1,0 +1,15 @@
+"""Users' own settings (prefix ``MOVIEVERSE_USERS_``)."""
+
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import SettingsConfigDict
+
+from movieverse.platform.settings import ServiceSettings
+
+
+class UsersSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="MOVIEVERSE_USERS_", extra="ignore")
+
+    # Upper bound on each personal list, so one account cannot grow a list without limit.
+    max_list_items: int = Field(default=10_000, ge=1)
