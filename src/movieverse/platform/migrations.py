@@ -36,6 +36,7 @@ def alembic_config(service: str, url: str) -> Config:
         raise FileNotFoundError(f"no migrations for service {service!r} at {script_location}")
     config = Config()
     config.set_main_option("script_location", str(script_location))
+    config.set_main_option("path_separator", "os")
     config.set_main_option("version_locations", str(script_location / "versions"))
     ensure_sqlite_directory(url)
     config.attributes["url"] = normalise_url(url)

@@ -143,7 +143,8 @@ async def service_runtime(
         db = Database.connect(url, platform)
         stack.push_async_callback(db.dispose)
         kv = create_key_value_store(
-            resolve_redis_url(platform, own), prefix=f"movieverse:{definition.name}:"
+            resolve_redis_url(platform, own),
+            prefix=f"{platform.redis_key_prefix}{definition.name}:",
         )
         stack.push_async_callback(kv.close)
         outbox, inbox = _outbox_and_inbox(definition, db)

@@ -74,6 +74,8 @@ class PlatformSettings(BaseSettings):
 
     # Key-value store for caches, rate limits and (distributed) refresh tokens. None: in-process.
     redis_url: str | None = None
+    # Namespace of every key this deployment writes, so deployments (and tests) can share a Redis.
+    redis_key_prefix: str = Field(default="movieverse:", min_length=1, max_length=100)
     # Event bus. "memory://" is the in-process bus of the embedded shape.
     event_bus_url: str = "memory://"
     outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)

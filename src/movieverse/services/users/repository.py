@@ -5,6 +5,7 @@ from __future__ import annotations
 from uuid import UUID
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.services.users.models import ListItem, ListKind, Profile, Tombstone
@@ -23,9 +24,18 @@ class ProfileRepository:
         )
         return found.scalar_one_or_none()
 
-    async def add(self, profile: Profile) -> None:
-        self.session.add(profile)
-        await self.session.flush()
+    async def add_if_absent(self, profile: Profile) -> Profile:
+        """Insert, or return the row a concurrent writer (the registration consumer) made."""
+        try:
+            async with self.session.begin_nested():
+                self.session.add(profile)
+                await self.session.flush()
+        except IntegrityError:
+            existing = await self.get(profile.user_id)
+            if existing is None:
+                raise
+            return existing
+        return profile
 
     async def delete(self, user_id: UUID) -> None:
         await self.session.execute(delete(Profile).where(Profile.user_id == user_id))

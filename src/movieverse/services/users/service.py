@@ -61,8 +61,7 @@ async def _own_profile(
         # The registration event has not arrived yet; the token names the user.
         if not principal.username:
             raise Conflict("The profile is not ready yet; retry in a moment")
-        profile = _new_profile(principal.user_id, principal.username)
-        await profiles.add(profile)
+        profile = await profiles.add_if_absent(_new_profile(principal.user_id, principal.username))
     return profile
 
 
@@ -262,4 +261,4 @@ async def create_profile_for_account(
     profiles = ProfileRepository(session)
     if await profiles.is_deleted(user_id) or await profiles.get(user_id) is not None:
         return
-    await profiles.add(_new_profile(user_id, username))
+    await profiles.add_if_absent(_new_profile(user_id, username))

@@ -1,0 +1,77 @@
+"""Fixtures: each API test runs on the embedded stack and, where the servers are configured,
+again on PostgreSQL + Redis (the distributed stack)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from movieverse.gateway.app import Gateway
+from movieverse.platform.db import normalise_url
+from movieverse.platform.migrations import upgrade
+from tests.support import SERVICE_METADATA, Stack, running_gateway, server_url, truncate_all
+
+
+async def _admin_execute(url: str, statement: str) -> None:
+    import asyncpg
+
+    parsed = make_url(url)
+    conn = await asyncpg.connect(
+        host=parsed.host or "127.0.0.1",
+        port=parsed.port or 5432,
+        user=parsed.username or "postgres",
+        password=parsed.password,
+        database=parsed.database or "postgres",
+    )
+    try:
+        await conn.execute(statement)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this test session, migrated once; None if unconfigured."""
+    base = server_url("postgres")
+    if base is None:
+        yield None
+        return
+    name = f"movieverse_test_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin_execute(base, f'CREATE DATABASE "{name}"'))
+    url = make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
+    try:
+        for service in SERVICE_METADATA:
+            upgrade(service, url)
+        yield url
+    finally:
+        asyncio.run(_admin_execute(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["embedded", "servers"])
+async def stack(request: pytest.FixtureRequest, postgres_database: str | None) -> Stack:
+    if request.param == "embedded":
+        return Stack("embedded", database_url=None, redis_url=None)
+    redis = server_url("redis")
+    if postgres_database is None or redis is None:
+        pytest.skip("MOVIEVERSE_TEST_POSTGRES_URL or MOVIEVERSE_TEST_REDIS_URL is not set")
+    await truncate_all(postgres_database)
+    return Stack("servers", database_url=postgres_database, redis_url=redis)
+
+
+@pytest.fixture
+async def gateway_client(stack: Stack, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    """The all-in-one app (every service, shared in-process bus) behind an ASGI client."""
+    async with running_gateway(stack.settings(tmp_path / "var")) as (_, client):
+        yield client
+
+
+@pytest.fixture
+async def gateway(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
+    async with running_gateway(stack.settings(tmp_path / "var")) as pair:
+        yield pair

@@ -1,0 +1,249 @@
+"""Errors, request ids, logs, metrics, body limits and health, as every service gets them."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy import create_engine, func, select
+
+from movieverse.platform.observability import configure_logging
+from movieverse.platform.service import build_service_app
+from movieverse.platform.settings import PlatformSettings
+from tests.platform import toy_service
+
+
+def _settings(tmp_path: Path, **values: object) -> PlatformSettings:
+    base: dict[str, object] = {
+        "environment": "test",
+        "var_dir": tmp_path,
+        "auto_migrate": False,
+        "max_body_bytes": 2048,
+        "outbox_poll_seconds": 0.05,
+        "database_url": None,
+        "redis_url": None,
+    }
+    base.update(values)
+    return PlatformSettings.model_validate(base)
+
+
+@pytest.fixture
+async def toy(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
+    engine = create_engine(f"sqlite:///{tmp_path / 'toy.db'}")
+    toy_service.Base.metadata.create_all(engine)
+    engine.dispose()
+    app = build_service_app(toy_service.DEFINITION, _settings(tmp_path))
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://toy.test") as client:
+            yield client
+
+
+def _outbox_rows(tmp_path: Path) -> int:
+    engine = create_engine(f"sqlite:///{tmp_path / 'toy.db'}")
+    table = toy_service.Base.metadata.tables["toy_outbox"]
+    with engine.connect() as conn:
+        count = conn.execute(select(func.count()).select_from(table)).scalar_one()
+    engine.dispose()
+    return int(count)
+
+
+async def test_well_formed_request_id_is_kept(toy: httpx.AsyncClient) -> None:
+    rid = "4bf92f3577b34da6a3ce929d0e0e4736"
+    response = await toy.get("/healthz", headers={"X-Request-ID": rid})
+    assert response.headers["x-request-id"] == rid
+
+
+@pytest.mark.parametrize(
+    "bad", ["short", "has spaces in it", "<script>alert(1)</script>", "a" * 200]
+)
+async def test_malformed_request_id_is_replaced(toy: httpx.AsyncClient, bad: str) -> None:
+    response = await toy.get("/healthz", headers={"X-Request-ID": bad})
+    assert response.headers["x-request-id"] != bad
+    assert len(response.headers["x-request-id"]) == 32
+
+
+async def test_request_id_is_generated_when_absent(toy: httpx.AsyncClient) -> None:
+    first = await toy.get("/healthz")
+    second = await toy.get("/healthz")
+    assert first.headers["x-request-id"] != second.headers["x-request-id"]
+
+
+async def test_unknown_path_is_a_404_problem(toy: httpx.AsyncClient) -> None:
+    response = await toy.get("/no/such/thing")
+    assert response.status_code == 404
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.json() == {
+        "type": "about:blank",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "No resource at /no/such/thing.",
+        "instance": "/no/such/thing",
+    }
+
+
+async def test_wrong_method_is_a_405_problem(toy: httpx.AsyncClient) -> None:
+    response = await toy.delete("/toy/notes/count")
+    assert response.status_code == 405
+    assert response.json()["title"] == "Method Not Allowed"
+    assert response.headers["allow"] == "GET"
+
+
+async def test_validation_errors_list_every_field(toy: httpx.AsyncClient) -> None:
+    response = await toy.post("/toy/notes", json={"text": "", "count": 10**30, "extra": True})
+    assert response.status_code == 422
+    body = response.json()
+    assert body["type"] == "urn:movieverse:problem:validation-error"
+    fields = {e["field"] for e in body["errors"]}
+    assert fields == {"body.text", "body.count", "body.extra"}
+    assert all(e["message"] and e["code"] for e in body["errors"])
+
+
+@pytest.mark.parametrize("payload", [b"{not json", b'{"text": "x"', b"\xff\xfe", b"[1, 2"])
+async def test_malformed_json_is_a_400(toy: httpx.AsyncClient, payload: bytes) -> None:
+    response = await toy.post(
+        "/toy/notes", content=payload, headers={"content-type": "application/json"}
+    )
+    assert response.status_code in {400, 422}
+    assert response.headers["content-type"] == "application/problem+json"
+    assert (await toy.get("/toy/notes/count")).json() == {"count": 0}
+
+
+async def test_wrong_types_are_422(toy: httpx.AsyncClient) -> None:
+    response = await toy.post("/toy/notes", json={"text": ["a"], "count": "many"})
+    assert response.status_code == 422
+    assert {e["field"] for e in response.json()["errors"]} == {"body.text", "body.count"}
+
+
+async def test_huge_path_number_is_a_client_error(toy: httpx.AsyncClient) -> None:
+    response = await toy.get("/toy/items/" + "9" * 5000)
+    assert 400 <= response.status_code < 500
+
+
+async def test_declared_oversized_body_is_413(toy: httpx.AsyncClient) -> None:
+    response = await toy.post(
+        "/toy/notes",
+        content=b'{"text": "' + b"x" * 4096 + b'"}',
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["status"] == 413
+    assert "x-request-id" in response.headers
+    assert (await toy.get("/toy/notes/count")).json() == {"count": 0}
+
+
+async def test_streamed_oversized_body_is_413(toy: httpx.AsyncClient) -> None:
+    async def chunks() -> AsyncIterator[bytes]:
+        yield b'{"text": "'
+        for _ in range(8):
+            yield b"x" * 1024
+        yield b'"}'
+
+    response = await toy.post(
+        "/toy/notes", content=chunks(), headers={"content-type": "application/json"}
+    )
+    assert response.status_code == 413
+    assert (await toy.get("/toy/notes/count")).json() == {"count": 0}
+
+
+async def test_a_refused_write_leaves_no_row_and_no_event(
+    toy: httpx.AsyncClient, tmp_path: Path
+) -> None:
+    response = await toy.post("/toy/notes?fail=conflict", json={"text": "never"})
+    assert response.status_code == 409
+    assert (await toy.get("/toy/notes/count")).json() == {"count": 0}
+    assert _outbox_rows(tmp_path) == 0
+
+
+async def test_a_crash_is_a_bare_500_and_rolls_back(toy: httpx.AsyncClient, tmp_path: Path) -> None:
+    response = await toy.post("/toy/notes?fail=crash", json={"text": "never"})
+    assert response.status_code == 500
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["title"] == "Internal Server Error"
+    assert "SELECT" not in response.text and "Traceback" not in response.text
+    assert "RuntimeError" not in response.text
+    assert response.headers["x-request-id"]
+    assert (await toy.get("/toy/notes/count")).json() == {"count": 0}
+    assert _outbox_rows(tmp_path) == 0
+
+
+async def test_a_committed_write_has_its_event(toy: httpx.AsyncClient, tmp_path: Path) -> None:
+    response = await toy.post("/toy/notes", json={"text": "kept"})
+    assert response.status_code == 201
+    assert (await toy.get("/toy/notes/count")).json() == {"count": 1}
+    assert _outbox_rows(tmp_path) == 1
+
+
+async def test_metrics_use_route_templates_not_raw_paths(toy: httpx.AsyncClient) -> None:
+    for item in (12345, 67890):
+        await toy.get(f"/toy/items/{item}")
+    await toy.get("/definitely/unknown/path-xyz")
+    metrics = (await toy.get("/metrics")).text
+    assert 'route="/toy/items/{item_id}"' in metrics
+    assert "12345" not in metrics and "67890" not in metrics
+    assert "path-xyz" not in metrics
+    assert 'route="<unmatched>"' in metrics
+    assert "movieverse_http_request_duration_seconds_bucket" in metrics
+
+
+async def test_healthz_and_readyz(toy: httpx.AsyncClient) -> None:
+    assert (await toy.get("/healthz")).json() == {"status": "ok", "service": "toy"}
+    ready = await toy.get("/readyz")
+    assert ready.status_code == 200
+    body = ready.json()
+    assert body["ready"] is True
+    assert body["checks"]["database"]["ok"] is True
+    assert body["checks"]["database"]["version"].startswith("SQLite")
+
+
+async def test_readyz_is_503_with_details_when_the_database_is_down(tmp_path: Path) -> None:
+    settings = _settings(
+        tmp_path, database_url="postgresql://nobody@127.0.0.1:9/nothing", outbox_poll_seconds=30
+    )
+    app = build_service_app(toy_service.DEFINITION, settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://toy.test") as client:
+            response = await client.get("/readyz")
+    assert response.status_code == 503
+    body = response.json()
+    assert body["ready"] is False
+    assert body["checks"]["database"]["ok"] is False
+    assert body["checks"]["database"]["error"]
+    assert body["checks"]["key_value"]["ok"] is True
+    assert "nobody" in body["checks"]["database"]["url"]
+
+
+@pytest.fixture
+def json_logs() -> Iterator[io.StringIO]:
+    root = logging.getLogger()
+    saved = (root.handlers[:], root.level)
+    configure_logging(level="INFO", fmt="json")
+    buffer = io.StringIO()
+    handler = root.handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(buffer)
+    yield buffer
+    root.handlers[:], level = saved
+    root.setLevel(level)
+
+
+async def test_logs_are_json_and_carry_the_request_id(
+    toy: httpx.AsyncClient, json_logs: io.StringIO
+) -> None:
+    rid = "trace-0123456789abcdef"
+    await toy.get("/toy/items/5", headers={"X-Request-ID": rid})
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines() if line]
+    access = [line for line in lines if line.get("event") == "request"]
+    assert access, lines
+    entry = access[-1]
+    assert entry["request_id"] == rid
+    assert entry["route"] == "/toy/items/{item_id}"
+    assert entry["status"] == 200
+    assert entry["level"] == "info"

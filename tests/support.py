@@ -1,0 +1,160 @@
+"""Helpers shared by the test suites: backends, apps under test, and API shortcuts."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import MetaData, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from movieverse.gateway.app import Gateway, create_gateway
+from movieverse.platform.db import normalise_url
+from movieverse.platform.settings import PlatformSettings
+from movieverse.services.auth.models import Base as AuthBase
+from movieverse.services.auth.settings import AuthSettings
+from movieverse.services.users.models import Base as UsersBase
+
+SERVICE_METADATA: dict[str, MetaData] = {"auth": AuthBase.metadata, "users": UsersBase.metadata}
+PASSWORD = "popcorn-matinee-1987"
+
+
+def server_url(name: str) -> str | None:
+    """A real backend's URL from the environment (``MOVIEVERSE_TEST_<NAME>_URL``) or None."""
+    return os.environ.get(f"MOVIEVERSE_TEST_{name.upper()}_URL") or None
+
+
+def require_server(name: str) -> str:
+    url = server_url(name)
+    if url is None:
+        pytest.skip(f"MOVIEVERSE_TEST_{name.upper()}_URL is not set")
+    return url
+
+
+def fast_auth_settings(**overrides: Any) -> AuthSettings:
+    """Cheap argon2 parameters: tests exercise logic, bench/ measures the real cost."""
+    values: dict[str, Any] = {
+        "argon2_time_cost": 1,
+        "argon2_memory_kib": 64,
+        "argon2_parallelism": 1,
+    }
+    values.update(overrides)
+    return AuthSettings(**values)
+
+
+@dataclass
+class Stack:
+    """Where the services under test keep their data."""
+
+    name: str
+    database_url: str | None  # None: a SQLite file per service under var_dir
+    redis_url: str | None
+
+    def settings(self, var_dir: Any, **overrides: Any) -> PlatformSettings:
+        values: dict[str, Any] = {
+            "environment": "test",
+            "var_dir": var_dir,
+            "database_url": self.database_url,
+            "redis_url": self.redis_url,
+            "redis_key_prefix": f"mvtest:{uuid.uuid4().hex[:12]}:",
+            "outbox_poll_seconds": 0.05,
+            "event_bus_url": "memory://",
+            "secret_key": None,
+            "jwt_algorithm": "HS256",
+            "trusted_proxies": [],
+        }
+        values.update(overrides)
+        return PlatformSettings(**values)
+
+
+async def truncate_all(url: str) -> None:
+    """Empty every service table (tests on a shared server database start from nothing)."""
+    engine = create_async_engine(normalise_url(url))
+    try:
+        async with engine.begin() as conn:
+            dialect = conn.dialect.name
+            for metadata in SERVICE_METADATA.values():
+                for table in reversed(metadata.sorted_tables):
+                    if dialect == "postgresql":
+                        await conn.execute(text(f'TRUNCATE TABLE "{table.name}" CASCADE'))
+                    else:
+                        await conn.execute(table.delete())
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def running_gateway(
+    settings: PlatformSettings, *, auth: AuthSettings | None = None
+) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
+    gateway = create_gateway(settings, service_overrides={"auth": auth or fast_auth_settings()})
+    async with gateway.edge.router.lifespan_context(gateway.edge):
+        transport = httpx.ASGITransport(app=gateway, client=("203.0.113.7", 50000))
+        async with httpx.AsyncClient(transport=transport, base_url="http://movieverse.test") as c:
+            yield gateway, c
+
+
+@dataclass
+class Account:
+    user_id: str
+    username: str
+    email: str
+    password: str
+    access: str
+    refresh: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.access}"}
+
+
+async def register(
+    client: httpx.AsyncClient, username: str, *, password: str = PASSWORD
+) -> dict[str, Any]:
+    response = await client.post(
+        "/auth/register",
+        json={"email": f"{username}@example.org", "username": username, "password": password},
+    )
+    assert response.status_code == 201, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def login(client: httpx.AsyncClient, login_name: str, password: str = PASSWORD) -> Any:
+    return await client.post("/auth/login", json={"login": login_name, "password": password})
+
+
+async def signed_up(client: httpx.AsyncClient, username: str) -> Account:
+    created = await register(client, username)
+    response = await login(client, username)
+    assert response.status_code == 200, response.text
+    tokens = response.json()
+    return Account(
+        user_id=created["id"],
+        username=username,
+        email=f"{username}@example.org",
+        password=PASSWORD,
+        access=tokens["access_token"],
+        refresh=tokens["refresh_token"],
+    )
+
+
+async def eventually(
+    check: Callable[[], Awaitable[bool]], *, timeout: float = 5.0, interval: float = 0.02
+) -> float:
+    """Wait until an eventually-consistent effect shows; returns how long it took."""
+    started = time.monotonic()
+    while True:
+        if await check():
+            return time.monotonic() - started
+        if time.monotonic() - started > timeout:
+            raise AssertionError(f"condition not met within {timeout} s")
+        await asyncio.sleep(interval)
