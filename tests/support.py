@@ -128,7 +128,9 @@ async def register(
     return body
 
 
-async def login(client: httpx.AsyncClient, login_name: str, password: str = PASSWORD) -> Any:
+async def login(
+    client: httpx.AsyncClient, login_name: str, password: str = PASSWORD
+) -> httpx.Response:
     return await client.post("/auth/login", json={"login": login_name, "password": password})
 
 
@@ -148,13 +150,13 @@ async def signed_up(client: httpx.AsyncClient, username: str) -> Account:
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], *, timeout: float = 5.0, interval: float = 0.02
+    check: Callable[[], Awaitable[bool]], *, within: float = 5.0, interval: float = 0.02
 ) -> float:
     """Wait until an eventually-consistent effect shows; returns how long it took."""
     started = time.monotonic()
     while True:
         if await check():
             return time.monotonic() - started
-        if time.monotonic() - started > timeout:
-            raise AssertionError(f"condition not met within {timeout} s")
+        if time.monotonic() - started > within:
+            raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(interval)

@@ -18,7 +18,8 @@ async def test_register_returns_the_account_normalised(gateway_client: httpx.Asy
     assert body["email"] == "ana.lima@example.com"
     assert body["username"] == "ana_lima"
     assert body["roles"] == ["user"]
-    assert "password" not in response.text and "hash" not in response.text
+    assert "password" not in response.text
+    assert "hash" not in response.text
 
 
 async def test_duplicate_email_is_a_conflict(gateway_client: httpx.AsyncClient) -> None:

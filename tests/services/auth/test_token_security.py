@@ -56,7 +56,7 @@ async def test_access_token_carries_the_documented_claims(
 
 async def test_tampered_token_is_refused(gateway_client: httpx.AsyncClient) -> None:
     account = await signed_up(gateway_client, "tamper_me")
-    header, payload, signature = account.access.split(".")
+    header, _payload, signature = account.access.split(".")
     claims = _claims(account.access)
     claims["roles"] = ["user", "admin"]
     forged = f"{header}.{_b64(claims)}.{signature}"
@@ -248,7 +248,8 @@ async def test_eddsa_tokens_verify_with_the_public_key_and_jwks(
         assert (await _status_with(client, account.access)).status_code == 200
         keys = (await client.get("/auth/jwks")).json()["keys"]
         assert len(keys) == 1
-        assert keys[0]["kty"] == "OKP" and keys[0]["crv"] == "Ed25519"
+        assert keys[0]["kty"] == "OKP"
+        assert keys[0]["crv"] == "Ed25519"
         assert "d" not in keys[0]  # never the private part
         verified = jwt.decode(
             account.access,

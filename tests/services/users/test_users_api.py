@@ -41,7 +41,8 @@ async def test_patch_me_changes_only_the_fields_sent(gateway_client: httpx.Async
     body = second.json()
     assert body["bio"] is None
     assert body["display_name"] == "Patty"
-    assert body["country"] == "PT" and body["language"] == "pt-BR"
+    assert body["country"] == "PT"
+    assert body["language"] == "pt-BR"
     assert body["avatar_url"] == "https://img.example.org/a.png"
     again = await gateway_client.get("/users/me", headers=account.headers)
     assert again.json() == body
@@ -70,7 +71,8 @@ async def test_patch_me_rejects_bad_input_and_changes_nothing(
     assert response.json()["errors"]
     me = (await gateway_client.get("/users/me", headers=account.headers)).json()
     assert me["bio"] == "kept"
-    assert me["country"] is None and me["language"] is None
+    assert me["country"] is None
+    assert me["language"] is None
 
 
 async def test_preferences_round_trip(gateway_client: httpx.AsyncClient) -> None:
@@ -135,9 +137,11 @@ async def test_lists_add_remove_and_page(gateway_client: httpx.AsyncClient, kind
     past_end = await gateway_client.get(
         f"/users/me/{kind}?per_page=2&page=5", headers=account.headers
     )
-    assert past_end.json()["results"] == [] and past_end.json()["total_results"] == 3
+    assert past_end.json()["results"] == []
+    assert past_end.json()["total_results"] == 3
     member = await gateway_client.get(f"/users/me/{kind}/22", headers=account.headers)
-    assert member.status_code == 200 and member.json()["movie_id"] == 22
+    assert member.status_code == 200
+    assert member.json()["movie_id"] == 22
     removed = await gateway_client.delete(f"/users/me/{kind}/22", headers=account.headers)
     assert removed.status_code == 204
     gone = await gateway_client.get(f"/users/me/{kind}/22", headers=account.headers)
@@ -208,7 +212,8 @@ async def test_deleting_the_account_erases_it_everywhere(
 
     # Auth, through users.user.deleted: credentials and sessions are erased.
     async def login_refused() -> bool:
-        return (await login(gateway_client, "leaving_now")).status_code == 401
+        response = await login(gateway_client, "leaving_now")
+        return bool(response.status_code == 401)
 
     await eventually(login_refused)
     refresh = await gateway_client.post("/auth/refresh", json={"refresh_token": account.refresh})
@@ -246,7 +251,7 @@ async def _alice_unchanged(client: httpx.AsyncClient, alice: Account) -> None:
 
 
 async def test_ownership_get_me(gateway_client: httpx.AsyncClient) -> None:
-    alice, mallory = await _two_users(gateway_client)
+    _alice, mallory = await _two_users(gateway_client)
     response = await gateway_client.get("/users/me", headers=mallory.headers)
     assert response.json()["user_id"] == mallory.user_id
     assert "alice's bio" not in response.text
@@ -294,7 +299,8 @@ async def test_ownership_public_profile_hides_private_data(
     alice, mallory = await _two_users(gateway_client)
     response = await gateway_client.get("/users/alice_owner", headers=mallory.headers)
     assert response.status_code == 200
-    assert "favourite_genres" not in response.text and "101" not in response.text
+    assert "favourite_genres" not in response.text
+    assert "101" not in response.text
     assert alice.user_id not in response.text
 
 
