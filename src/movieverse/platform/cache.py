@@ -11,7 +11,7 @@ import math
 import time
 from typing import Protocol
 
-from redis.asyncio import Redis
+from redis.asyncio import BlockingConnectionPool, Redis
 
 
 class KeyValueStore(Protocol):
@@ -159,8 +159,12 @@ class RedisKeyValueStore:
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str = "movieverse:") -> RedisKeyValueStore:
-        client = Redis.from_url(url, socket_timeout=5, socket_connect_timeout=5)
-        return cls(client, prefix=prefix)
+        # A blocking pool makes a burst wait briefly for a connection instead of failing with
+        # "Too many connections".
+        pool = BlockingConnectionPool.from_url(
+            url, max_connections=64, timeout=5, socket_timeout=5, socket_connect_timeout=5
+        )
+        return cls(Redis(connection_pool=pool), prefix=prefix)
 
     @property
     def client(self) -> Redis:

@@ -97,5 +97,5 @@ class InMemoryEventBus:
             group=subscription.group,
             attempts=attempts,
             error=repr(exc),
-            event=event.model_dump(mode="json"),
+            dead_event=event.model_dump(mode="json"),
         )
