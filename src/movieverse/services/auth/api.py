@@ -1,4 +1,8 @@
-"""Auth's HTTP routes (thin: parse, call the service, shape the response)."""
+"""Auth's HTTP routes (thin: parse, call the service, shape the response).
+
+The routes that hash or verify passwords own their units of work explicitly, so the hashing
+happens between a short read and a short write instead of inside one long transaction.
+"""
 
 from __future__ import annotations
 
@@ -39,24 +43,29 @@ def _account_read(account: object) -> AccountRead:
 
 
 @router.post("/register", status_code=status.HTTP_201_CREATED, summary="Create an account")
-async def register(body: RegisterRequest, session: SessionDep, auth: AuthDep) -> AccountRead:
-    account = await service.register(
-        session, auth, email=str(body.email), username=body.username, password=body.password
+async def register(body: RegisterRequest, auth: AuthDep, ctx: CtxDep) -> AccountRead:
+    new = await service.prepare_registration(
+        auth, email=str(body.email), username=body.username, password=body.password
     )
+    async with ctx.db.unit_of_work() as session:
+        account = await service.register(session, auth, new)
     return _account_read(account)
 
 
 @router.post("/login", summary="Sign in with email or username; returns a token pair")
-async def login(
-    body: LoginRequest, request: Request, session: SessionDep, auth: AuthDep, ctx: CtxDep
-) -> TokenPair:
-    return await service.login(
-        session,
+async def login(body: LoginRequest, request: Request, auth: AuthDep, ctx: CtxDep) -> TokenPair:
+    identifier = service.login_identifier(body.login)
+    async with ctx.db.unit_of_work(write=False) as session:
+        credentials = await service.credentials_for(session, identifier=identifier)
+    verified = await service.verify_login(
         auth,
-        login=body.login,
+        identifier=identifier,
+        credentials=credentials,
         password=body.password,
         client_ip=client_ip(request, ctx.trusted_proxies),
     )
+    async with ctx.db.unit_of_work() as session:
+        return await service.start_session(session, auth, verified)
 
 
 @router.post("/refresh", summary="Exchange a refresh token for a new pair (rotation)")
@@ -92,15 +101,18 @@ async def logout_all(principal: CurrentUser, session: SessionDep, auth: AuthDep)
     summary="Change the password (ends every session)",
 )
 async def change_password(
-    body: ChangePasswordRequest, principal: CurrentUser, session: SessionDep, auth: AuthDep
+    body: ChangePasswordRequest, principal: CurrentUser, auth: AuthDep, ctx: CtxDep
 ) -> Response:
-    await service.change_password(
-        session,
+    async with ctx.db.unit_of_work(write=False) as session:
+        account = await service.current_account(session, principal=principal)
+    change = await service.prepare_password_change(
         auth,
-        principal=principal,
+        account=account,
         current_password=body.current_password,
         new_password=body.new_password,
     )
+    async with ctx.db.unit_of_work() as session:
+        await service.change_password(session, auth, change)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,4 +1,8 @@
-"""Auth's business logic. Functions take the caller's session and never commit (rule 2)."""
+"""Auth's business logic. Functions take the caller's session and never commit (rule 2).
+
+Password hashing and verification (argon2, tens of milliseconds of CPU each) never run inside a
+transaction: the flows are split into a "prepare" step without storage and a short write.
+"""
 
 from __future__ import annotations
 
@@ -47,15 +51,20 @@ class AuthComponents:
     decoy_hash: str
 
 
-async def register(
-    session: AsyncSession,
-    auth: AuthComponents,
-    *,
-    email: str,
-    username: str,
-    password: str,
-    roles: list[str] | None = None,
-) -> Account:
+@dataclass(frozen=True)
+class NewAccount:
+    """A registration that passed the rules, with its password already hashed."""
+
+    email: str
+    username: str
+    password_hash: str
+
+
+async def prepare_registration(
+    auth: AuthComponents, *, email: str, username: str, password: str
+) -> NewAccount:
+    """Validate and hash. No storage is touched: the tens of milliseconds of argon2 must not be
+    spent inside a transaction (on SQLite that would hold the write lock for all of them)."""
     email = policy.normalise_email(email)
     username = policy.normalise_username(username)
     problems = policy.username_problems(username) + policy.password_problems(
@@ -63,17 +72,29 @@ async def register(
     )
     if problems:
         raise ValidationFailed("The account details are not acceptable", errors=problems)
+    return NewAccount(
+        email=email, username=username, password_hash=await auth.hasher.hash(password)
+    )
+
+
+async def register(
+    session: AsyncSession,
+    auth: AuthComponents,
+    new: NewAccount,
+    *,
+    roles: list[str] | None = None,
+) -> Account:
     accounts = AccountRepository(session)
-    if await accounts.by_email(email) is not None:
+    if await accounts.by_email(new.email) is not None:
         raise Conflict("An account with this email address already exists")
-    if await accounts.by_username(username) is not None:
+    if await accounts.by_username(new.username) is not None:
         raise Conflict("This username is taken")
     now = utcnow()
     account = Account(
         id=uuid.uuid4(),
-        email=email,
-        username=username,
-        password_hash=await auth.hasher.hash(password),
+        email=new.email,
+        username=new.username,
+        password_hash=new.password_hash,
         roles=roles or ["user"],
         created_at=now,
         updated_at=now,
@@ -83,27 +104,69 @@ async def register(
         await accounts.add(account)
     except IntegrityError as exc:  # lost a race with a concurrent registration
         raise Conflict("An account with this email address or username already exists") from exc
-    payload = UserRegistered(user_id=account.id, username=username, email=email)
+    payload = UserRegistered(user_id=account.id, username=new.username, email=new.email)
     await auth.outbox.add(session, new_event(payload, producer=SERVICE, key=str(account.id)))
     return account
 
 
-async def login(
-    session: AsyncSession, auth: AuthComponents, *, login: str, password: str, client_ip: str
-) -> TokenPair:
-    identifier = login.strip().lower()
-    await auth.throttle.check(account=identifier, ip=client_ip)
+@dataclass(frozen=True)
+class Credentials:
+    """What a sign-in needs of an account, read in a short read-only transaction."""
+
+    account_id: uuid.UUID
+    password_hash: str
+
+
+@dataclass(frozen=True)
+class VerifiedLogin:
+    account_id: uuid.UUID
+    # Set when the stored hash used old parameters: the new hash, to store with the session.
+    upgraded_hash: str | None
+
+
+def login_identifier(login: str) -> str:
+    return login.strip().lower()
+
+
+async def credentials_for(session: AsyncSession, *, identifier: str) -> Credentials | None:
     account = await AccountRepository(session).by_login(identifier)
+    if account is None:
+        return None
+    return Credentials(account_id=account.id, password_hash=account.password_hash)
+
+
+async def verify_login(
+    auth: AuthComponents,
+    *,
+    identifier: str,
+    credentials: Credentials | None,
+    password: str,
+    client_ip: str,
+) -> VerifiedLogin:
+    """Throttle, then check the password (outside any transaction). Raises 429 or 401."""
+    await auth.throttle.check(account=identifier, ip=client_ip)
     valid = await auth.hasher.verify(
-        account.password_hash if account else auth.decoy_hash, password
+        credentials.password_hash if credentials else auth.decoy_hash, password
     )
-    if account is None or not valid:
+    if credentials is None or not valid:
         await auth.throttle.record_failure(account=identifier, ip=client_ip)
-        log.info("login_failed", known_account=account is not None)
+        log.info("login_failed", known_account=credentials is not None)
         raise Unauthorized("The login or password is incorrect")
     await auth.throttle.record_success(account=identifier)
-    if auth.hasher.needs_rehash(account.password_hash):
-        account.password_hash = await auth.hasher.hash(password)
+    upgraded = None
+    if auth.hasher.needs_rehash(credentials.password_hash):
+        upgraded = await auth.hasher.hash(password)
+    return VerifiedLogin(account_id=credentials.account_id, upgraded_hash=upgraded)
+
+
+async def start_session(
+    session: AsyncSession, auth: AuthComponents, verified: VerifiedLogin
+) -> TokenPair:
+    account = await AccountRepository(session).get(verified.account_id)
+    if account is None:  # deleted between the check and now
+        raise Unauthorized("The login or password is incorrect")
+    if verified.upgraded_hash is not None:
+        account.password_hash = verified.upgraded_hash
         account.updated_at = utcnow()
     family_id = new_family_id()
     await auth.tokens.start_family(session, account_id=account.id, family_id=family_id)
@@ -155,17 +218,21 @@ async def logout_all(session: AsyncSession, auth: AuthComponents, *, principal: 
     await auth.tokens.revoke_account(session, principal.user_id, reason="logout-all")
 
 
-async def change_password(
-    session: AsyncSession,
+@dataclass(frozen=True)
+class PasswordChange:
+    account_id: uuid.UUID
+    new_hash: str
+
+
+async def prepare_password_change(
     auth: AuthComponents,
     *,
-    principal: Principal,
+    account: Account,
     current_password: str,
     new_password: str,
-) -> None:
-    account = await AccountRepository(session).get(principal.user_id)
-    if account is None:
-        raise Unauthorized("The account no longer exists")
+) -> PasswordChange:
+    """Check the current password and the new one's quality, and hash it -- outside any
+    transaction, like every argon2 computation."""
     if not await auth.hasher.verify(account.password_hash, current_password):
         raise Unauthorized("The current password is incorrect")
     problems = policy.password_problems(
@@ -173,8 +240,17 @@ async def change_password(
     )
     if problems:
         raise ValidationFailed("The new password is not acceptable", errors=problems)
+    return PasswordChange(account_id=account.id, new_hash=await auth.hasher.hash(new_password))
+
+
+async def change_password(
+    session: AsyncSession, auth: AuthComponents, change: PasswordChange
+) -> None:
+    account = await AccountRepository(session).get(change.account_id)
+    if account is None:
+        raise Unauthorized("The account no longer exists")
     now = utcnow()
-    account.password_hash = await auth.hasher.hash(new_password)
+    account.password_hash = change.new_hash
     account.password_changed_at = now
     account.updated_at = now
     await auth.outbox.add(
@@ -200,16 +276,18 @@ async def erase_account(session: AsyncSession, auth: AuthComponents, *, user_id:
 async def grant_admin(
     session: AsyncSession, auth: AuthComponents, *, email: str, username: str, password: str
 ) -> Account:
-    """Create an administrator, or give an existing account with that email the admin role."""
+    """Create an administrator, or give an existing account with that email the admin role.
+
+    A command-line entrypoint: one transaction, hashing included, is fine here.
+    """
     existing = await AccountRepository(session).by_email(policy.normalise_email(email))
     if existing is not None:
         if "admin" not in existing.roles:
             existing.roles = [*existing.roles, "admin"]
             existing.updated_at = utcnow()
         return existing
-    return await register(
-        session, auth, email=email, username=username, password=password, roles=["user", "admin"]
-    )
+    new = await prepare_registration(auth, email=email, username=username, password=password)
+    return await register(session, auth, new, roles=["user", "admin"])
 
 
 async def _issue_pair(
