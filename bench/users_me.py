@@ -1,0 +1,354 @@
+"""GET /users/me throughput against a bare Starlette JSON endpoint served the same way.
+
+Both servers run as subprocesses on free 127.0.0.1 ports under uvicorn with the options
+``movieverse up`` uses (uvloop + httptools, one worker, no access log):
+
+* the real all-in-one app (``movieverse up``, data in a temporary MOVIEVERSE_VAR_DIR), loaded
+  with ``GET /users/me`` and a bearer token of a freshly registered user;
+* ``bench/_baseline_app.py``: Starlette answering ``GET /`` with a small JSON object.
+
+Each is loaded at 32 connections by ``wrk -t2 -c32`` (or, when wrk is not installed, by the
+slower ``bench/_loadgen.py`` httpx generator in its own process): a short warm-up, then a
+measured phase of about 10 s. Reports requests/s, latency percentiles and the ratio
+users_me_rps / starlette_rps (the target is >= 0.5). The load generator shares the machine's
+cores with the server under test. Prints a table and writes ``bench/results/users_me.json``::
+
+    .venv/bin/python bench/users_me.py [--duration 10] [--generator auto|wrk|python]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench._support import (
+    BENCH_DIR,
+    ServerProcess,
+    free_port,
+    log_problems,
+    login_user,
+    machine_info,
+    movieverse_up,
+    print_table,
+    register_user,
+    run_server,
+    temporary_work_dir,
+    write_results,
+)
+
+CONNECTIONS = 32
+WRK_THREADS = 2
+PROFILE_WAIT_SECONDS = 15.0
+
+# wrk's --latency table has no p95; this done() hook prints every figure as one JSON line.
+WRK_REPORT_LUA = r"""
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    "WRK_JSON {\"requests\":%.0f,\"duration_us\":%.0f,\"bytes\":%.0f," ..
+    "\"errors\":{\"connect\":%.0f,\"read\":%.0f,\"write\":%.0f,\"status\":%.0f," ..
+    "\"timeout\":%.0f},\"latency_us\":{\"mean\":%.1f,\"max\":%.0f,\"p50\":%.0f," ..
+    "\"p75\":%.0f,\"p90\":%.0f,\"p95\":%.0f,\"p99\":%.0f}}\n",
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency.mean, latency.max, latency:percentile(50), latency:percentile(75),
+    latency:percentile(90), latency:percentile(95), latency:percentile(99)))
+end
+"""
+
+
+def _wrk(
+    wrk: str, url: str, *, seconds: float, headers: Sequence[str], script: Path
+) -> tuple[str, dict[str, Any]]:
+    command = [
+        wrk,
+        f"-t{WRK_THREADS}",
+        f"-c{CONNECTIONS}",
+        f"-d{max(1, round(seconds))}s",
+        "--timeout",
+        "5s",
+        "--latency",
+        "-s",
+        str(script),
+    ]
+    for header in headers:
+        command += ["-H", header]
+    command.append(url)
+    done = subprocess.run(  # noqa: S603 -- fixed argv, 127.0.0.1 target
+        command, capture_output=True, text=True, check=False, timeout=seconds + 30
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"wrk failed ({done.returncode}): {done.stderr or done.stdout}")
+    report: dict[str, Any] | None = None
+    for line in done.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            report = json.loads(line.removeprefix("WRK_JSON "))
+    if report is None:
+        raise RuntimeError(f"no report in wrk output:\n{done.stdout}")
+    return done.stdout, report
+
+
+def load_with_wrk(
+    wrk: str, url: str, *, duration: float, warmup: float, headers: Sequence[str], work_dir: Path
+) -> dict[str, Any]:
+    script = work_dir / "report.lua"
+    script.write_text(WRK_REPORT_LUA)
+    if warmup > 0:
+        _wrk(wrk, url, seconds=warmup, headers=headers, script=script)
+    text, report = _wrk(wrk, url, seconds=duration, headers=headers, script=script)
+    match = re.search(r"^Requests/sec:\s+([\d.]+)", text, re.MULTILINE)
+    if match is None:
+        raise RuntimeError(f"no Requests/sec in wrk output:\n{text}")
+    non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
+    errors = report["errors"]
+    latency = {k: v / 1000 for k, v in report["latency_us"].items()}
+    return {
+        "requests": report["requests"],
+        "seconds": report["duration_us"] / 1e6,
+        "requests_per_second": float(match.group(1)),
+        "non_2xx_3xx": int(non_2xx.group(1)) if non_2xx else 0,
+        "socket_errors": errors["connect"] + errors["read"] + errors["write"] + errors["timeout"],
+        "socket_error_detail": {k: errors[k] for k in ("connect", "read", "write", "timeout")},
+        "latency_ms": latency,
+        "wrk_output": text.splitlines(),
+    }
+
+
+def load_with_python(
+    url: str, *, duration: float, warmup: float, headers: Sequence[str]
+) -> dict[str, Any]:
+    command = [
+        sys.executable,
+        str(BENCH_DIR / "_loadgen.py"),
+        url,
+        "--connections",
+        str(CONNECTIONS),
+        "--duration",
+        str(duration),
+        "--warmup",
+        str(warmup),
+    ]
+    for header in headers:
+        command += ["--header", header]
+    done = subprocess.run(  # noqa: S603 -- fixed argv, 127.0.0.1 target
+        command, capture_output=True, text=True, check=False, timeout=duration + warmup + 60
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"load generator failed ({done.returncode}): {done.stderr}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def load(
+    generator: str,
+    url: str,
+    *,
+    duration: float,
+    warmup: float,
+    headers: Sequence[str],
+    work_dir: Path,
+) -> dict[str, Any]:
+    if generator == "python":
+        return load_with_python(url, duration=duration, warmup=warmup, headers=headers)
+    return load_with_wrk(
+        generator, url, duration=duration, warmup=warmup, headers=headers, work_dir=work_dir
+    )
+
+
+def probe(url: str, headers: Mapping[str, str]) -> dict[str, Any]:
+    """One request before the load: it must answer 200; its body size goes in the report."""
+    response = httpx.get(url, headers=dict(headers), timeout=10.0)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {url}: HTTP {response.status_code}: {response.text}")
+    return {"status": response.status_code, "body_bytes": len(response.content)}
+
+
+def wait_for_profile(base_url: str, token: str) -> bool:
+    """Wait until the registration event has created the profile (the steady-state read)."""
+    deadline = time.monotonic() + PROFILE_WAIT_SECONDS
+    headers = {"Authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=base_url, headers=headers, timeout=10.0) as client:
+        while time.monotonic() < deadline:
+            response = client.get("/users/me")
+            if response.status_code == 200 and response.json().get("created_at"):
+                return True
+            time.sleep(0.2)
+    return False
+
+
+def pick_generator(choice: str) -> str:
+    """The wrk executable, or "python" for the fallback generator."""
+    wrk = shutil.which("wrk")
+    if choice == "wrk" and wrk is None:
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+    if choice == "python" or wrk is None:
+        return "python"
+    return wrk
+
+
+def bench_baseline(
+    generator: str, *, duration: float, warmup: float, work_dir: Path
+) -> dict[str, Any]:
+    port = free_port()
+    command = [sys.executable, str(BENCH_DIR / "_baseline_app.py"), "--port", str(port)]
+    with run_server("starlette", command, port=port, env=_plain_env(), log_dir=work_dir) as server:
+        url = f"{server.base_url}/"
+        result: dict[str, Any] = {"url": url, "probe": probe(url, {})}
+        result |= load(
+            generator, url, duration=duration, warmup=warmup, headers=[], work_dir=work_dir
+        )
+        result["server_log_problems"] = log_problems(server)[:20]
+    return result
+
+
+def bench_users_me(
+    generator: str, *, duration: float, warmup: float, work_dir: Path
+) -> dict[str, Any]:
+    with movieverse_up(work_dir) as server:
+        token = _user_token(server)
+        profile_ready = wait_for_profile(server.base_url, token)
+        url = f"{server.base_url}/users/me"
+        auth = {"Authorization": f"Bearer {token}"}
+        result: dict[str, Any] = {
+            "url": url,
+            "profile_ready": profile_ready,
+            "probe": probe(url, auth),
+        }
+        headers = [f"{k}: {v}" for k, v in auth.items()]
+        result |= load(
+            generator, url, duration=duration, warmup=warmup, headers=headers, work_dir=work_dir
+        )
+        problems = log_problems(server)
+        result["server_log_problems"] = problems[:20]
+        result["server_log_problem_count"] = len(problems)
+    return result
+
+
+def _user_token(server: ServerProcess) -> str:
+    with httpx.Client(base_url=server.base_url, timeout=30.0) as client:
+        register_user(client)
+        return login_user(client)
+
+
+def _plain_env() -> dict[str, str]:
+    return {**os.environ, "PYTHONUNBUFFERED": "1"}
+
+
+def _row(name: str, r: Mapping[str, Any]) -> list[str]:
+    lat = r["latency_ms"]
+    return [
+        name,
+        f"{r['requests_per_second']:,.0f}",
+        f"{r['requests']:,}",
+        f"{lat['p50']:.2f}",
+        f"{lat['p90']:.2f}",
+        f"{lat['p95']:.2f}",
+        f"{lat['p99']:.2f}",
+        f"{lat['max']:.1f}",
+        str(r["non_2xx_3xx"]),
+        str(r["socket_errors"]),
+        str(r["probe"]["body_bytes"]),
+    ]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description="GET /users/me vs bare Starlette, requests/s")
+    parser.add_argument("--duration", type=float, default=10.0, help="measured seconds (1-60)")
+    parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
+    parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
+    args = parser.parse_args()
+    if not 1 <= args.duration <= 60 or not 0 <= args.warmup <= 30:
+        parser.error("--duration must be 1..60 and --warmup 0..30")
+    generator = pick_generator(args.generator)
+    generator_label = (
+        f"wrk -t{WRK_THREADS} -c{CONNECTIONS} --latency ({generator})"
+        if generator != "python"
+        else f"python httpx AsyncClient, {CONNECTIONS} workers (bench/_loadgen.py; wrk not used)"
+    )
+    info = machine_info()
+    print(f"load generator: {generator_label}")
+    print(
+        f"{info['cpus']} CPUs shared by the load generator and the server under test; "
+        f"{args.warmup:g}s warm-up + {args.duration:g}s measured per server"
+    )
+
+    with temporary_work_dir("movieverse-bench-users-me-") as work_dir:
+        print("phase 1: bare Starlette JSON endpoint (uvicorn, uvloop + httptools)")
+        baseline = bench_baseline(
+            generator, duration=args.duration, warmup=args.warmup, work_dir=work_dir
+        )
+        print("phase 2: GET /users/me on movieverse up (uvicorn, uvloop + httptools)")
+        users_me = bench_users_me(
+            generator, duration=args.duration, warmup=args.warmup, work_dir=work_dir
+        )
+
+    ratio = users_me["requests_per_second"] / baseline["requests_per_second"]
+    print_table(
+        f"GET at {CONNECTIONS} connections, {args.duration:g}s each "
+        f"(latency in ms; generator: {'wrk' if generator != 'python' else 'python'})",
+        [
+            "target",
+            "req/s",
+            "requests",
+            "p50",
+            "p90",
+            "p95",
+            "p99",
+            "max",
+            "non-2xx",
+            "sock err",
+            "body B",
+        ],
+        [_row("starlette GET /", baseline), _row("movieverse GET /users/me", users_me)],
+    )
+    verdict = "meets" if ratio >= 0.5 else "below"
+    print(f"\nratio users_me_rps / starlette_rps = {ratio:.3f} ({verdict} the 0.5 target)")
+    if not users_me["profile_ready"]:
+        print("warning: the profile was not created before the load (registration event late)")
+    if users_me["server_log_problem_count"]:
+        print(f"server log error lines: {users_me['server_log_problem_count']}")
+        for line in users_me["server_log_problems"][:5]:
+            print(f"  {line}")
+    print("note: the load generator runs on the same 2 cores as the server under test.")
+    if generator == "python":
+        print(
+            "caveat: the httpx generator saturates at a few hundred requests/s, far below what "
+            "either server can do; install wrk for figures and a ratio that mean something."
+        )
+
+    path = write_results(
+        "users_me",
+        {
+            "benchmark": "users_me",
+            "machine": info,
+            "generator": generator_label,
+            "connections": CONNECTIONS,
+            "duration_seconds": args.duration,
+            "warmup_seconds": args.warmup,
+            "server_options": "uvicorn, loop=uvloop, http=httptools, 1 worker, access_log off",
+            "starlette": baseline,
+            "users_me": users_me,
+            "ratio_users_me_to_starlette": ratio,
+            "target_ratio": 0.5,
+        },
+    )
+    print(f"wrote {path}")
+    failed = users_me["non_2xx_3xx"] or baseline["non_2xx_3xx"]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
