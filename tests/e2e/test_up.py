@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
 import time
@@ -128,3 +129,11 @@ def test_sigterm_shuts_down_cleanly(server: Server) -> None:
     log = server.log.read_text()
     assert "Application shutdown complete" in log
     assert "Traceback" not in log
+    # The registration's event left the outbox before the process exited.
+    var_dir = server.log.parent / "var"
+    with sqlite3.connect(var_dir / "auth.db") as conn:
+        pending = conn.execute(
+            "select count(*) from auth_outbox where published_at is null"
+        ).fetchone()[0]
+        total = conn.execute("select count(*) from auth_outbox").fetchone()[0]
+    assert (total, pending) == (1, 0)

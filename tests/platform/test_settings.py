@@ -136,3 +136,21 @@ def test_seeding_with_a_strong_token_is_allowed() -> None:
 
 def test_development_tolerates_defaults() -> None:
     PlatformSettings(environment="development", debug=True, auto_migrate=True).ensure_safe()
+
+
+async def test_server_databases_use_the_pool_settings() -> None:
+    from movieverse.platform.db import Database
+
+    settings = PlatformSettings(
+        environment="test", db_pool_size=7, db_max_overflow=2, db_pool_recycle_seconds=99
+    )
+    # No connection is made: the engine is configured, not used.
+    db = Database.connect("postgresql://nobody@127.0.0.1:9/none", settings)
+    try:
+        pool = db.engine.sync_engine.pool
+        assert pool.size() == 7  # type: ignore[attr-defined]
+        assert pool._max_overflow == 2  # type: ignore[attr-defined]
+        assert pool._recycle == 99
+        assert db.engine.dialect.driver == "asyncpg"
+    finally:
+        await db.dispose()

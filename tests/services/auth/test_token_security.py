@@ -263,3 +263,37 @@ async def test_eddsa_tokens_verify_with_the_public_key_and_jwks(
         mac = hmac.new(public_file.read_bytes(), signing_input.encode(), hashlib.sha256).digest()
         forged = f"{signing_input}.{base64.urlsafe_b64encode(mac).decode().rstrip('=')}"
         assert (await _status_with(client, forged)).status_code == 401
+
+
+async def test_rs256_tokens_verify_with_the_public_key(stack: Stack, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives.asymmetric import rsa
+
+    private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_file = tmp_path / "rsa.pem"
+    public_file = tmp_path / "rsa.pub.pem"
+    private_file.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public_file.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    settings = stack.settings(
+        tmp_path / "var", jwt_algorithm="RS256", jwt_public_key_file=public_file
+    )
+    auth = fast_auth_settings(jwt_private_key_file=private_file)
+    async with running_gateway(settings, auth=auth) as (_, client):
+        account = await signed_up(client, "rsa_user")
+        header = jwt.get_unverified_header(account.access)
+        assert header["alg"] == "RS256"
+        keys = (await client.get("/auth/jwks")).json()["keys"]
+        assert [k["kty"] for k in keys] == ["RSA"]
+        assert keys[0]["kid"] == header["kid"]
+        assert "d" not in keys[0]
+        assert "p" not in keys[0]
+        assert (await _status_with(client, account.access)).status_code == 200

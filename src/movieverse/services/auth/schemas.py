@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
@@ -70,4 +70,4 @@ class TokenPair(BaseModel):
 
 
 class Jwks(BaseModel):
-    keys: list[dict[str, str]]
+    keys: list[dict[str, Any]]

@@ -54,7 +54,7 @@ class AccessTokenIssuer:
         audience: str,
         ttl: timedelta,
         key_id: str | None,
-        public_jwk: dict[str, str] | None,
+        public_jwk: dict[str, Any] | None,
     ) -> None:
         self._signing_key = signing_key
         self._algorithm = algorithm
@@ -123,7 +123,7 @@ class AccessTokenIssuer:
         token = jwt.encode(claims, self._signing_key, algorithm=self._algorithm, headers=headers)
         return token, int(self.ttl.total_seconds())
 
-    def jwks(self) -> list[dict[str, str]]:
+    def jwks(self) -> list[dict[str, Any]]:
         """Public keys only; an HS256 deployment has none to publish."""
         return [self._public_jwk] if self._public_jwk else []
 
