@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+import structlog
 from sqlalchemy import create_engine, func, select
 
 from movieverse.platform.observability import configure_logging
@@ -223,21 +224,19 @@ async def test_readyz_is_503_with_details_when_the_database_is_down(tmp_path: Pa
 
 
 @pytest.fixture
-def json_logs() -> Iterator[io.StringIO]:
+def json_logs() -> Iterator[io.BytesIO]:
     root = logging.getLogger()
     saved = (root.handlers[:], root.level)
-    configure_logging(level="INFO", fmt="json")
-    buffer = io.StringIO()
-    handler = root.handlers[0]
-    assert isinstance(handler, logging.StreamHandler)
-    handler.setStream(buffer)
+    buffer = io.BytesIO()
+    configure_logging(level="INFO", fmt="json", sink=buffer)
     yield buffer
     root.handlers[:], level = saved
     root.setLevel(level)
+    structlog.reset_defaults()
 
 
 async def test_logs_are_json_and_carry_the_request_id(
-    toy: httpx.AsyncClient, json_logs: io.StringIO
+    toy: httpx.AsyncClient, json_logs: io.BytesIO
 ) -> None:
     rid = "trace-0123456789abcdef"
     await toy.get("/toy/items/5", headers={"X-Request-ID": rid})
@@ -249,3 +248,15 @@ async def test_logs_are_json_and_carry_the_request_id(
     assert entry["route"] == "/toy/items/{item_id}"
     assert entry["status"] == 200
     assert entry["level"] == "info"
+
+
+async def test_stdlib_logs_share_the_json_stream(json_logs: io.BytesIO) -> None:
+    logging.getLogger("uvicorn.error").info("server says hello")
+    structlog.get_logger("movieverse.test").warning("native line", answer=42)
+    lines = [json.loads(line) for line in json_logs.getvalue().splitlines() if line]
+    assert {"event": "server says hello", "logger": "uvicorn.error", "level": "info"}.items() <= (
+        lines[0].items()
+    )
+    assert lines[1]["answer"] == 42
+    assert lines[1]["logger"] == "movieverse.test"
+    assert lines[1]["level"] == "warning"

@@ -7,13 +7,14 @@ ends cleanly and rolls back otherwise; services and repositories only ``flush``.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import structlog
 from sqlalchemy import DateTime, TypeDecorator, event, text
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect, make_url
@@ -89,6 +90,19 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
+_AFTER_COMMIT = "movieverse_after_commit"
+log = structlog.get_logger("movieverse.db")
+
+
+def after_commit(session: AsyncSession, callback: Callable[[], Awaitable[None]]) -> None:
+    """Run ``callback`` once the session's unit of work has committed (never on rollback).
+
+    For effects outside the database that must not run early -- dropping a cache entry before
+    the commit would let a concurrent reader cache the old row again.
+    """
+    session.info.setdefault(_AFTER_COMMIT, []).append(callback)
+
+
 @dataclass
 class StoreStatus:
     name: str
@@ -152,6 +166,11 @@ class Database:
         if session.info.pop("outbox_written", False):
             for hook in self.after_commit_hooks:
                 hook()
+        for callback in session.info.pop(_AFTER_COMMIT, ()):
+            try:
+                await callback()
+            except Exception as exc:  # the write is committed; a failed follow-up must not undo it
+                log.warning("after_commit_failed", error=repr(exc))
 
     async def status(self, name: str) -> StoreStatus:
         started = time.perf_counter()

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import secrets
+import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
@@ -103,12 +105,23 @@ class Principal:
 
 
 class TokenVerifier:
-    def __init__(self, *, key: Any, algorithm: str, issuer: str, audience: str) -> None:
+    """Verifies access tokens, remembering recent verdicts.
+
+    A token's verdict cannot change before it expires (verification is a pure function of the
+    token and the key), so a verified token is kept -- with its expiry -- in a bounded LRU and
+    not re-verified on every request of a session. Only successes are kept.
+    """
+
+    def __init__(
+        self, *, key: Any, algorithm: str, issuer: str, audience: str, cache_size: int = 10_000
+    ) -> None:
         self._key = key
         # Exactly one algorithm is accepted: "none" and algorithm-confusion tricks fail here.
         self._algorithms = [algorithm]
         self._issuer = issuer
         self._audience = audience
+        self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
+        self._cache_size = cache_size
 
     @classmethod
     def from_settings(cls, settings: PlatformSettings) -> TokenVerifier:
@@ -120,6 +133,20 @@ class TokenVerifier:
         )
 
     def verify_access(self, token: str) -> Principal:
+        cached = self._cache.get(token)
+        if cached is not None:
+            principal, expires_at = cached
+            if time.time() < expires_at:
+                self._cache.move_to_end(token)
+                return principal
+            del self._cache[token]
+        principal, expires_at = self._verify(token)
+        self._cache[token] = (principal, expires_at)
+        if len(self._cache) > self._cache_size:
+            self._cache.popitem(last=False)
+        return principal
+
+    def _verify(self, token: str) -> tuple[Principal, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -145,13 +172,14 @@ class TokenVerifier:
             raise Unauthorized("The access token is invalid")
         sid = claims.get("sid")
         username = claims.get("preferred_username")
-        return Principal(
+        principal = Principal(
             user_id=user_id,
             roles=frozenset(roles),
             session_id=sid if isinstance(sid, str) else None,
             username=username if isinstance(username, str) else None,
             token_id=str(claims["jti"]),
         )
+        return principal, float(claims["exp"])
 
 
 def bearer_token(request: Request) -> str:
@@ -162,12 +190,12 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-def get_principal(request: Request) -> Principal:
+async def get_principal(request: Request) -> Principal:
     verifier: TokenVerifier = request.app.state.ctx.verifier
     return verifier.verify_access(bearer_token(request))
 
 
-def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
+async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:
     if not principal.is_admin:
         raise Forbidden("This action needs the admin role")
     return principal

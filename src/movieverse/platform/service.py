@@ -262,14 +262,16 @@ def operations_router() -> APIRouter:
     return router
 
 
-def get_ctx(request: Request) -> ServiceContext:
+# Dependencies are coroutines on purpose: FastAPI runs a plain ``def`` dependency in a worker
+# thread, a hop that costs more than the work these do.
+async def get_ctx(request: Request) -> ServiceContext:
     ctx: ServiceContext = request.app.state.ctx
     return ctx
 
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed before the response is sent, rolled back on error."""
-    ctx = get_ctx(request)
+    ctx: ServiceContext = request.app.state.ctx
     async with ctx.db.unit_of_work(write=request.method not in SAFE_METHODS) as session:
         yield session
 

@@ -199,6 +199,9 @@ async def test_deleting_the_account_erases_it_everywhere(
 ) -> None:
     account = await signed_up(gateway_client, "leaving_now")
     await gateway_client.put("/users/me/favourites/9", headers=account.headers)
+    # Read the profile first, so a cached copy exists when the account goes.
+    await eventually(lambda: _profile_stored(gateway_client, "leaving_now"))
+    assert (await gateway_client.get("/users/me", headers=account.headers)).status_code == 200
     deleted = await gateway_client.delete("/users/me", headers=account.headers)
     assert deleted.status_code == 204
     # Users: the profile is gone, and the still-unexpired token cannot bring it back.
@@ -223,6 +226,23 @@ async def test_deleting_the_account_erases_it_everywhere(
     assert again.user_id != account.user_id
     fresh = await gateway_client.get("/users/me/favourites", headers=again.headers)
     assert fresh.json()["total_results"] == 0
+
+
+async def _profile_stored(client: httpx.AsyncClient, username: str) -> bool:
+    return (await client.get(f"/users/{username}")).status_code == 200
+
+
+async def test_profile_reads_see_writes_at_once(gateway_client: httpx.AsyncClient) -> None:
+    account = await signed_up(gateway_client, "cache_reader")
+    await eventually(lambda: _profile_stored(gateway_client, "cache_reader"))
+    for name in ("First", "Second", "Third"):
+        before = await gateway_client.get("/users/me", headers=account.headers)
+        assert before.status_code == 200
+        await gateway_client.patch(
+            "/users/me", headers=account.headers, json={"display_name": name}
+        )
+        after = await gateway_client.get("/users/me", headers=account.headers)
+        assert after.json()["display_name"] == name
 
 
 # --- ownership: one user can never read or change another's private data -------------------

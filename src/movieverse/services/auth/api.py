@@ -30,7 +30,7 @@ from movieverse.services.auth.service import AuthComponents
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-def get_auth(ctx: CtxDep) -> AuthComponents:
+async def get_auth(ctx: CtxDep) -> AuthComponents:
     components: AuthComponents = ctx.state["auth"]
     return components
 

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Response, status
 
 from movieverse.platform.pagination import Page, PageDep
 from movieverse.platform.security import CurrentUser
 from movieverse.platform.service import CtxDep, SessionDep
 from movieverse.services.users import service
+from movieverse.services.users.cache import ProfileCache
 from movieverse.services.users.models import ListKind
 from movieverse.services.users.schemas import (
     ListItemRead,
@@ -32,14 +33,30 @@ MovieIdPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Catalog movie
 UsernamePath = Annotated[str, Path(min_length=3, max_length=30, pattern=r"^[A-Za-z0-9_]+$")]
 
 
-@router.get("/me", summary="Your profile")
-async def get_me(principal: CurrentUser, session: SessionDep) -> ProfileRead:
-    return await service.get_own_profile(session, principal=principal)
+async def get_profile_cache(ctx: CtxDep) -> ProfileCache:
+    cache: ProfileCache = ctx.state["profile_cache"]
+    return cache
+
+
+ProfileCacheDep = Annotated[ProfileCache, Depends(get_profile_cache)]
+
+
+@router.get("/me", summary="Your profile", response_model=ProfileRead)
+async def get_me(principal: CurrentUser, ctx: CtxDep, cache: ProfileCacheDep) -> Response:
+    # The hottest route: a cache hit needs no database session at all, and the body comes
+    # ready-made, skipping serialisation. Only a miss opens a (read-only) unit of work.
+    body = await cache.get(principal.user_id)
+    if body is None:
+        async with ctx.db.unit_of_work(write=False) as session:
+            body = await service.own_profile_json(session, principal=principal, cache=cache)
+    return Response(body, media_type="application/json")
 
 
 @router.patch("/me", summary="Update your profile (only the fields sent)")
-async def patch_me(body: ProfileUpdate, principal: CurrentUser, session: SessionDep) -> ProfileRead:
-    return await service.update_own_profile(session, principal=principal, changes=body)
+async def patch_me(
+    body: ProfileUpdate, principal: CurrentUser, session: SessionDep, cache: ProfileCacheDep
+) -> ProfileRead:
+    return await service.update_own_profile(session, principal=principal, changes=body, cache=cache)
 
 
 @router.delete(
@@ -47,8 +64,10 @@ async def patch_me(body: ProfileUpdate, principal: CurrentUser, session: Session
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Delete your account: profile, lists, and (via events) everything else",
 )
-async def delete_me(principal: CurrentUser, session: SessionDep, ctx: CtxDep) -> Response:
-    await service.delete_account(session, principal=principal, outbox=ctx.outbox)
+async def delete_me(
+    principal: CurrentUser, session: SessionDep, ctx: CtxDep, cache: ProfileCacheDep
+) -> Response:
+    await service.delete_account(session, principal=principal, outbox=ctx.outbox, cache=cache)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

@@ -18,6 +18,7 @@ from movieverse.platform.service import (
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.users import service
 from movieverse.services.users.api import router
+from movieverse.services.users.cache import ProfileCache
 from movieverse.services.users.events import AUTH_USER_REGISTERED, AccountRegistered
 from movieverse.services.users.models import SERVICE, Base
 from movieverse.services.users.settings import UsersSettings
@@ -31,6 +32,9 @@ async def on_account_registered(session: AsyncSession, event: Event) -> None:
 
 
 async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
+    own = ctx.settings
+    assert isinstance(own, UsersSettings)
+    ctx.state["profile_cache"] = ProfileCache(ctx.kv, ttl_seconds=own.profile_cache_seconds)
     ctx.bus.subscribe(
         Subscription(
             group=f"{SERVICE}.create-profiles",

@@ -11,12 +11,13 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.db import utcnow
+from movieverse.platform.db import after_commit, utcnow
 from movieverse.platform.errors import Conflict, NotFound, Unauthorized
 from movieverse.platform.events.envelope import new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams
 from movieverse.platform.security import Principal
+from movieverse.services.users.cache import ProfileCache
 from movieverse.services.users.events import UserDeleted, UserListChanged
 from movieverse.services.users.models import SERVICE, ListItem, ListKind, Profile, Tombstone
 from movieverse.services.users.repository import ListRepository, ProfileRepository
@@ -91,16 +92,31 @@ def _profile_read(profile: Profile | None, principal: Principal) -> ProfileRead:
     )
 
 
-async def get_own_profile(session: AsyncSession, *, principal: Principal) -> ProfileRead:
+async def own_profile_json(
+    session: AsyncSession, *, principal: Principal, cache: ProfileCache
+) -> bytes:
+    """The caller's profile as a JSON body, read from the database and cached."""
     profile = await _own_profile(session, principal, create=False)
-    return _profile_read(profile, principal)
+    read = _profile_read(profile, principal)
+    if profile is None:
+        # Not created yet (the registration event is on its way): answer, but do not cache.
+        return read.model_dump_json().encode()
+    return await cache.put(principal.user_id, read)
+
+
+def _forget_after_commit(session: AsyncSession, cache: ProfileCache, user_id: UUID) -> None:
+    async def forget() -> None:
+        await cache.forget(user_id)
+
+    after_commit(session, forget)
 
 
 async def update_own_profile(
-    session: AsyncSession, *, principal: Principal, changes: ProfileUpdate
+    session: AsyncSession, *, principal: Principal, changes: ProfileUpdate, cache: ProfileCache
 ) -> ProfileRead:
     profile = await _own_profile(session, principal, create=True)
     assert profile is not None
+    _forget_after_commit(session, cache, principal.user_id)
     values: dict[str, Any] = changes.model_dump(exclude_unset=True, mode="json")
     for field, value in values.items():
         setattr(profile, field, value)
@@ -241,8 +257,11 @@ async def _list_changed(
     await outbox.add(session, new_event(payload, producer=SERVICE, key=str(user_id)))
 
 
-async def delete_account(session: AsyncSession, *, principal: Principal, outbox: Outbox) -> None:
+async def delete_account(
+    session: AsyncSession, *, principal: Principal, outbox: Outbox, cache: ProfileCache
+) -> None:
     """Erase the profile and lists, remember the id, and tell the other services to erase theirs."""
+    _forget_after_commit(session, cache, principal.user_id)
     profiles = ProfileRepository(session)
     await _ensure_alive(profiles, principal)
     profile = await profiles.get(principal.user_id)
