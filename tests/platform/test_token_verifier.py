@@ -44,11 +44,12 @@ def _verifier(cache_size: int = 10_000) -> TokenVerifier:
 
 def test_a_cached_token_stops_working_when_it_expires() -> None:
     verifier = _verifier()
-    token = _token(lifetime=1.0)
+    # Expired 4 s ago: still inside the verifier's 5 s clock-skew leeway, for one more second.
+    token = _token(lifetime=-4.0)
     first = verifier.verify_access(token)
-    assert verifier.verify_access(token) == first  # served from the cache
-    time.sleep(1.1)
-    with pytest.raises(Unauthorized):
+    assert verifier.verify_access(token) == first
+    time.sleep(1.2)
+    with pytest.raises(Unauthorized, match="expired"):
         verifier.verify_access(token)
 
 
