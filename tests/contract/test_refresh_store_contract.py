@@ -3,6 +3,7 @@ and Redis (when configured)."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import AsyncIterator
 from datetime import timedelta
@@ -57,7 +58,11 @@ async def harness(
 
 
 async def _login(
-    store: RefreshTokenStore, session: AsyncSession, account: uuid.UUID
+    store: RefreshTokenStore,
+    session: AsyncSession,
+    account: uuid.UUID,
+    *,
+    lifetime: timedelta = timedelta(hours=1),
 ) -> tuple[str, str]:
     family = new_family_id()
     token = new_refresh_token()
@@ -67,7 +72,7 @@ async def _login(
         account_id=account,
         family_id=family,
         token=token,
-        expires_at=utcnow() + timedelta(hours=1),
+        expires_at=utcnow() + lifetime,
     )
     return family, token
 
@@ -122,18 +127,7 @@ async def test_expired_token_is_not_accepted(harness: Harness) -> None:
     store, db = harness
     account = uuid.uuid4()
     async with db.unit_of_work() as session:
-        family = new_family_id()
-        token = new_refresh_token()
-        await store.start_family(session, account_id=account, family_id=family)
-        await store.issue(
-            session,
-            account_id=account,
-            family_id=family,
-            token=token,
-            expires_at=utcnow() + timedelta(seconds=1),
-        )
-    import asyncio
-
+        _, token = await _login(store, session, account, lifetime=timedelta(seconds=1))
     await asyncio.sleep(1.2)
     async with db.unit_of_work() as session:
         result = await store.consume(session, token)

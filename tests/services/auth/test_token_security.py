@@ -15,6 +15,7 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.asymmetric.rsa import RSAPrivateKey
 
 from movieverse.platform.security import development_secret
 from tests.support import (
@@ -35,6 +36,25 @@ def _b64(data: dict[str, Any]) -> str:
 def _claims(token: str) -> dict[str, Any]:
     claims: dict[str, Any] = jwt.decode(token, options={"verify_signature": False})
     return claims
+
+
+def _write_key_pair(private: Ed25519PrivateKey | RSAPrivateKey, folder: Path) -> tuple[Path, Path]:
+    """PEM files as an operator would configure them: (private key, public key)."""
+    private_file = folder / "signing.pem"
+    public_file = folder / "verify.pem"
+    private_file.write_bytes(
+        private.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    public_file.write_bytes(
+        private.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+        )
+    )
+    return private_file, public_file
 
 
 async def _status_with(client: httpx.AsyncClient, token: str) -> httpx.Response:
@@ -223,21 +243,7 @@ async def test_login_rehashes_when_argon2_parameters_change(stack: Stack, tmp_pa
 async def test_eddsa_tokens_verify_with_the_public_key_and_jwks(
     stack: Stack, tmp_path: Path
 ) -> None:
-    private = Ed25519PrivateKey.generate()
-    private_file = tmp_path / "signing.pem"
-    public_file = tmp_path / "verify.pem"
-    private_file.write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public_file.write_bytes(
-        private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
+    private_file, public_file = _write_key_pair(Ed25519PrivateKey.generate(), tmp_path)
     settings = stack.settings(
         tmp_path / "var", jwt_algorithm="EdDSA", jwt_public_key_file=public_file
     )
@@ -269,20 +275,7 @@ async def test_rs256_tokens_verify_with_the_public_key(stack: Stack, tmp_path: P
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_file = tmp_path / "rsa.pem"
-    public_file = tmp_path / "rsa.pub.pem"
-    private_file.write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public_file.write_bytes(
-        private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
+    private_file, public_file = _write_key_pair(private, tmp_path)
     settings = stack.settings(
         tmp_path / "var", jwt_algorithm="RS256", jwt_public_key_file=public_file
     )
