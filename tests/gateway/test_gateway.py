@@ -56,6 +56,17 @@ async def test_docs_and_merged_openapi(gateway_client: httpx.AsyncClient) -> Non
     docs = await gateway_client.get("/docs")
     assert docs.status_code == 200
     assert "swagger" in docs.text.lower()
+    # Every asset the page loads is served by the app itself: no CDN, works offline.
+    assets = re.findall(r'(?:src|href)="([^"]+)"', docs.text)
+    assert assets
+    for url in assets:
+        assert url.startswith("/docs/assets/"), url
+        asset = await gateway_client.get(url)
+        assert asset.status_code == 200, url
+        assert len(asset.content) > 500
+    script = await gateway_client.get("/docs/assets/swagger-ui-bundle.js")
+    assert script.headers["content-type"].startswith("application/javascript")
+    assert (await gateway_client.get("/docs/assets/secrets.txt")).status_code == 404
     spec = (await gateway_client.get("/openapi.json")).json()
     paths = spec["paths"]
     for path in (
@@ -67,6 +78,9 @@ async def test_docs_and_merged_openapi(gateway_client: httpx.AsyncClient) -> Non
     ):
         assert path in paths, path
     assert "/healthz" not in paths
+    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
+    assert paths["/users/me"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert "security" not in paths["/auth/login"]["post"]
     schemas = spec["components"]["schemas"]
     assert "TokenPair" in schemas
     assert "ProfileRead" in schemas

@@ -13,12 +13,12 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_swagger_ui_html
-from fastapi.responses import HTMLResponse, JSONResponse, Response
+from fastapi.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
 
 from movieverse.gateway.openapi import merge_openapi
 from movieverse.gateway.routes import RouteTable
+from movieverse.platform.docs import docs_router
 from movieverse.platform.errors import install_error_handlers
 from movieverse.platform.observability import RequestContextMiddleware
 from movieverse.platform.service import SharedRuntime, metrics_response, readiness
@@ -88,6 +88,7 @@ def create_gateway(
         openapi_url=None,
     )
     install_error_handlers(edge)
+    edge.include_router(docs_router(title="MovieVerse API"))
     merged: dict[str, Any] = {}
 
     @edge.get("/", include_in_schema=False)
@@ -104,10 +105,6 @@ def create_gateway(
         if not merged:
             merged.update(merge_openapi({n: s.openapi() for n, s in services.items()}))
         return JSONResponse(merged)
-
-    @edge.get("/docs", include_in_schema=False)
-    async def docs() -> HTMLResponse:
-        return get_swagger_ui_html(openapi_url="/openapi.json", title="MovieVerse API")
 
     @edge.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:

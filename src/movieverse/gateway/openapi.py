@@ -22,7 +22,7 @@ def merge_openapi(documents: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
             "description": "Every MovieVerse service behind one gateway.",
         },
         "paths": {},
-        "components": {"schemas": {}},
+        "components": {"schemas": {}, "securitySchemes": {}},
         "tags": [],
     }
     schemas: dict[str, Any] = merged["components"]["schemas"]
@@ -40,6 +40,10 @@ def merge_openapi(documents: Mapping[str, dict[str, Any]]) -> dict[str, Any]:
         renamed = json.loads(text)
         for name, schema in renamed.get("components", {}).get("schemas", {}).items():
             schemas[renames.get(name, name)] = schema
+        # Every service verifies the same access tokens: one bearer scheme serves them all.
+        merged["components"]["securitySchemes"].update(
+            renamed.get("components", {}).get("securitySchemes", {})
+        )
         for path, item in renamed.get("paths", {}).items():
             if path in {"/healthz", "/readyz", "/metrics"}:
                 continue

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from movieverse.platform.cache import KeyValueStore, create_key_value_store
 from movieverse.platform.clientip import IpNetwork, parse_networks
 from movieverse.platform.db import Database
+from movieverse.platform.docs import docs_router
 from movieverse.platform.errors import PROBLEM_RESPONSES, install_error_handlers
 from movieverse.platform.events.bus import EventBus
 from movieverse.platform.events.inbox import Inbox
@@ -198,12 +199,15 @@ def build_service_app(
         lifespan=lifespan,
         debug=settings.debug,
         responses=PROBLEM_RESPONSES,
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.definition = definition
     install_error_handlers(app)
     for router in definition.routers:
         app.include_router(router)
     app.include_router(operations_router())
+    app.include_router(docs_router(title=f"MovieVerse {definition.title} API"))
     app.add_middleware(
         RequestContextMiddleware, service=definition.name, max_body_bytes=settings.max_body_bytes
     )
