@@ -10,12 +10,21 @@ from pathlib import Path
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from movieverse.gateway.app import Gateway
 from movieverse.platform.db import normalise_url
 from movieverse.platform.migrations import upgrade
-from tests.support import SERVICE_METADATA, Stack, running_gateway, server_url, truncate_all
+from tests.support import (
+    SERVICE_METADATA,
+    Stack,
+    require_server,
+    running_gateway,
+    server_url,
+    truncate_all,
+)
 
 
 async def _admin_execute(url: str, statement: str) -> None:
@@ -75,3 +84,29 @@ async def gateway_client(stack: Stack, tmp_path: Path) -> AsyncIterator[httpx.As
 async def gateway(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
     async with running_gateway(stack.settings(tmp_path / "var")) as pair:
         yield pair
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
+def fresh_database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database of each kind (SQLite always; servers when their URL is set)."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'fresh.db'}"
+        return
+    base = require_server(request.param)
+    name = f"mv_fresh_{uuid.uuid4().hex[:8]}"
+    async_base = normalise_url(base)
+
+    async def admin(statement: str) -> None:
+        engine = create_async_engine(async_base, isolation_level="AUTOCOMMIT")
+        try:
+            async with engine.connect() as conn:
+                await conn.execute(text(statement))
+        finally:
+            await engine.dispose()
+
+    quote = '"' if request.param == "postgres" else "`"
+    asyncio.run(admin(f"CREATE DATABASE {quote}{name}{quote}"))
+    try:
+        yield make_url(async_base).set(database=name).render_as_string(hide_password=False)
+    finally:
+        asyncio.run(admin(f"DROP DATABASE IF EXISTS {quote}{name}{quote}"))

@@ -260,3 +260,33 @@ async def test_relay_stop_flushes_pending_events(db: Database) -> None:
             select(func.count()).select_from(table).where(table.c.published_at.is_not(None))
         )
         assert published.scalar_one() == 1
+
+
+async def test_pruning_forgets_only_old_entries(db: Database) -> None:
+    from datetime import timedelta
+
+    bus = InMemoryEventBus()
+    outbox = _outbox(db)
+    inbox = _inbox(db)
+    async with db.unit_of_work() as session:
+        await outbox.add(session, _event("old"), _event("pending"))
+    relay = OutboxRelay(outbox=outbox, db=db, bus=bus, retention=timedelta(0), batch_size=1)
+    assert await relay.publish_pending() == 1  # "old" is published, "pending" is not
+
+    async def noop(session: AsyncSession, event: Event) -> None:
+        return None
+
+    await inbox.handler("c", noop)(_event("handled"))
+    await relay.prune()
+    await inbox.prune(older_than=timedelta(0))
+    table = Base.metadata.tables["toy_outbox"]
+    async with db.unit_of_work(write=False) as session:
+        left = (await session.execute(select(table.c.body))).scalars().all()
+        handled = (
+            await session.execute(
+                select(func.count()).select_from(Base.metadata.tables["toy_inbox"])
+            )
+        ).scalar_one()
+    assert len(left) == 1
+    assert "pending" in left[0]
+    assert handled == 0

@@ -9,11 +9,14 @@ everything down in reverse order -- flushing the outbox last -- on shutdown.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Annotated, Any
 
+import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -40,6 +43,7 @@ from movieverse.platform.settings import (
 )
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+log = structlog.get_logger("movieverse.service")
 
 
 def create_event_bus(url: str) -> EventBus:
@@ -168,12 +172,35 @@ async def service_runtime(
         if definition.setup is not None:
             await definition.setup(ctx, stack)
         if start_relay:
+            maintenance = asyncio.create_task(_maintain(ctx), name=f"maintenance-{ctx.name}")
+            stack.push_async_callback(_cancel, maintenance)
             relay.start()
             # Registered last so it runs first on exit: publish what is pending while the bus
             # is up. Without a relay (CLI commands), events wait in the outbox for the server:
             # publishing them here could hand them to a bus with none of their consumers.
             stack.push_async_callback(relay.stop)
         yield ctx
+
+
+MAINTENANCE_INTERVAL_SECONDS = 600
+INBOX_RETENTION = timedelta(days=14)
+
+
+async def _maintain(ctx: ServiceContext) -> None:
+    """Periodic housekeeping: trim published outbox rows and old inbox ids."""
+    while True:
+        await asyncio.sleep(MAINTENANCE_INTERVAL_SECONDS)
+        try:
+            await ctx.relay.prune()
+            await ctx.inbox.prune(older_than=INBOX_RETENTION)
+        except Exception as exc:  # housekeeping must never take the service down
+            log.warning("maintenance_failed", service=ctx.name, error=repr(exc))
+
+
+async def _cancel(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def build_service_app(

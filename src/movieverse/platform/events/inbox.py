@@ -8,9 +8,10 @@ finds its row and is skipped; a handler that fails leaves no row, so the retry r
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 
 import structlog
-from sqlalchemy import Column, MetaData, String, Table, select
+from sqlalchemy import Column, MetaData, String, Table, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -70,6 +71,12 @@ class Inbox:
                     raise
 
         return idempotent
+
+    async def prune(self, *, older_than: timedelta) -> None:
+        """Forget handled ids past the window in which a broker could redeliver them."""
+        cutoff = utcnow() - older_than
+        async with self.db.unit_of_work() as session:
+            await session.execute(delete(self.table).where(self.table.c.handled_at < cutoff))
 
     async def seen(self, consumer: str, event: Event) -> bool:
         async with self.db.unit_of_work(write=False) as session:

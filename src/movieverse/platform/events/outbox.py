@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import fcntl
+import hashlib
 import json
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
@@ -28,8 +32,10 @@ from sqlalchemy import (
     delete,
     func,
     select,
+    text,
     update,
 )
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.db import Database, UtcDateTime, utcnow
@@ -115,6 +121,51 @@ class Outbox:
         return int((await session.execute(stmt)).scalar_one())
 
 
+def _lock_key(name: str) -> int:
+    """A stable signed 64-bit key for PostgreSQL advisory locks."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest()[:8], "big", signed=True)
+
+
+@asynccontextmanager
+async def relay_leadership(db: Database, service: str) -> AsyncIterator[bool]:
+    """Yield whether this process may publish ``service``'s outbox right now.
+
+    Several processes of one service (the distributed shape) each run a relay. If two published
+    the same pending rows at once, events would go out twice and, worse, out of order per key.
+    One relay at a time holds a lock for its pass: an advisory lock on PostgreSQL, a named lock on
+    MySQL/MariaDB, a file lock beside an SQLite database. The others skip the pass.
+    """
+    name = f"movieverse-outbox-{service}"
+    if db.dialect == "sqlite":
+        database = make_url(db.url).database or ""
+        with open(f"{database}.relay-lock", "a+b") as handle:  # noqa: ASYNC230 -- local file
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            try:
+                yield True
+            finally:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        return
+    if db.dialect == "postgresql":
+        acquire = text("select pg_try_advisory_lock(:key)").bindparams(key=_lock_key(name))
+        release = text("select pg_advisory_unlock(:key)").bindparams(key=_lock_key(name))
+    else:
+        acquire = text("select get_lock(:name, 0)").bindparams(name=name)
+        release = text("select release_lock(:name)").bindparams(name=name)
+    async with db.engine.connect() as conn:
+        held = bool((await conn.execute(acquire)).scalar())
+        await conn.commit()
+        try:
+            yield held
+        finally:
+            if held:
+                await conn.execute(release)
+                await conn.commit()
+
+
 class OutboxRelay:
     """Publishes a service's outbox to the bus: woken after commits, polling as a safety net."""
 
@@ -170,13 +221,9 @@ class OutboxRelay:
             pass
 
     async def _run(self) -> None:
-        cycles = 0
         while not self._stopping:
             try:
                 await self.flush()
-                cycles += 1
-                if cycles % 600 == 0:
-                    await self.prune()
             except Exception as exc:
                 log.warning("outbox_relay_error", service=self.outbox.service, error=repr(exc))
             with contextlib.suppress(TimeoutError):
@@ -190,7 +237,9 @@ class OutboxRelay:
         (possibly the same SQLite file), and a long transaction here would block them.
         """
         table = self.outbox.table
-        async with self._pass_lock:
+        async with self._pass_lock, relay_leadership(self.db, self.outbox.service) as leader:
+            if not leader:
+                return 0
             async with self.db.unit_of_work(write=False) as session:
                 stmt = (
                     select(table.c.seq, table.c.body, table.c.attempts)
@@ -229,6 +278,7 @@ class OutboxRelay:
             await session.execute(update(table).where(table.c.seq == seq).values(**values))
 
     async def prune(self) -> None:
+        """Forget published events older than the retention (kept a while for inspection)."""
         cutoff = utcnow() - self.retention
         table = self.outbox.table
         async with self.db.unit_of_work() as session:
