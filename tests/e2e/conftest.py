@@ -29,16 +29,18 @@ class Server:
     log: Path
 
 
-def start_server(folder: Path, **env_overrides: str) -> Server:
+def start_server(folder: Path, *command: str, **env_overrides: str) -> Server:
+    """Start ``movieverse up`` (or another command, e.g. ``serve users``) and wait for /healthz."""
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("MOVIEVERSE_")}
     env.update(MOVIEVERSE_VAR_DIR=str(folder / "var"), MOVIEVERSE_LOG_FORMAT="json")
     env.update(env_overrides)
     executable = Path(sys.executable).with_name("movieverse")
-    log = folder / "server.log"
+    args = list(command) or ["up"]
+    log = folder / f"{'-'.join(args)}.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(  # noqa: S603 -- our own entry point, fixed arguments
-            [str(executable), "up", "--host", "127.0.0.1", "--port", str(port)],
+            [str(executable), *args, "--host", "127.0.0.1", "--port", str(port)],
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,

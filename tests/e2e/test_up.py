@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import signal
 import sqlite3
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import httpx
 import pytest
 
-from tests.e2e.conftest import Server
+from tests.e2e.conftest import Server, start_server, stop_server
 
 pytestmark = pytest.mark.e2e
 
@@ -79,3 +82,68 @@ def test_sigterm_shuts_down_cleanly(server: Server) -> None:
         ).fetchone()[0]
         total = conn.execute("select count(*) from auth_outbox").fetchone()[0]
     assert (total, pending) == (1, 0)
+
+
+def test_in_flight_requests_finish_during_shutdown(server: Server) -> None:
+    """SIGTERM while requests are being handled: each still gets its full answer."""
+    password = "reel-to-reel-35mm"
+    with httpx.Client(base_url=server.base_url, timeout=30) as client:
+        client.post(
+            "/auth/register",
+            json={"email": "busy@example.org", "username": "busy_user", "password": password},
+        ).raise_for_status()
+
+    def sign_in() -> int:
+        # Real argon2 parameters: each login holds the server for tens of milliseconds.
+        with httpx.Client(base_url=server.base_url, timeout=30) as client:
+            response = client.post("/auth/login", json={"login": "busy_user", "password": password})
+            return response.status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(sign_in) for _ in range(8)]
+        deadline = time.monotonic() + 10
+        while not (busy := _auth_requests_in_flight(server)) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        server.process.send_signal(signal.SIGTERM)
+        statuses = [f.result() for f in futures]
+    assert busy, "the signal must arrive while logins are being handled"
+    assert server.process.wait(timeout=30) in {0, -signal.SIGTERM}
+    assert statuses == [200] * 8
+
+
+def _auth_requests_in_flight(server: Server) -> bool:
+    metrics = httpx.get(f"{server.base_url}/metrics", timeout=5).text
+    for line in metrics.splitlines():
+        if line.startswith('movieverse_http_requests_in_flight{service="auth"}'):
+            return float(line.rsplit(" ", 1)[1]) >= 2
+    return False
+
+
+def test_services_run_as_separate_processes(tmp_path: Path) -> None:
+    """`serve NAME` runs one service alone; tokens from auth verify in users without a call."""
+    auth = start_server(tmp_path, "serve", "auth")
+    users = start_server(tmp_path, "serve", "users")
+    try:
+        assert httpx.get(f"{users.base_url}/healthz").json() == {"status": "ok", "service": "users"}
+        assert httpx.get(f"{auth.base_url}/users/me").status_code == 404  # not auth's route
+        password = "separate-rooms-88"
+        httpx.post(
+            f"{auth.base_url}/auth/register",
+            json={"email": "solo@example.org", "username": "solo_user", "password": password},
+        ).raise_for_status()
+        tokens = httpx.post(
+            f"{auth.base_url}/auth/login", json={"login": "solo_user", "password": password}
+        ).json()
+        bearer = {"Authorization": f"Bearer {tokens['access_token']}"}
+        # The in-process bus does not cross processes (a broker does, in the distributed
+        # shape), so users learns the name from the token and makes the profile on first write.
+        patched = httpx.patch(
+            f"{users.base_url}/users/me", headers=bearer, json={"display_name": "Solo"}
+        )
+        assert patched.status_code == 200, patched.text
+        me = httpx.get(f"{users.base_url}/users/me", headers=bearer).json()
+        assert me["username"] == "solo_user"
+        assert me["display_name"] == "Solo"
+    finally:
+        stop_server(auth)
+        stop_server(users)
