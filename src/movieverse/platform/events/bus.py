@@ -6,7 +6,9 @@ Contract every adapter keeps:
 - each subscription is a consumer *group*: every group gets every event of its types once-or-more,
   in order per ``key``;
 - a handler that raises is retried with back-off; after ``max_attempts`` the event goes to the
-  dead-letter store and the group moves on (a poison message never blocks it).
+  dead-letter store and the group moves on (a poison message never blocks it);
+- ``subscribe`` may be called before or after ``start``: services register their consumers in
+  their own start-up, after the shared bus has started.
 """
 
 from __future__ import annotations
