@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import jwt
 import pytest
 from typer.testing import CliRunner
 
@@ -12,6 +13,7 @@ from movieverse.cli import app
 from movieverse.platform.db import Database
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.repository import AccountRepository
+from tests.support import Stack, eventually, login, running_gateway
 
 runner = CliRunner()
 
@@ -103,3 +105,29 @@ def test_production_refuses_unsafe_settings(env: dict[str, str], command: list[s
     result = runner.invoke(app, command, env=env)
     assert result.exit_code == 2
     assert "MOVIEVERSE_SECRET_KEY" in result.output
+
+
+async def test_events_from_the_cli_are_delivered_when_the_server_starts(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    """create-admin runs without the other services: its auth.user.registered waits in the
+    outbox and reaches users once `movieverse up` starts."""
+    # The command runs its own event loop, so it gets a thread of its own here.
+    result = await asyncio.to_thread(
+        runner.invoke,
+        app,
+        ["users", "create-admin", "--email", "boss@example.org", "--username", "boss_admin"],
+        input="projector-room-42\nprojector-room-42\n",
+        env=env,
+    )
+    assert result.exit_code == 0, result.output
+    settings = Stack("embedded", database_url=None, redis_url=None).settings(tmp_path / "var")
+    async with running_gateway(settings) as (_, client):
+
+        async def profile_made() -> bool:
+            return (await client.get("/users/boss_admin")).status_code == 200
+
+        await eventually(profile_made)
+        token = (await login(client, "boss_admin", "projector-room-42")).json()["access_token"]
+        claims = jwt.decode(token, options={"verify_signature": False})
+        assert claims["roles"] == ["user", "admin"]

@@ -60,7 +60,7 @@ def create_gateway(
 ) -> Gateway:
     settings = settings or PlatformSettings()
     settings.ensure_safe()
-    shared = SharedRuntime(settings)
+    shared = SharedRuntime(settings, opened_by_services=False)
     overrides = service_overrides or {}
     services = {
         name: factory(settings, shared=shared, own=overrides.get(name))
@@ -76,6 +76,8 @@ def create_gateway(
             stack.push_async_callback(shared.stop)
             for service in services.values():
                 await stack.enter_async_context(service.router.lifespan_context(service))
+            # Every consumer has subscribed: relays may now publish what is pending.
+            shared.consumers_ready.set()
             yield
 
     edge = FastAPI(

@@ -56,16 +56,23 @@ def create_event_bus(url: str) -> EventBus:
 
 
 class SharedRuntime:
-    """What every service of one process shares: the event bus.
+    """What every service of one process shares: the event bus, and the moment publishing starts.
 
     The all-in-one app owns one and hands it to every service so in-process events reach their
     consumers; a service run alone owns its own.
+
+    Relays hold back until ``consumers_ready``: an event left pending by an earlier run (or a CLI
+    command) must not be published before the services that consume it have subscribed -- on
+    the in-process bus it would reach nobody and still count as published. A service that owns
+    its runtime opens the gate after its own start-up; the all-in-one app opens it after all.
     """
 
-    def __init__(self, settings: PlatformSettings) -> None:
+    def __init__(self, settings: PlatformSettings, *, opened_by_services: bool = True) -> None:
         self.settings = settings
         self._bus: EventBus | None = None
         self._starts = 0
+        self.consumers_ready = asyncio.Event()
+        self.opened_by_services = opened_by_services
 
     @property
     def bus(self) -> EventBus:
@@ -84,6 +91,7 @@ class SharedRuntime:
         if self._starts == 0 and self._bus is not None:
             await self._bus.stop()
             self._bus = None
+            self.consumers_ready.clear()
 
 
 @dataclass
@@ -154,7 +162,11 @@ async def service_runtime(
         stack.push_async_callback(kv.close)
         outbox, inbox = _outbox_and_inbox(definition, db)
         relay = OutboxRelay(
-            outbox=outbox, db=db, bus=shared.bus, poll_seconds=platform.outbox_poll_seconds
+            outbox=outbox,
+            db=db,
+            bus=shared.bus,
+            poll_seconds=platform.outbox_poll_seconds,
+            gate=shared.consumers_ready,
         )
         ctx = ServiceContext(
             name=definition.name,
@@ -179,6 +191,8 @@ async def service_runtime(
             # is up. Without a relay (CLI commands), events wait in the outbox for the server:
             # publishing them here could hand them to a bus with none of their consumers.
             stack.push_async_callback(relay.stop)
+            if shared.opened_by_services:
+                shared.consumers_ready.set()
         yield ctx
 
 

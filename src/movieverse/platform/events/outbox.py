@@ -178,6 +178,7 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         batch_size: int = 100,
         retention: timedelta = timedelta(days=1),
+        gate: asyncio.Event | None = None,
     ) -> None:
         self.outbox = outbox
         self.db = db
@@ -190,6 +191,8 @@ class OutboxRelay:
         self._stopping = False
         self._metrics = _outbox_metrics()
         self._pass_lock = asyncio.Lock()
+        # Publishing waits until the gate opens (every in-process consumer has subscribed).
+        self._gate = gate
         db.after_commit_hooks.append(self.wake)
 
     def wake(self) -> None:
@@ -210,6 +213,8 @@ class OutboxRelay:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if self._gate is not None and not self._gate.is_set():
+            return  # start-up never completed: leave the events for the next run
         try:
             await asyncio.wait_for(self.flush(), timeout=flush_timeout)
         except Exception as exc:
@@ -221,6 +226,8 @@ class OutboxRelay:
             pass
 
     async def _run(self) -> None:
+        if self._gate is not None:
+            await self._gate.wait()
         while not self._stopping:
             try:
                 await self.flush()
