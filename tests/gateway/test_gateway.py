@@ -78,8 +78,10 @@ async def test_docs_and_merged_openapi(gateway_client: httpx.AsyncClient) -> Non
     ):
         assert path in paths, path
     assert "/healthz" not in paths
-    assert spec["components"]["securitySchemes"]["HTTPBearer"]["scheme"] == "bearer"
-    assert paths["/users/me"]["get"]["security"] == [{"HTTPBearer": []}]
+    assert spec["components"]["securitySchemes"]["bearer"]["scheme"] == "bearer"
+    assert paths["/users/me"]["get"]["security"] == [{"bearer": []}]
+    assert paths["/users/me/{list_kind}/{movie_id}"]["put"]["security"] == [{"bearer": []}]
+    assert paths["/auth/logout"]["post"]["security"] == [{"bearer": []}]
     assert "security" not in paths["/auth/login"]["post"]
     schemas = spec["components"]["schemas"]
     assert "TokenPair" in schemas

@@ -88,6 +88,12 @@ def create_gateway(
         docs_url=None,
         redoc_url=None,
         openapi_url=None,
+        telemetry={
+            "tracing": settings.otel_enabled,
+            "metrics": settings.otel_enabled,
+            "logs": settings.otel_enabled,
+            "operation_spans": settings.otel_enabled,
+        },
     )
     install_error_handlers(edge)
     edge.include_router(docs_router(title="MovieVerse API"))

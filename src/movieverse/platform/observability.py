@@ -13,13 +13,13 @@ import logging
 import re
 import sys
 import time
-import uuid
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, BinaryIO
 
 import orjson
 import structlog
+import uuid_utils
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
@@ -214,7 +214,7 @@ class RequestContextMiddleware:
             return
         headers = dict(scope.get("headers") or [])
         incoming = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = valid_request_id(incoming) or uuid.uuid4().hex
+        request_id = valid_request_id(incoming) or uuid_utils.uuid4().hex
         scope.setdefault("state", {})["request_id"] = request_id
         structlog.contextvars.bind_contextvars(request_id=request_id)
         metrics = http_metrics()

@@ -22,7 +22,7 @@ from argon2 import PasswordHasher as Argon2Hasher
 from argon2 import Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from fastapi import Depends, Request
-from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.security import HTTPBearer
 
 from movieverse.platform.errors import Forbidden, Unauthorized
 from movieverse.platform.settings import PlatformSettings
@@ -191,19 +191,27 @@ def bearer_token(request: Request) -> str:
     return token.strip()
 
 
-# Declares the bearer scheme in OpenAPI (the docs' "Authorize" button); the checks are ours, so
-# that every failure is the same 401 problem.
-bearer_scheme = HTTPBearer(
-    auto_error=False, bearerFormat="JWT", description="An access token from POST /auth/login"
-)
+class BearerAccess(HTTPBearer):
+    """The access-token dependency, and the bearer scheme in OpenAPI (the docs' "Authorize").
+
+    One object does both so that each request resolves a single dependency; the checks are ours,
+    so every failure is the same 401 problem.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(
+            bearerFormat="JWT",
+            scheme_name="bearer",
+            description="An access token from POST /auth/login",
+            auto_error=False,
+        )
+
+    async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
+        verifier: TokenVerifier = request.app.state.ctx.verifier
+        return verifier.verify_access(bearer_token(request))
 
 
-async def get_principal(
-    request: Request,
-    _: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer_scheme)],
-) -> Principal:
-    verifier: TokenVerifier = request.app.state.ctx.verifier
-    return verifier.verify_access(bearer_token(request))
+get_principal = BearerAccess()
 
 
 async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> Principal:

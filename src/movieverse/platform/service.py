@@ -242,6 +242,14 @@ def build_service_app(
         responses=PROBLEM_RESPONSES,
         docs_url=None,
         redoc_url=None,
+        # FastAPI's built-in OpenTelemetry checks its providers on every request; we measure
+        # with our own middleware, and tracing is opt-in.
+        telemetry={
+            "tracing": settings.otel_enabled,
+            "metrics": settings.otel_enabled,
+            "logs": settings.otel_enabled,
+            "operation_spans": settings.otel_enabled,
+        },
     )
     app.state.definition = definition
     install_error_handlers(app)

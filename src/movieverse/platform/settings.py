@@ -91,6 +91,9 @@ class PlatformSettings(BaseSettings):
     allow_seeding: bool = False
     seed_token: SecretStr | None = None
 
+    # FastAPI's native OpenTelemetry spans, metrics and logs (needs a configured OTel provider).
+    otel_enabled: bool = False
+
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 

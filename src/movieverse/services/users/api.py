@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Response, status
+from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from movieverse.platform.pagination import Page, PageDep
 from movieverse.platform.security import CurrentUser
-from movieverse.platform.service import CtxDep, SessionDep
+from movieverse.platform.service import CtxDep, ServiceContext, SessionDep
 from movieverse.services.users import service
 from movieverse.services.users.cache import ProfileCache
 from movieverse.services.users.models import ListKind
@@ -42,9 +42,11 @@ ProfileCacheDep = Annotated[ProfileCache, Depends(get_profile_cache)]
 
 
 @router.get("/me", summary="Your profile", response_model=ProfileRead)
-async def get_me(principal: CurrentUser, ctx: CtxDep, cache: ProfileCacheDep) -> Response:
-    # The hottest route: a cache hit needs no database session at all, and the body comes
-    # ready-made, skipping serialisation. Only a miss opens a (read-only) unit of work.
+async def get_me(principal: CurrentUser, request: Request) -> Response:
+    # The hottest route, kept lean: one dependency (the token), no database session on a cache
+    # hit, and a ready-made body that skips serialisation. A miss opens a read-only unit of work.
+    ctx: ServiceContext = request.app.state.ctx
+    cache: ProfileCache = ctx.state["profile_cache"]
     body = await cache.get(principal.user_id)
     if body is None:
         async with ctx.db.unit_of_work(write=False) as session:
