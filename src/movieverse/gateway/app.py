@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from movieverse.gateway.openapi import merge_openapi
 from movieverse.gateway.routes import RouteTable
-from movieverse.platform.docs import docs_router
+from movieverse.platform.apidocs import docs_router
 from movieverse.platform.errors import install_error_handlers
 from movieverse.platform.observability import RequestContextMiddleware
 from movieverse.platform.service import SharedRuntime, metrics_response, readiness

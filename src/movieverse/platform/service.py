@@ -23,10 +23,10 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.platform.apidocs import docs_router
 from movieverse.platform.cache import KeyValueStore, create_key_value_store
 from movieverse.platform.clientip import IpNetwork, parse_networks
 from movieverse.platform.db import Database
-from movieverse.platform.docs import docs_router
 from movieverse.platform.errors import PROBLEM_RESPONSES, install_error_handlers
 from movieverse.platform.events.bus import EventBus
 from movieverse.platform.events.inbox import Inbox
