@@ -126,6 +126,15 @@ async def test_huge_path_number_is_a_client_error(toy: httpx.AsyncClient) -> Non
     assert 400 <= response.status_code < 500
 
 
+async def test_bad_parameters_are_400_naming_them(toy: httpx.AsyncClient) -> None:
+    response = await toy.get("/toy/items/not-a-number")
+    assert response.status_code == 400
+    body = response.json()
+    assert body["type"] == "urn:movieverse:problem:invalid-parameter"
+    assert body["detail"] == "Invalid value for: item_id."
+    assert body["errors"][0]["field"] == "path.item_id"
+
+
 async def test_declared_oversized_body_is_413(toy: httpx.AsyncClient) -> None:
     response = await toy.post(
         "/toy/notes",

@@ -154,6 +154,9 @@ def _field_path(loc: tuple[int | str, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc) or "request"
 
 
+_PARAMETER_LOCATIONS = frozenset({"query", "path", "header", "cookie"})
+
+
 def _validation_errors(exc: RequestValidationError) -> list[FieldError]:
     errors = []
     for error in exc.errors():
@@ -191,6 +194,18 @@ async def _validation_error(request: Request, exc: Exception) -> Response:
             detail="The request body is not valid JSON.",
             instance=request.url.path,
             type_=PROBLEM_TYPE_PREFIX + "malformed-json",
+        )
+    if all(e.field.split(".", 1)[0] in _PARAMETER_LOCATIONS for e in errors):
+        # A bad query or path parameter makes the request itself malformed (400); a body that
+        # parses but breaks the rules is unprocessable content (422).
+        names = ", ".join(sorted({e.field.split(".", 1)[-1] for e in errors}))
+        return problem_response(
+            status=400,
+            title="Invalid parameter",
+            detail=f"Invalid value for: {names}.",
+            instance=request.url.path,
+            type_=PROBLEM_TYPE_PREFIX + "invalid-parameter",
+            errors=errors,
         )
     return problem_response(
         status=422,

@@ -174,8 +174,12 @@ async def test_list_routes_validate_input(gateway_client: httpx.AsyncClient, pat
     account = await signed_up(gateway_client, "validator")
     method = "GET" if "?" in path else "PUT"
     response = await gateway_client.request(method, path, headers=account.headers)
-    assert response.status_code == 422, response.text
+    # Malformed parameters make a malformed request: 400, naming the parameter.
+    assert response.status_code == 400, response.text
     assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["title"] == "Invalid parameter"
+    assert body["errors"][0]["field"].split(".")[0] in {"path", "query"}
 
 
 async def test_public_profile_shows_public_fields_only(gateway_client: httpx.AsyncClient) -> None:
