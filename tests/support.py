@@ -21,9 +21,14 @@ from movieverse.platform.db import normalise_url
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.models import Base as AuthBase
 from movieverse.services.auth.settings import AuthSettings
+from movieverse.services.movies.models import Base as MoviesBase
 from movieverse.services.users.models import Base as UsersBase
 
-SERVICE_METADATA: dict[str, MetaData] = {"auth": AuthBase.metadata, "users": UsersBase.metadata}
+SERVICE_METADATA: dict[str, MetaData] = {
+    "auth": AuthBase.metadata,
+    "users": UsersBase.metadata,
+    "movies": MoviesBase.metadata,
+}
 PASSWORD = "popcorn-matinee-1987"
 
 

@@ -24,6 +24,7 @@ from movieverse.platform.settings import (
     resolve_redis_url,
 )
 from movieverse.services.auth.app import DEFINITION as AUTH
+from movieverse.services.movies.app import DEFINITION as MOVIES
 from movieverse.services.users.app import DEFINITION as USERS
 
 app = typer.Typer(help="MovieVerse: run, migrate and inspect the services.", no_args_is_help=True)
@@ -32,8 +33,8 @@ app.add_typer(users_app, name="users")
 console = Console()
 
 # Every service built so far. Ports for `serve NAME` when MOVIEVERSE_<NAME>_PORT is unset.
-DEFINITIONS: Mapping[str, ServiceDefinition] = {"auth": AUTH, "users": USERS}
-DEFAULT_PORTS = {"auth": 8001, "users": 8002}
+DEFINITIONS: Mapping[str, ServiceDefinition] = {"auth": AUTH, "users": USERS, "movies": MOVIES}
+DEFAULT_PORTS = {"auth": 8001, "users": 8002, "movies": 8003}
 
 
 def _settings() -> PlatformSettings:

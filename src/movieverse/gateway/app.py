@@ -24,6 +24,7 @@ from movieverse.platform.observability import RequestContextMiddleware
 from movieverse.platform.service import SharedRuntime, metrics_response, readiness
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.app import create_app as create_auth
+from movieverse.services.movies.app import create_app as create_movies
 from movieverse.services.users.app import create_app as create_users
 
 AppFactory = Callable[..., FastAPI]
@@ -32,6 +33,7 @@ AppFactory = Callable[..., FastAPI]
 SERVICE_FACTORIES: Mapping[str, AppFactory] = {
     "auth": create_auth,
     "users": create_users,
+    "movies": create_movies,
 }
 
 

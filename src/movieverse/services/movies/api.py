@@ -1,0 +1,221 @@
+"""Movies' HTTP routes (thin: parse, call the service, shape the response)."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Literal
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+
+from movieverse.platform.httpcache import cacheable_json, require_current
+from movieverse.platform.pagination import Page, PageDep
+from movieverse.platform.security import AdminUser
+from movieverse.platform.service import CtxDep, SessionDep
+from movieverse.services.movies import discover, service
+from movieverse.services.movies.schemas import (
+    ChangesPage,
+    FindResult,
+    MovieCreate,
+    MovieRead,
+    MovieSummary,
+    MovieUpdate,
+)
+from movieverse.services.movies.settings import MoviesSettings
+
+movies_router = APIRouter(prefix="/movies", tags=["movies"])
+discover_router = APIRouter(prefix="/discover", tags=["movies"])
+find_router = APIRouter(prefix="/find", tags=["movies"])
+
+MovieIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _settings(ctx: CtxDep) -> MoviesSettings:
+    own = ctx.settings
+    assert isinstance(own, MoviesSettings)
+    return own
+
+
+def _json(value: object) -> bytes:
+    return orjson.dumps(value)
+
+
+def _page_body(page: Page[MovieSummary]) -> bytes:
+    return page.model_dump_json().encode()
+
+
+async def discover_query(
+    with_genres: Annotated[
+        str | None, Query(description="Genre ids; `,` = all of, `|` = any of", max_length=600)
+    ] = None,
+    without_genres: Annotated[str | None, Query(max_length=600)] = None,
+    with_keywords: Annotated[str | None, Query(max_length=600)] = None,
+    with_cast: Annotated[str | None, Query(max_length=600)] = None,
+    with_crew: Annotated[str | None, Query(max_length=600)] = None,
+    with_people: Annotated[str | None, Query(max_length=600)] = None,
+    primary_release_year: Annotated[int | None, Query(ge=1870, le=2100)] = None,
+    release_date_gte: Annotated[date | None, Query(alias="release_date.gte")] = None,
+    release_date_lte: Annotated[date | None, Query(alias="release_date.lte")] = None,
+    vote_average_gte: Annotated[float | None, Query(alias="vote_average.gte", ge=0, le=10)] = None,
+    vote_average_lte: Annotated[float | None, Query(alias="vote_average.lte", ge=0, le=10)] = None,
+    vote_count_gte: Annotated[int | None, Query(alias="vote_count.gte", ge=0, le=2**31 - 1)] = None,
+    runtime_gte: Annotated[int | None, Query(alias="with_runtime.gte", ge=0, le=10_000)] = None,
+    runtime_lte: Annotated[int | None, Query(alias="with_runtime.lte", ge=0, le=10_000)] = None,
+    with_original_language: Annotated[
+        str | None, Query(pattern=r"^[a-z]{2,3}$", description="ISO 639-1 code")
+    ] = None,
+    include_adult: bool = False,
+    sort_by: Annotated[str, Query(description="field.asc or field.desc")] = "popularity.desc",
+) -> discover.DiscoverQuery:
+    discover.check_order("vote_average.gte", vote_average_gte, "vote_average.lte", vote_average_lte)
+    discover.check_order("with_runtime.gte", runtime_gte, "with_runtime.lte", runtime_lte)
+    discover.check_date_order(
+        "release_date.gte", release_date_gte, "release_date.lte", release_date_lte
+    )
+    sort_field, descending = discover.parse_sort(sort_by)
+    return discover.DiscoverQuery(
+        with_genres=discover.parse_ids("with_genres", with_genres),
+        without_genres=discover.parse_id_list("without_genres", without_genres),
+        with_keywords=discover.parse_ids("with_keywords", with_keywords),
+        with_cast=discover.parse_ids("with_cast", with_cast),
+        with_crew=discover.parse_ids("with_crew", with_crew),
+        with_people=discover.parse_ids("with_people", with_people),
+        primary_release_year=primary_release_year,
+        release_date_gte=release_date_gte,
+        release_date_lte=release_date_lte,
+        vote_average_gte=vote_average_gte,
+        vote_average_lte=vote_average_lte,
+        vote_count_gte=vote_count_gte,
+        runtime_gte=runtime_gte,
+        runtime_lte=runtime_lte,
+        original_language=with_original_language,
+        include_adult=include_adult,
+        sort_field=sort_field,
+        sort_descending=descending,
+    )
+
+
+DiscoverDep = Annotated[discover.DiscoverQuery, Depends(discover_query)]
+
+
+@discover_router.get(
+    "/movies", summary="Find movies by many filters and sorts", response_model=Page[MovieSummary]
+)
+async def discover_movies(
+    request: Request, query: DiscoverDep, page: PageDep, session: SessionDep, ctx: CtxDep
+) -> Response:
+    result = await service.discover_page(session, query=query, params=page)
+    return cacheable_json(request, _page_body(result), cache_control=_settings(ctx).cache_control)
+
+
+@movies_router.get("/popular", summary="Most popular movies", response_model=Page[MovieSummary])
+async def popular(
+    request: Request,
+    page: PageDep,
+    session: SessionDep,
+    ctx: CtxDep,
+    include_adult: bool = False,
+) -> Response:
+    query = discover.DiscoverQuery(include_adult=include_adult)
+    result = await service.discover_page(session, query=query, params=page)
+    return cacheable_json(request, _page_body(result), cache_control=_settings(ctx).cache_control)
+
+
+@movies_router.get(
+    "/top_rated",
+    summary="Best rated movies (with enough votes to mean it)",
+    response_model=Page[MovieSummary],
+)
+async def top_rated(
+    request: Request,
+    page: PageDep,
+    session: SessionDep,
+    ctx: CtxDep,
+    include_adult: bool = False,
+) -> Response:
+    settings = _settings(ctx)
+    query = discover.DiscoverQuery(
+        include_adult=include_adult,
+        vote_count_gte=settings.top_rated_min_votes,
+        sort_field="vote_average",
+    )
+    result = await service.discover_page(session, query=query, params=page)
+    return cacheable_json(request, _page_body(result), cache_control=settings.cache_control)
+
+
+@movies_router.get("/changes", summary="Feed of changed movie ids, for syncing")
+async def changes(
+    session: SessionDep,
+    since: Annotated[
+        str | None,
+        Query(max_length=300, description="A cursor from the previous page, or an ISO instant"),
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> ChangesPage:
+    return await service.changes_page(session, since=since, limit=limit)
+
+
+@movies_router.get(
+    "/{movie_id}", summary="A movie, with sub-resources appended", response_model=MovieRead
+)
+async def get_movie(
+    request: Request,
+    movie_id: MovieIdPath,
+    session: SessionDep,
+    ctx: CtxDep,
+    append_to_response: Annotated[
+        str | None,
+        Query(max_length=500, description=f"Comma-separated: {', '.join(service.APPENDABLE)}"),
+    ] = None,
+) -> Response:
+    appends = service.parse_appends(append_to_response)
+    document = await service.details_document(session, movie_id=movie_id, appends=appends)
+    return cacheable_json(request, _json(document), cache_control=_settings(ctx).cache_control)
+
+
+@movies_router.post("", status_code=status.HTTP_201_CREATED, summary="Add a movie (admin)")
+async def create_movie(
+    body: MovieCreate, admin: AdminUser, session: SessionDep, ctx: CtxDep
+) -> MovieRead:
+    movie = await service.create_movie(session, outbox=ctx.outbox, data=body)
+    return service.movie_read(movie)
+
+
+@movies_router.patch(
+    "/{movie_id}", summary="Change a movie (admin); If-Match guards against lost updates"
+)
+async def update_movie(
+    request: Request,
+    movie_id: MovieIdPath,
+    body: MovieUpdate,
+    admin: AdminUser,
+    session: SessionDep,
+    ctx: CtxDep,
+) -> Response:
+    movie = await service.existing_movie(session, movie_id)
+    require_current(request, _json(service.movie_read(movie).model_dump(mode="json")))
+    movie = await service.update_movie(session, outbox=ctx.outbox, movie=movie, changes=body)
+    body_bytes = _json(service.movie_read(movie).model_dump(mode="json"))
+    return cacheable_json(request, body_bytes, cache_control="no-store")
+
+
+@movies_router.delete(
+    "/{movie_id}", status_code=status.HTTP_204_NO_CONTENT, summary="Remove a movie (admin)"
+)
+async def delete_movie(
+    request: Request, movie_id: MovieIdPath, admin: AdminUser, session: SessionDep, ctx: CtxDep
+) -> Response:
+    movie = await service.existing_movie(session, movie_id)
+    require_current(request, _json(service.movie_read(movie).model_dump(mode="json")))
+    await service.delete_movie(session, outbox=ctx.outbox, movie=movie)
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@find_router.get("/{external_id}", summary="Look a movie up by its IMDb or TMDB id")
+async def find(
+    external_id: Annotated[str, Path(min_length=1, max_length=20, pattern=r"^[A-Za-z0-9]+$")],
+    source: Literal["imdb_id", "tmdb_id"],
+    session: SessionDep,
+) -> FindResult:
+    results = await service.find_external(session, source=source, external_id=external_id)
+    return FindResult(movie_results=results)

@@ -1,0 +1,179 @@
+"""The discover query: parsed filters and sorts, and their translation to SQL.
+
+Parsing lives here (not in the router) because lists such as ``with_genres=28,12|16`` have a
+grammar of their own: a comma means AND, a pipe means OR (TMDB's convention). Every invalid value
+raises a 400 naming its parameter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Literal
+
+from sqlalchemy import ColumnElement, Select, and_, exists, not_
+
+from movieverse.platform.errors import BadRequest, FieldError
+from movieverse.services.movies.models import Movie, MovieGenre, MovieKeyword, MoviePerson
+
+SortField = Literal["popularity", "release_date", "vote_average", "vote_count", "title", "revenue"]
+SORT_COLUMNS = {
+    "popularity": Movie.popularity,
+    "release_date": Movie.release_date,
+    "vote_average": Movie.vote_average,
+    "vote_count": Movie.vote_count,
+    "title": Movie.title_sort,
+    "revenue": Movie.revenue,
+}
+MAX_IDS = 50
+
+
+@dataclass(frozen=True)
+class IdExpression:
+    """``1,2|3`` → [[1], [2, 3]]: every group must match (AND), any id of a group (OR)."""
+
+    groups: tuple[tuple[int, ...], ...]
+
+
+@dataclass(frozen=True)
+class DiscoverQuery:
+    with_genres: IdExpression | None = None
+    without_genres: tuple[int, ...] = ()
+    with_keywords: IdExpression | None = None
+    with_cast: IdExpression | None = None
+    with_crew: IdExpression | None = None
+    with_people: IdExpression | None = None
+    primary_release_year: int | None = None
+    release_date_gte: date | None = None
+    release_date_lte: date | None = None
+    vote_average_gte: float | None = None
+    vote_average_lte: float | None = None
+    vote_count_gte: int | None = None
+    runtime_gte: int | None = None
+    runtime_lte: int | None = None
+    original_language: str | None = None
+    include_adult: bool = False
+    sort_field: SortField = "popularity"
+    sort_descending: bool = True
+
+
+def _problem(parameter: str, message: str) -> BadRequest:
+    return BadRequest(
+        f"Invalid value for {parameter}: {message}",
+        errors=[FieldError(field=f"query.{parameter}", message=message, code="invalid")],
+    )
+
+
+def parse_ids(parameter: str, raw: str | None) -> IdExpression | None:
+    if raw is None or raw == "":
+        return None
+    groups = []
+    total = 0
+    for group in raw.split(","):
+        ids = []
+        for item in group.split("|"):
+            if not item.strip().isdigit():
+                raise _problem(parameter, f"{item!r} is not an id (use ids joined by , or |)")
+            value = int(item)
+            if not 1 <= value <= 2**31 - 1:
+                raise _problem(parameter, f"{value} is out of range")
+            ids.append(value)
+        total += len(ids)
+        groups.append(tuple(ids))
+    if total > MAX_IDS:
+        raise _problem(parameter, f"at most {MAX_IDS} ids")
+    return IdExpression(tuple(groups))
+
+
+def parse_id_list(parameter: str, raw: str | None) -> tuple[int, ...]:
+    expression = parse_ids(parameter, raw)
+    if expression is None:
+        return ()
+    return tuple(i for group in expression.groups for i in group)
+
+
+def parse_sort(raw: str) -> tuple[SortField, bool]:
+    name, _, direction = raw.partition(".")
+    if name not in SORT_COLUMNS or direction not in {"asc", "desc"}:
+        options = ", ".join(f"{n}.asc|desc" for n in SORT_COLUMNS)
+        raise _problem("sort_by", f"{raw!r} is not one of {options}")
+    return name, direction == "desc"  # type: ignore[return-value]
+
+
+def check_order(lower_name: str, lower: float | None, upper_name: str, upper: float | None) -> None:
+    if lower is not None and upper is not None and lower > upper:
+        raise _problem(lower_name, f"must not exceed {upper_name}")
+
+
+def check_date_order(
+    lower_name: str, lower: date | None, upper_name: str, upper: date | None
+) -> None:
+    if lower is not None and upper is not None and lower > upper:
+        raise _problem(lower_name, f"must not exceed {upper_name}")
+
+
+def _genre_group(ids: tuple[int, ...]) -> ColumnElement[bool]:
+    return exists().where(MovieGenre.movie_id == Movie.id, MovieGenre.genre_id.in_(ids))
+
+
+def _keyword_group(ids: tuple[int, ...]) -> ColumnElement[bool]:
+    return exists().where(MovieKeyword.movie_id == Movie.id, MovieKeyword.keyword_id.in_(ids))
+
+
+def _person_group(ids: tuple[int, ...], role: str | None) -> ColumnElement[bool]:
+    conditions = [MoviePerson.movie_id == Movie.id, MoviePerson.person_id.in_(ids)]
+    if role is not None:
+        conditions.append(MoviePerson.role == role)
+    return exists().where(*conditions)
+
+
+def conditions(query: DiscoverQuery) -> list[ColumnElement[bool]]:
+    """The WHERE clause of a discover query, as a list of conditions to AND."""
+    where: list[ColumnElement[bool]] = [Movie.deleted_at.is_(None)]
+    if not query.include_adult:
+        where.append(Movie.adult.is_(False))
+    where.extend(_relation_conditions(query))
+    if query.primary_release_year is not None:
+        year = query.primary_release_year
+        where.append(
+            and_(Movie.release_date >= date(year, 1, 1), Movie.release_date <= date(year, 12, 31))
+        )
+    lower_bounds = [
+        (Movie.release_date, query.release_date_gte),
+        (Movie.vote_average, query.vote_average_gte),
+        (Movie.vote_count, query.vote_count_gte),
+        (Movie.runtime, query.runtime_gte),
+    ]
+    upper_bounds = [
+        (Movie.release_date, query.release_date_lte),
+        (Movie.vote_average, query.vote_average_lte),
+        (Movie.runtime, query.runtime_lte),
+    ]
+    where.extend(column >= value for column, value in lower_bounds if value is not None)
+    where.extend(column <= value for column, value in upper_bounds if value is not None)
+    if query.original_language is not None:
+        where.append(Movie.original_language == query.original_language)
+    return where
+
+
+def _relation_conditions(query: DiscoverQuery) -> list[ColumnElement[bool]]:
+    """Genres, keywords and people: one EXISTS per AND-group, an IN list per OR-group."""
+    where: list[ColumnElement[bool]] = []
+    if query.with_genres:
+        where.extend(_genre_group(group) for group in query.with_genres.groups)
+    if query.without_genres:
+        where.append(not_(_genre_group(query.without_genres)))
+    if query.with_keywords:
+        where.extend(_keyword_group(group) for group in query.with_keywords.groups)
+    people = [(query.with_cast, "cast"), (query.with_crew, "crew"), (query.with_people, None)]
+    for expression, role in people:
+        if expression:
+            where.extend(_person_group(group, role) for group in expression.groups)
+    return where
+
+
+def ordered(statement: Select[Movie], query: DiscoverQuery) -> Select[Movie]:
+    """Sort, unknown values (no release date, no revenue) last either way, ties by id."""
+    column = SORT_COLUMNS[query.sort_field]
+    direction = column.desc() if query.sort_descending else column.asc()
+    return statement.order_by(column.is_(None), direction, Movie.id.asc())

@@ -1,0 +1,39 @@
+"""Events movies publishes."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from movieverse.platform.events.envelope import EventPayload
+
+
+class _MovieSnapshot(EventPayload):
+    """What consumers (search, recommendations) need of a movie, so they need not call back."""
+
+    movie_id: int
+    tmdb_id: int | None
+    imdb_id: str | None
+    title: str
+    original_title: str | None
+    original_language: str | None
+    overview: str | None
+    release_date: date | None
+    genres: list[str]
+    popularity: float
+    vote_average: float
+    vote_count: int
+    adult: bool
+
+
+class MovieCreated(_MovieSnapshot):
+    event_type = "movies.movie.created"
+
+
+class MovieUpdated(_MovieSnapshot):
+    event_type = "movies.movie.updated"
+
+
+class MovieDeleted(EventPayload):
+    event_type = "movies.movie.deleted"
+
+    movie_id: int

@@ -1,0 +1,142 @@
+"""The tables movies owns."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Date,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from movieverse.platform.db import UtcDateTime
+from movieverse.platform.events.inbox import inbox_table
+from movieverse.platform.events.outbox import outbox_table
+from movieverse.platform.models import service_metadata
+
+SERVICE = "movies"
+
+
+class Base(DeclarativeBase):
+    metadata = service_metadata()
+
+
+class Genre(Base):
+    __tablename__ = "movies_genres"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+
+
+class Keyword(Base):
+    __tablename__ = "movies_keywords"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    name: Mapped[str] = mapped_column(String(200), index=True)
+
+
+class MovieGenre(Base):
+    __tablename__ = "movies_movie_genres"
+
+    movie_id: Mapped[int] = mapped_column(
+        ForeignKey("movies_movies.id", ondelete="CASCADE"), primary_key=True
+    )
+    genre_id: Mapped[int] = mapped_column(ForeignKey("movies_genres.id"), primary_key=True)
+
+    # Discover filters by genre first: (genre, movie) makes "movies of genre G" an index scan.
+    __table_args__ = (Index("ix_movies_movie_genres_genre_movie", "genre_id", "movie_id"),)
+
+
+class MovieKeyword(Base):
+    __tablename__ = "movies_movie_keywords"
+
+    movie_id: Mapped[int] = mapped_column(
+        ForeignKey("movies_movies.id", ondelete="CASCADE"), primary_key=True
+    )
+    keyword_id: Mapped[int] = mapped_column(ForeignKey("movies_keywords.id"), primary_key=True)
+
+    __table_args__ = (Index("ix_movies_movie_keywords_keyword_movie", "keyword_id", "movie_id"),)
+
+
+class MoviePerson(Base):
+    """Who worked on a movie, for the with_cast / with_crew / with_people filters.
+
+    The metadata service owns people and credits; this is movies' index of them, by id only.
+    """
+
+    __tablename__ = "movies_movie_people"
+
+    movie_id: Mapped[int] = mapped_column(
+        ForeignKey("movies_movies.id", ondelete="CASCADE"), primary_key=True
+    )
+    person_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    role: Mapped[str] = mapped_column(String(4), primary_key=True)  # "cast" | "crew"
+
+    __table_args__ = (Index("ix_movies_movie_people_person_role", "person_id", "role", "movie_id"),)
+
+
+class Movie(Base):
+    __tablename__ = "movies_movies"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    tmdb_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
+    imdb_id: Mapped[str | None] = mapped_column(String(16), unique=True, nullable=True)
+    movielens_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
+
+    title: Mapped[str] = mapped_column(String(300))
+    # Lower-cased title for sorting by title alike on every database.
+    title_sort: Mapped[str] = mapped_column(String(300), index=True)
+    original_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    original_language: Mapped[str | None] = mapped_column(String(12), nullable=True, index=True)
+    overview: Mapped[str | None] = mapped_column(Text, nullable=True)
+    tagline: Mapped[str | None] = mapped_column(String(500), nullable=True)
+
+    release_date: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    runtime: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
+    status: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    budget: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    revenue: Mapped[int | None] = mapped_column(BigInteger, nullable=True, index=True)
+    adult: Mapped[bool] = mapped_column(Boolean, default=False)
+    homepage: Mapped[str | None] = mapped_column(String(1000), nullable=True)
+    poster_path: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    backdrop_path: Mapped[str | None] = mapped_column(String(300), nullable=True)
+
+    spoken_languages: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    production_countries: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    production_companies: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+
+    popularity: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+    vote_average: Mapped[float] = mapped_column(Float, default=0.0, index=True)
+    vote_count: Mapped[int] = mapped_column(Integer, default=0, index=True)
+
+    # Which sources describe this movie ("tmdb", "movielens", "admin").
+    sources: Mapped[list[str]] = mapped_column(JSON, default=list)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deleted_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True, index=True)
+
+    genres: Mapped[list[Genre]] = relationship(
+        secondary="movies_movie_genres", order_by=Genre.name, lazy="selectin"
+    )
+    keywords: Mapped[list[Keyword]] = relationship(
+        secondary="movies_movie_keywords", order_by=Keyword.id, lazy="raise"
+    )
+
+    __table_args__ = (
+        # The changes feed pages through (updated_at, id).
+        Index("ix_movies_movies_updated_id", "updated_at", "id"),
+    )
+
+
+outbox = outbox_table(Base.metadata, SERVICE)
+inbox = inbox_table(Base.metadata, SERVICE)

@@ -1,0 +1,99 @@
+"""Every query movies makes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.services.movies import discover
+from movieverse.services.movies.models import Genre, Keyword, Movie, MovieGenre, MovieKeyword
+
+
+class MovieRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, movie_id: int, *, include_deleted: bool = False) -> Movie | None:
+        movie = await self.session.get(Movie, movie_id)
+        if movie is None or (movie.deleted_at is not None and not include_deleted):
+            return None
+        return movie
+
+    async def by_tmdb_id(self, tmdb_id: int) -> Movie | None:
+        found = await self.session.execute(
+            select(Movie).where(Movie.tmdb_id == tmdb_id, Movie.deleted_at.is_(None))
+        )
+        return found.scalar_one_or_none()
+
+    async def by_imdb_id(self, imdb_id: str) -> Movie | None:
+        found = await self.session.execute(
+            select(Movie).where(Movie.imdb_id == imdb_id, Movie.deleted_at.is_(None))
+        )
+        return found.scalar_one_or_none()
+
+    async def add(self, movie: Movie) -> None:
+        self.session.add(movie)
+        await self.session.flush()
+
+    async def discover(
+        self, query: discover.DiscoverQuery, *, offset: int, limit: int
+    ) -> tuple[int, list[Movie]]:
+        where = discover.conditions(query)
+        total = (
+            await self.session.execute(select(func.count()).select_from(Movie).where(*where))
+        ).scalar_one()
+        page = discover.ordered(select(Movie).where(*where), query).offset(offset).limit(limit)
+        movies = list((await self.session.execute(page)).scalars())
+        return int(total), movies
+
+    async def genre_ids(self, movie_ids: Sequence[int]) -> dict[int, list[int]]:
+        """Genre ids per movie, for list items (one query for a whole page)."""
+        if not movie_ids:
+            return {}
+        rows = await self.session.execute(
+            select(MovieGenre.movie_id, MovieGenre.genre_id)
+            .where(MovieGenre.movie_id.in_(movie_ids))
+            .order_by(MovieGenre.movie_id, MovieGenre.genre_id)
+        )
+        result: dict[int, list[int]] = {movie_id: [] for movie_id in movie_ids}
+        for movie_id, genre_id in rows:
+            result[movie_id].append(genre_id)
+        return result
+
+    async def keywords(self, movie_id: int) -> list[Keyword]:
+        rows = await self.session.execute(
+            select(Keyword)
+            .join(MovieKeyword, MovieKeyword.keyword_id == Keyword.id)
+            .where(MovieKeyword.movie_id == movie_id)
+            .order_by(Keyword.name, Keyword.id)
+        )
+        return list(rows.scalars())
+
+    async def existing_genres(self, ids: Sequence[int]) -> list[Genre]:
+        rows = await self.session.execute(select(Genre).where(Genre.id.in_(ids)))
+        return list(rows.scalars())
+
+    async def existing_keyword_ids(self, ids: Sequence[int]) -> set[int]:
+        rows = await self.session.execute(select(Keyword.id).where(Keyword.id.in_(ids)))
+        return set(rows.scalars())
+
+    async def set_keywords(self, movie_id: int, keyword_ids: Sequence[int]) -> None:
+        await self.session.execute(delete(MovieKeyword).where(MovieKeyword.movie_id == movie_id))
+        if keyword_ids:
+            await self.session.execute(
+                insert(MovieKeyword),
+                [{"movie_id": movie_id, "keyword_id": k} for k in dict.fromkeys(keyword_ids)],
+            )
+
+    async def changes(
+        self, *, after: tuple[datetime, int] | None, limit: int
+    ) -> list[tuple[int, datetime, bool]]:
+        statement = select(Movie.id, Movie.updated_at, Movie.deleted_at.is_not(None))
+        if after is not None:
+            statement = statement.where(tuple_(Movie.updated_at, Movie.id) > tuple_(*after))
+        statement = statement.order_by(Movie.updated_at, Movie.id).limit(limit)
+        rows = await self.session.execute(statement)
+        return [(int(i), when, bool(deleted)) for i, when, deleted in rows]

@@ -1,0 +1,323 @@
+"""Movies' business logic. Functions take the caller's session and never commit (rule 2)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.db import utcnow
+from movieverse.platform.errors import BadRequest, Conflict, FieldError, NotFound
+from movieverse.platform.events.envelope import EventPayload, new_event
+from movieverse.platform.events.outbox import Outbox
+from movieverse.platform.pagination import Page, PageParams, decode_cursor, encode_cursor
+from movieverse.services.movies import discover
+from movieverse.services.movies.events import MovieCreated, MovieDeleted, MovieUpdated
+from movieverse.services.movies.models import SERVICE, Movie
+from movieverse.services.movies.repository import MovieRepository
+from movieverse.services.movies.schemas import (
+    ChangesPage,
+    GenreRead,
+    KeywordRead,
+    MovieChange,
+    MovieCreate,
+    MovieRead,
+    MovieSummary,
+    MovieUpdate,
+)
+
+# Sub-resources GET /movies/{id}?append_to_response= can add, and who provides them. Reviews,
+# similar and recommendations join when their services exist.
+APPENDABLE = ("keywords",)
+MAX_APPENDS = 10
+
+
+def parse_appends(raw: str | None) -> list[str]:
+    if not raw:
+        return []
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in APPENDABLE]
+    if unknown:
+        raise BadRequest(
+            f"Unknown append_to_response value(s): {', '.join(unknown)}. "
+            f"Valid: {', '.join(APPENDABLE)}",
+            errors=[
+                FieldError(field="query.append_to_response", message=n, code="unknown_append")
+                for n in unknown
+            ],
+        )
+    if len(names) > MAX_APPENDS:
+        raise BadRequest(f"At most {MAX_APPENDS} append_to_response values")
+    return list(dict.fromkeys(names))
+
+
+def movie_read(movie: Movie) -> MovieRead:
+    return MovieRead(
+        id=movie.id,
+        tmdb_id=movie.tmdb_id,
+        imdb_id=movie.imdb_id,
+        title=movie.title,
+        original_title=movie.original_title,
+        original_language=movie.original_language,
+        overview=movie.overview,
+        tagline=movie.tagline,
+        release_date=movie.release_date,
+        runtime=movie.runtime,
+        status=movie.status,
+        budget=movie.budget,
+        revenue=movie.revenue,
+        adult=movie.adult,
+        homepage=movie.homepage,
+        poster_path=movie.poster_path,
+        backdrop_path=movie.backdrop_path,
+        genres=[GenreRead(id=g.id, name=g.name) for g in movie.genres],
+        spoken_languages=list(movie.spoken_languages or []),
+        production_countries=list(movie.production_countries or []),
+        production_companies=list(movie.production_companies or []),
+        popularity=movie.popularity,
+        vote_average=movie.vote_average,
+        vote_count=movie.vote_count,
+        updated_at=movie.updated_at,
+    )
+
+
+def _summary(movie: Movie, genre_ids: list[int]) -> MovieSummary:
+    return MovieSummary(
+        id=movie.id,
+        title=movie.title,
+        original_title=movie.original_title,
+        original_language=movie.original_language,
+        overview=movie.overview,
+        release_date=movie.release_date,
+        genre_ids=genre_ids,
+        popularity=movie.popularity,
+        vote_average=movie.vote_average,
+        vote_count=movie.vote_count,
+        poster_path=movie.poster_path,
+        backdrop_path=movie.backdrop_path,
+        adult=movie.adult,
+    )
+
+
+async def _existing(session: AsyncSession, movie_id: int) -> Movie:
+    movie = await MovieRepository(session).get(movie_id)
+    if movie is None:
+        raise NotFound(f"No movie with id {movie_id}")
+    return movie
+
+
+async def details_document(
+    session: AsyncSession, *, movie_id: int, appends: Sequence[str]
+) -> dict[str, Any]:
+    movie = await _existing(session, movie_id)
+    document = movie_read(movie).model_dump(mode="json")
+    if "keywords" in appends:
+        keywords = await MovieRepository(session).keywords(movie_id)
+        document["keywords"] = {
+            "keywords": [KeywordRead(id=k.id, name=k.name).model_dump() for k in keywords]
+        }
+    return document
+
+
+async def discover_page(
+    session: AsyncSession, *, query: discover.DiscoverQuery, params: PageParams
+) -> Page[MovieSummary]:
+    movies = MovieRepository(session)
+    total, found = await movies.discover(query, offset=params.offset, limit=params.per_page)
+    genres = await movies.genre_ids([m.id for m in found])
+    results = [_summary(m, genres[m.id]) for m in found]
+    return Page[MovieSummary].build(params, total=total, results=results)
+
+
+async def find_external(
+    session: AsyncSession, *, source: str, external_id: str
+) -> list[MovieSummary]:
+    movies = MovieRepository(session)
+    if source == "tmdb_id":
+        if not external_id.isdigit():
+            raise BadRequest("A tmdb_id is a positive integer")
+        movie = await movies.by_tmdb_id(int(external_id))
+    else:
+        movie = await movies.by_imdb_id(external_id)
+    if movie is None:
+        return []
+    genres = await movies.genre_ids([movie.id])
+    return [_summary(movie, genres[movie.id])]
+
+
+async def changes_page(session: AsyncSession, *, since: str | None, limit: int) -> ChangesPage:
+    """Changed movie ids in commit order. ``since`` is a cursor from a previous page, or an
+    ISO-8601 instant to start from."""
+    after: tuple[datetime, int] | None = None
+    if since:
+        after = _parse_since(since)
+    rows = await MovieRepository(session).changes(after=after, limit=limit)
+    results = [MovieChange(id=i, updated_at=when, deleted=deleted) for i, when, deleted in rows]
+    next_cursor = None
+    if rows:
+        last_id, last_when, _ = rows[-1]
+        next_cursor = encode_cursor({"t": last_when.isoformat(), "id": last_id})
+    elif after is not None:
+        next_cursor = since  # nothing new yet: poll again with the same cursor
+    return ChangesPage(results=results, next_cursor=next_cursor)
+
+
+def _parse_since(since: str) -> tuple[datetime, int]:
+    try:
+        instant = datetime.fromisoformat(since.replace("Z", "+00:00"))
+    except ValueError:
+        position = decode_cursor(since)
+        try:
+            return datetime.fromisoformat(str(position["t"])), int(position["id"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadRequest(
+                "since is neither a cursor from this feed nor an ISO-8601 instant"
+            ) from exc
+    if instant.tzinfo is None:
+        raise BadRequest("since needs a timezone, e.g. 2026-01-31T12:00:00Z")
+    return instant, 0
+
+
+async def create_movie(session: AsyncSession, *, outbox: Outbox, data: MovieCreate) -> Movie:
+    now = utcnow()
+    movie = Movie(
+        title=data.title,
+        title_sort=data.title.casefold(),
+        adult=False,
+        popularity=0.0,
+        vote_average=0.0,
+        vote_count=0,
+        sources=["admin"],
+        spoken_languages=[],
+        production_countries=[],
+        production_companies=[],
+        genres=[],
+        created_at=now,
+        updated_at=now,
+    )
+    movies = MovieRepository(session)
+    _apply(movie, data.model_dump(exclude_unset=True, exclude={"title"}))
+    try:
+        await movies.add(movie)
+    except Exception as exc:
+        raise _duplicate_external_id(exc) from exc
+    await _set_relations(session, movie, data)
+    await _emit(outbox, session, MovieCreated, movie)
+    return movie
+
+
+async def update_movie(
+    session: AsyncSession, *, outbox: Outbox, movie: Movie, changes: MovieUpdate
+) -> Movie:
+    values = changes.model_dump(exclude_unset=True)
+    if "title" in values and values["title"] is None:
+        raise BadRequest("title cannot be null")
+    _apply(movie, values)
+    await _set_relations(session, movie, changes)
+    movie.updated_at = utcnow()
+    try:
+        await session.flush()
+    except Exception as exc:
+        raise _duplicate_external_id(exc) from exc
+    await _emit(outbox, session, MovieUpdated, movie)
+    return movie
+
+
+async def delete_movie(session: AsyncSession, *, outbox: Outbox, movie: Movie) -> None:
+    """Soft delete: the row stays for the changes feed; every read treats it as gone."""
+    now = utcnow()
+    movie.deleted_at = now
+    movie.updated_at = now
+    await _emit_payload(outbox, session, MovieDeleted(movie_id=movie.id), movie.id)
+
+
+async def existing_movie(session: AsyncSession, movie_id: int) -> Movie:
+    return await _existing(session, movie_id)
+
+
+_SCALARS = {
+    "tmdb_id", "imdb_id", "original_title", "original_language", "overview", "tagline",
+    "release_date", "runtime", "status", "budget", "revenue", "homepage", "poster_path",
+    "backdrop_path", "popularity", "vote_average", "vote_count",
+}  # fmt: skip
+_LISTS = {"spoken_languages", "production_countries", "production_companies"}
+
+
+def _apply(movie: Movie, values: dict[str, Any]) -> None:
+    for name, value in values.items():
+        if name == "title":
+            movie.title = value
+            movie.title_sort = value.casefold()
+        elif name in _SCALARS:
+            setattr(movie, name, str(value) if name == "homepage" and value is not None else value)
+        elif name == "adult":
+            movie.adult = bool(value)
+        elif name in _LISTS:
+            setattr(movie, name, list(value or []))
+
+
+async def _set_relations(
+    session: AsyncSession, movie: Movie, data: MovieCreate | MovieUpdate
+) -> None:
+    movies = MovieRepository(session)
+    if data.genre_ids is not None:
+        wanted = list(dict.fromkeys(data.genre_ids))
+        genres = await movies.existing_genres(wanted)
+        missing = sorted(set(wanted) - {g.id for g in genres})
+        if missing:
+            raise _unknown("genre_ids", missing)
+        movie.genres = sorted(genres, key=lambda g: g.name)
+    if data.keyword_ids is not None:
+        wanted = list(dict.fromkeys(data.keyword_ids))
+        missing = sorted(set(wanted) - await movies.existing_keyword_ids(wanted))
+        if missing:
+            raise _unknown("keyword_ids", missing)
+        await session.flush()
+        await movies.set_keywords(movie.id, wanted)
+
+
+def _unknown(field: str, ids: list[int]) -> BadRequest:
+    return BadRequest(
+        f"Unknown {field}: {', '.join(map(str, ids))}",
+        errors=[FieldError(field=f"body.{field}", message=f"unknown ids {ids}", code="unknown")],
+    )
+
+
+def _duplicate_external_id(exc: Exception) -> Exception:
+    from sqlalchemy.exc import IntegrityError
+
+    if isinstance(exc, IntegrityError):
+        return Conflict("Another movie already has this tmdb_id or imdb_id")
+    return exc
+
+
+async def _emit(
+    outbox: Outbox,
+    session: AsyncSession,
+    kind: type[MovieCreated] | type[MovieUpdated],
+    movie: Movie,
+) -> None:
+    payload = kind(
+        movie_id=movie.id,
+        tmdb_id=movie.tmdb_id,
+        imdb_id=movie.imdb_id,
+        title=movie.title,
+        original_title=movie.original_title,
+        original_language=movie.original_language,
+        overview=movie.overview,
+        release_date=movie.release_date,
+        genres=[g.name for g in movie.genres],
+        popularity=movie.popularity,
+        vote_average=movie.vote_average,
+        vote_count=movie.vote_count,
+        adult=movie.adult,
+    )
+    await _emit_payload(outbox, session, payload, movie.id)
+
+
+async def _emit_payload(
+    outbox: Outbox, session: AsyncSession, payload: EventPayload, movie_id: int
+) -> None:
+    await outbox.add(session, new_event(payload, producer=SERVICE, key=str(movie_id)))

@@ -1,0 +1,371 @@
+"""The movies API through the gateway, on SQLite and on MariaDB."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import httpx
+import pytest
+
+from movieverse.gateway.app import Gateway
+from tests.services.movies.conftest import admin_account
+from tests.support import Account, signed_up
+
+# A small catalog whose expected query results are computed below in plain Python.
+SEED: list[dict[str, Any]] = [
+    {"title": "Heat", "tmdb_id": 949, "imdb_id": "tt0113277", "genre_ids": [28, 80, 18],
+     "release_date": "1995-12-15", "runtime": 170, "original_language": "en",
+     "popularity": 40.5, "vote_average": 7.9, "vote_count": 5000, "revenue": 187436818},
+    {"title": "Amélie", "tmdb_id": 194, "imdb_id": "tt0211915", "genre_ids": [35, 10749],
+     "release_date": "2001-04-25", "runtime": 122, "original_language": "fr",
+     "popularity": 30.1, "vote_average": 7.9, "vote_count": 9000, "revenue": 173921954},
+    {"title": "The Matrix", "tmdb_id": 603, "imdb_id": "tt0133093", "genre_ids": [28, 878],
+     "release_date": "1999-03-30", "runtime": 136, "original_language": "en",
+     "popularity": 80.2, "vote_average": 8.2, "vote_count": 20000, "revenue": 463517383},
+    {"title": "Spirited Away", "tmdb_id": 129, "genre_ids": [16, 10751, 14],
+     "release_date": "2001-07-20", "runtime": 125, "original_language": "ja",
+     "popularity": 60.0, "vote_average": 8.5, "vote_count": 15000, "revenue": 274925095},
+    {"title": "Alien", "tmdb_id": 348, "genre_ids": [27, 878],
+     "release_date": "1979-05-25", "runtime": 117, "original_language": "en",
+     "popularity": 35.5, "vote_average": 8.1, "vote_count": 12000, "revenue": 104931801},
+    {"title": "Obscure Short", "genre_ids": [18], "release_date": None, "runtime": 12,
+     "original_language": "de", "popularity": 0.5, "vote_average": 6.0, "vote_count": 3},
+    {"title": "Late Drama", "genre_ids": [18, 10749], "release_date": "2020-02-14",
+     "runtime": 101, "original_language": "en", "popularity": 12.0, "vote_average": 6.8,
+     "vote_count": 60, "revenue": 1000},
+    {"title": "Grown-ups Only", "genre_ids": [18], "release_date": "2010-01-01", "runtime": 90,
+     "original_language": "en", "popularity": 99.0, "vote_average": 5.0, "vote_count": 70,
+     "adult": True},
+]  # fmt: skip
+
+
+async def _seed(
+    gateway: Gateway, client: httpx.AsyncClient
+) -> tuple[Account, list[dict[str, Any]]]:
+    admin = await admin_account(gateway, client)
+    created = []
+    for movie in SEED:
+        response = await client.post("/movies", json=movie, headers=admin.headers)
+        assert response.status_code == 201, response.text
+        created.append({**movie, "id": response.json()["id"]})
+    return admin, created
+
+
+def _titles(page: dict[str, Any]) -> list[str]:
+    return [r["title"] for r in page["results"]]
+
+
+def _expected(
+    movies: list[dict[str, Any]], keep: Any, key: str = "popularity", reverse: bool = True
+) -> list[str]:
+    chosen = [m for m in movies if not m.get("adult") and keep(m)]
+    known = [m for m in chosen if m.get(key) is not None]
+    unknown = [m for m in chosen if m.get(key) is None]
+    known.sort(key=lambda m: m["id"])
+    known.sort(
+        key=lambda m: m[key].casefold() if isinstance(m[key], str) else m[key], reverse=reverse
+    )
+    return [m["title"] for m in known + sorted(unknown, key=lambda m: m["id"])]
+
+
+async def test_details_with_etag_and_cache_control(
+    catalog: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    gateway, client = catalog
+    _, movies = await _seed(gateway, client)
+    heat = movies[0]
+    response = await client.get(f"/movies/{heat['id']}")
+    assert response.status_code == 200
+    body = response.json()
+    assert body["title"] == "Heat"
+    assert body["imdb_id"] == "tt0113277"
+    assert [g["name"] for g in body["genres"]] == ["Action", "Crime", "Drama"]
+    assert response.headers["cache-control"] == "public, max-age=60"
+    etag = response.headers["etag"]
+    assert etag.startswith('"')  # a strong validator: no W/ prefix
+    again = await client.get(f"/movies/{heat['id']}", headers={"If-None-Match": etag})
+    assert again.status_code == 304
+    assert again.content == b""
+    assert again.headers["etag"] == etag
+    other = await client.get(f"/movies/{heat['id']}", headers={"If-None-Match": '"stale"'})
+    assert other.status_code == 200
+
+
+async def test_append_to_response(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:
+    gateway, client = catalog
+    _, movies = await _seed(gateway, client)
+    response = await client.get(f"/movies/{movies[2]['id']}?append_to_response=keywords")
+    assert response.json()["keywords"] == {"keywords": []}
+    plain = await client.get(f"/movies/{movies[2]['id']}")
+    assert "keywords" not in plain.json()
+    assert plain.headers["etag"] != response.headers["etag"]
+    unknown = await client.get(f"/movies/{movies[2]['id']}?append_to_response=keywords,bogus")
+    assert unknown.status_code == 400
+    assert "bogus" in unknown.json()["detail"]
+    assert "Valid: keywords" in unknown.json()["detail"]
+    too_many = ",".join(["keywords"] * 11)
+    assert (
+        await client.get(f"/movies/{movies[2]['id']}?append_to_response={too_many}")
+    ).status_code == 400
+
+
+async def test_writes_need_the_admin_role(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:
+    gateway, client = catalog
+    _, movies = await _seed(gateway, client)
+    user = await signed_up(client, "just_a_fan")
+    attempts = [
+        ("POST", "/movies", {"title": "Nope"}),
+        ("PATCH", f"/movies/{movies[0]['id']}", {"title": "Nope"}),
+        ("DELETE", f"/movies/{movies[0]['id']}", None),
+    ]
+    for method, path, body in attempts:
+        response = await client.request(method, path, json=body, headers=user.headers)
+        assert response.status_code == 403, (method, response.text)
+        anonymous = await client.request(method, path, json=body)
+        assert anonymous.status_code == 401
+    assert (await client.get(f"/movies/{movies[0]['id']}")).json()["title"] == "Heat"
+
+
+async def test_update_with_if_match(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:
+    gateway, client = catalog
+    admin, movies = await _seed(gateway, client)
+    url = f"/movies/{movies[0]['id']}"
+    etag = (await client.get(url)).headers["etag"]
+    first = await client.patch(
+        url,
+        json={"tagline": "A Los Angeles crime saga"},
+        headers={**admin.headers, "If-Match": etag},
+    )
+    assert first.status_code == 200, first.text
+    assert first.json()["tagline"] == "A Los Angeles crime saga"
+    stale = await client.patch(
+        url, json={"tagline": "Lost update"}, headers={**admin.headers, "If-Match": etag}
+    )
+    assert stale.status_code == 412
+    fresh = (await client.get(url)).json()
+    assert fresh["tagline"] == "A Los Angeles crime saga"
+    assert first.headers["etag"] == (await client.get(url)).headers["etag"]
+    # Without If-Match the write is unconditional.
+    ok = await client.patch(url, json={"runtime": 171, "genre_ids": [80]}, headers=admin.headers)
+    assert ok.json()["runtime"] == 171
+    assert [g["id"] for g in ok.json()["genres"]] == [80]
+
+
+async def test_bad_writes_are_refused_and_change_nothing(
+    catalog: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    gateway, client = catalog
+    admin, movies = await _seed(gateway, client)
+    duplicate = await client.post(
+        "/movies", json={"title": "Heat 2", "tmdb_id": 949}, headers=admin.headers
+    )
+    assert duplicate.status_code == 409
+    unknown_genre = await client.post(
+        "/movies", json={"title": "X", "genre_ids": [4242]}, headers=admin.headers
+    )
+    assert unknown_genre.status_code == 400
+    assert "4242" in unknown_genre.json()["detail"]
+    for payload in (
+        {"title": ""},
+        {"title": "X", "imdb_id": "nm0000001"},
+        {"title": "X", "vote_average": 11},
+        {"title": "X", "poster_path": "../../etc/passwd"},
+        {"title": "X", "status": "Lost"},
+        {"title": "X", "budget": 10**20},
+        {"title": "X", "surprise": True},
+    ):
+        response = await client.post("/movies", json=payload, headers=admin.headers)
+        assert response.status_code == 422, payload
+    page = (await client.get("/discover/movies?include_adult=true")).json()
+    assert page["total_results"] == len(SEED)
+    null_title = await client.patch(
+        f"/movies/{movies[0]['id']}", json={"title": None}, headers=admin.headers
+    )
+    assert null_title.status_code == 400
+
+
+async def test_deleted_movies_disappear(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:
+    gateway, client = catalog
+    admin, movies = await _seed(gateway, client)
+    matrix = movies[2]
+    assert (
+        await client.delete(f"/movies/{matrix['id']}", headers=admin.headers)
+    ).status_code == 204
+    assert (await client.get(f"/movies/{matrix['id']}")).status_code == 404
+    for path in ("/movies/popular", "/discover/movies?with_genres=878", "/movies/top_rated"):
+        assert "The Matrix" not in _titles((await client.get(path)).json()), path
+    found = (await client.get("/find/tt0133093?source=imdb_id")).json()
+    assert found == {"movie_results": []}
+    assert (
+        await client.delete(f"/movies/{matrix['id']}", headers=admin.headers)
+    ).status_code == 404
+
+
+async def test_find_by_external_ids(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:
+    gateway, client = catalog
+    await _seed(gateway, client)
+    by_imdb = (await client.get("/find/tt0211915?source=imdb_id")).json()["movie_results"]
+    assert [m["title"] for m in by_imdb] == ["Amélie"]
+    assert by_imdb[0]["genre_ids"] == [35, 10749]
+    by_tmdb = (await client.get("/find/603?source=tmdb_id")).json()["movie_results"]
+    assert [m["title"] for m in by_tmdb] == ["The Matrix"]
+    assert (await client.get("/find/tt9999999?source=imdb_id")).json() == {"movie_results": []}
+    assert (await client.get("/find/abc?source=tmdb_id")).status_code == 400
+    assert (await client.get("/find/603?source=wikidata")).status_code == 400
+
+
+async def test_popular_and_top_rated(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:
+    gateway, client = catalog
+    _, movies = await _seed(gateway, client)
+    popular = (await client.get("/movies/popular")).json()
+    assert _titles(popular) == _expected(movies, lambda m: True)
+    top = (await client.get("/movies/top_rated")).json()
+    assert _titles(top) == _expected(movies, lambda m: m["vote_count"] >= 50, key="vote_average")
+    assert "Obscure Short" not in _titles(top)  # 3 votes are not enough
+
+
+DISCOVER_CASES: list[tuple[str, Any, str, bool]] = [
+    ("with_genres=28", lambda m: 28 in m["genre_ids"], "popularity", True),
+    ("with_genres=28,80", lambda m: {28, 80} <= set(m["genre_ids"]), "popularity", True),
+    ("with_genres=35|16", lambda m: {35, 16} & set(m["genre_ids"]), "popularity", True),
+    (
+        "with_genres=878,28|27",
+        lambda m: 878 in m["genre_ids"] and {28, 27} & set(m["genre_ids"]),
+        "popularity",
+        True,
+    ),
+    ("without_genres=18", lambda m: 18 not in m["genre_ids"], "popularity", True),
+    ("without_genres=18|878", lambda m: not {18, 878} & set(m["genre_ids"]), "popularity", True),
+    (
+        "primary_release_year=2001",
+        lambda m: (m.get("release_date") or "").startswith("2001"),
+        "popularity",
+        True,
+    ),
+    (
+        "release_date.gte=1995-12-15&release_date.lte=2001-04-25",
+        lambda m: m.get("release_date") and "1995-12-15" <= m["release_date"] <= "2001-04-25",
+        "popularity",
+        True,
+    ),
+    ("vote_average.gte=8", lambda m: m["vote_average"] >= 8, "popularity", True),
+    ("vote_average.lte=7", lambda m: m["vote_average"] <= 7, "popularity", True),
+    ("vote_count.gte=10000", lambda m: m["vote_count"] >= 10000, "popularity", True),
+    (
+        "with_runtime.gte=120&with_runtime.lte=140",
+        lambda m: 120 <= m["runtime"] <= 140,
+        "popularity",
+        True,
+    ),
+    ("with_original_language=en", lambda m: m["original_language"] == "en", "popularity", True),
+    ("sort_by=popularity.asc", lambda m: True, "popularity", False),
+    ("sort_by=vote_average.desc", lambda m: True, "vote_average", True),
+    ("sort_by=vote_count.asc", lambda m: True, "vote_count", False),
+    ("sort_by=title.asc", lambda m: True, "title", False),
+    ("sort_by=title.desc", lambda m: True, "title", True),
+    ("sort_by=release_date.desc", lambda m: True, "release_date", True),
+    ("sort_by=release_date.asc", lambda m: True, "release_date", False),
+    ("sort_by=revenue.desc", lambda m: True, "revenue", True),
+    (
+        "with_genres=18&sort_by=vote_average.asc&vote_count.gte=50",
+        lambda m: 18 in m["genre_ids"] and m["vote_count"] >= 50,
+        "vote_average",
+        False,
+    ),
+]
+
+
+async def test_every_discover_filter_and_sort(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:
+    gateway, client = catalog
+    _, movies = await _seed(gateway, client)
+    for query, keep, key, descending in DISCOVER_CASES:
+        page = (await client.get(f"/discover/movies?{query}")).json()
+        expected = _expected(movies, keep, key=key, reverse=descending)
+        assert _titles(page) == expected, query
+        assert page["total_results"] == len(expected), query
+
+
+async def test_adult_movies_only_on_request(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:
+    gateway, client = catalog
+    await _seed(gateway, client)
+    assert "Grown-ups Only" not in _titles((await client.get("/discover/movies")).json())
+    with_adult = (await client.get("/discover/movies?include_adult=true")).json()
+    assert _titles(with_adult)[0] == "Grown-ups Only"
+
+
+async def test_discover_pages_and_etags(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:
+    gateway, client = catalog
+    _, movies = await _seed(gateway, client)
+    expected = _expected(movies, lambda m: True)
+    first = await client.get("/discover/movies?per_page=3")
+    second = await client.get("/discover/movies?per_page=3&page=2")
+    assert _titles(first.json()) + _titles(second.json()) == expected[:6]
+    assert first.json()["total_pages"] == 3
+    beyond = (await client.get("/discover/movies?per_page=3&page=40")).json()
+    assert beyond["results"] == []
+    assert beyond["total_results"] == len(expected)
+    etag = first.headers["etag"]
+    assert (
+        await client.get("/discover/movies?per_page=3", headers={"If-None-Match": etag})
+    ).status_code == 304
+
+
+@pytest.mark.parametrize(
+    ("query", "parameter"),
+    [
+        ("sort_by=bogus.desc", "sort_by"),
+        ("sort_by=popularity", "sort_by"),
+        ("release_date.gte=2020-13-01", "release_date.gte"),
+        ("vote_average.gte=11", "vote_average.gte"),
+        ("vote_average.gte=8&vote_average.lte=7", "vote_average.gte"),
+        ("with_runtime.gte=-1", "with_runtime.gte"),
+        ("with_genres=abc", "with_genres"),
+        ("with_genres=28,,12", "with_genres"),
+        ("with_keywords=99999999999", "with_keywords"),
+        ("primary_release_year=1492", "primary_release_year"),
+        ("with_original_language=English", "with_original_language"),
+        ("page=0", "page"),
+        ("per_page=1000", "per_page"),
+        ("include_adult=maybe", "include_adult"),
+    ],
+)
+async def test_invalid_discover_values_are_400_naming_the_parameter(
+    catalog: tuple[Gateway, httpx.AsyncClient], query: str, parameter: str
+) -> None:
+    _, client = catalog
+    response = await client.get(f"/discover/movies?{query}")
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert parameter in body["detail"], body
+    assert any(e["field"] == f"query.{parameter}" for e in body["errors"]), body
+
+
+async def test_changes_feed(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:
+    gateway, client = catalog
+    admin, movies = await _seed(gateway, client)
+    first = (await client.get("/movies/changes?limit=5")).json()
+    assert [c["id"] for c in first["results"]] == [m["id"] for m in movies[:5]]
+    rest = (await client.get(f"/movies/changes?since={first['next_cursor']}")).json()
+    assert [c["id"] for c in rest["results"]] == [m["id"] for m in movies[5:]]
+    idle = (await client.get(f"/movies/changes?since={rest['next_cursor']}")).json()
+    assert idle == {"results": [], "next_cursor": rest["next_cursor"]}
+    await client.patch(f"/movies/{movies[1]['id']}", json={"runtime": 123}, headers=admin.headers)
+    await client.delete(f"/movies/{movies[3]['id']}", headers=admin.headers)
+    news = (await client.get(f"/movies/changes?since={rest['next_cursor']}")).json()["results"]
+    assert [(c["id"], c["deleted"]) for c in news] == [
+        (movies[1]["id"], False),
+        (movies[3]["id"], True),
+    ]
+    assert (await client.get("/movies/changes?since=garbage!")).status_code == 400
+    since_time = (await client.get("/movies/changes?since=2000-01-01T00:00:00Z")).json()
+    assert len(since_time["results"]) == len(movies)
+
+
+async def test_release_date_round_trip(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:
+    gateway, client = catalog
+    _, movies = await _seed(gateway, client)
+    body = (await client.get(f"/movies/{movies[1]['id']}")).json()
+    assert date.fromisoformat(body["release_date"]) == date(2001, 4, 25)
+    assert body["original_language"] == "fr"
+    assert body["title"] == "Amélie"
