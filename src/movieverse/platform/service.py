@@ -125,6 +125,8 @@ class ServiceDefinition:
     routers: Sequence[APIRouter]
     # Registers consumers and builds service-specific state; cleanups go on the exit stack.
     setup: Setup | None = None
+    # Periodic housekeeping of the service's own data (run beside outbox/inbox pruning).
+    maintenance: Callable[[ServiceContext], Awaitable[None]] | None = None
 
 
 def _outbox_and_inbox(definition: ServiceDefinition, db: Database) -> tuple[Outbox, Inbox]:
@@ -184,7 +186,9 @@ async def service_runtime(
         if definition.setup is not None:
             await definition.setup(ctx, stack)
         if start_relay:
-            maintenance = asyncio.create_task(_maintain(ctx), name=f"maintenance-{ctx.name}")
+            maintenance = asyncio.create_task(
+                _maintain(ctx, definition), name=f"maintenance-{ctx.name}"
+            )
             stack.push_async_callback(_cancel, maintenance)
             relay.start()
             # Registered last so it runs first on exit: publish what is pending while the bus
@@ -200,13 +204,15 @@ MAINTENANCE_INTERVAL_SECONDS = 600
 INBOX_RETENTION = timedelta(days=14)
 
 
-async def _maintain(ctx: ServiceContext) -> None:
+async def _maintain(ctx: ServiceContext, definition: ServiceDefinition) -> None:
     """Periodic housekeeping: trim published outbox rows and old inbox ids."""
     while True:
         await asyncio.sleep(MAINTENANCE_INTERVAL_SECONDS)
         try:
             await ctx.relay.prune()
             await ctx.inbox.prune(older_than=INBOX_RETENTION)
+            if definition.maintenance is not None:
+                await definition.maintenance(ctx)
         except Exception as exc:  # housekeeping must never take the service down
             log.warning("maintenance_failed", service=ctx.name, error=repr(exc))
 

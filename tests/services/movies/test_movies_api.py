@@ -10,7 +10,7 @@ import pytest
 
 from movieverse.gateway.app import Gateway
 from tests.services.movies.conftest import admin_account
-from tests.support import Account, signed_up
+from tests.support import Account, eventually, signed_up
 
 # A small catalog whose expected query results are computed below in plain Python.
 SEED: list[dict[str, Any]] = [
@@ -369,3 +369,78 @@ async def test_release_date_round_trip(catalog: tuple[Gateway, httpx.AsyncClient
     assert date.fromisoformat(body["release_date"]) == date(2001, 4, 25)
     assert body["original_language"] == "fr"
     assert body["title"] == "Amélie"
+
+
+async def test_trending_without_activity_is_the_popularity_ranking(
+    catalog: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    gateway, client = catalog
+    _, movies = await _seed(gateway, client)
+    for window in ("day", "week"):
+        page = (await client.get(f"/trending/movies/{window}")).json()
+        assert _titles(page) == _expected(movies, lambda m: True)
+    assert (await client.get("/trending/movies/month")).status_code == 400
+
+
+async def test_trending_ranks_recent_list_activity_first(
+    catalog: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    gateway, client = catalog
+    admin, movies = await _seed(gateway, client)
+    by_title = {m["title"]: m["id"] for m in movies}
+    fans = [await signed_up(client, f"fan_{i}") for i in range(3)]
+    # Obscure Short gets three watchlist adds, Late Drama one favourite (weight 2),
+    # Alien one watchlist add; Heat is added and removed again (a removal is no interest).
+    for fan in fans:
+        await client.put(f"/users/me/watchlist/{by_title['Obscure Short']}", headers=fan.headers)
+    await client.put(f"/users/me/favourites/{by_title['Late Drama']}", headers=fans[0].headers)
+    await client.put(f"/users/me/watchlist/{by_title['Alien']}", headers=fans[1].headers)
+    await client.put(f"/users/me/seen/{by_title['Grown-ups Only']}", headers=fans[2].headers)
+    expected_head = ["Obscure Short", "Late Drama", "Alien"]
+
+    async def ranked() -> bool:
+        page = (await client.get("/trending/movies/day")).json()
+        return _titles(page)[:3] == expected_head
+
+    await eventually(ranked)
+    page = (await client.get("/trending/movies/week?per_page=20")).json()
+    titles = _titles(page)
+    assert titles[:3] == expected_head
+    rest = _expected(movies, lambda m: m["title"] not in expected_head)
+    assert titles[3:] == rest  # then by popularity, adult movies still hidden
+    assert page["total_results"] == len(expected_head) + len(rest)
+    # Pages stitch the two rankings together without gaps or repeats.
+    pages = []
+    for number in (1, 2, 3, 4):
+        pages += _titles(
+            (await client.get(f"/trending/movies/week?per_page=2&page={number}")).json()
+        )
+    assert pages == titles
+    # A deleted movie leaves trending even with activity.
+    await client.delete(f"/movies/{by_title['Obscure Short']}", headers=admin.headers)
+    assert "Obscure Short" not in _titles((await client.get("/trending/movies/day")).json())
+
+
+def test_activity_decays_with_its_half_life() -> None:
+    from datetime import UTC, datetime
+
+    from movieverse.services.movies.trending import WINDOWS, decayed_scores
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    spec = WINDOWS["day"]
+    scores = dict(
+        decayed_scores(
+            [
+                (1, 1.0, now),
+                (2, 1.0, now - spec.half_life),
+                (3, 1.0, now - 2 * spec.half_life),
+                (3, 1.0, now - 2 * spec.half_life),
+            ],
+            now=now,
+            spec=spec,
+        )
+    )
+    assert scores[1] == pytest.approx(1.0)
+    assert scores[2] == pytest.approx(0.5)
+    assert scores[3] == pytest.approx(0.5)  # two events a quarter as strong each
+    assert [m for m, _ in decayed_scores([(5, 1, now), (4, 1, now)], now=now, spec=spec)] == [4, 5]

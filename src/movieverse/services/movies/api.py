@@ -12,7 +12,7 @@ from movieverse.platform.httpcache import cacheable_json, require_current
 from movieverse.platform.pagination import Page, PageDep
 from movieverse.platform.security import AdminUser
 from movieverse.platform.service import CtxDep, SessionDep
-from movieverse.services.movies import discover, service
+from movieverse.services.movies import discover, service, trending
 from movieverse.services.movies.schemas import (
     ChangesPage,
     FindResult,
@@ -26,6 +26,7 @@ from movieverse.services.movies.settings import MoviesSettings
 movies_router = APIRouter(prefix="/movies", tags=["movies"])
 discover_router = APIRouter(prefix="/discover", tags=["movies"])
 find_router = APIRouter(prefix="/find", tags=["movies"])
+trending_router = APIRouter(prefix="/trending", tags=["movies"])
 
 MovieIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
@@ -141,6 +142,25 @@ async def top_rated(
     )
     result = await service.discover_page(session, query=query, params=page)
     return cacheable_json(request, _page_body(result), cache_control=settings.cache_control)
+
+
+@trending_router.get(
+    "/movies/{window}",
+    summary="Movies with the most recent audience activity (decayed), then the most popular",
+    response_model=Page[MovieSummary],
+)
+async def trending_movies(
+    request: Request,
+    window: trending.Window,
+    page: PageDep,
+    session: SessionDep,
+    ctx: CtxDep,
+    include_adult: bool = False,
+) -> Response:
+    result = await service.trending_page(
+        session, window=window, params=page, include_adult=include_adult
+    )
+    return cacheable_json(request, _page_body(result), cache_control=_settings(ctx).cache_control)
 
 
 @movies_router.get("/changes", summary="Feed of changed movie ids, for syncing")

@@ -2,13 +2,57 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from contextlib import AsyncExitStack
 
-from movieverse.platform.service import ServiceDefinition, SharedRuntime, build_service_app
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
+from movieverse.platform.service import (
+    ServiceContext,
+    ServiceDefinition,
+    SharedRuntime,
+    build_service_app,
+)
 from movieverse.platform.settings import PlatformSettings
-from movieverse.services.movies.api import discover_router, find_router, movies_router
+from movieverse.services.movies import service
+from movieverse.services.movies.api import (
+    discover_router,
+    find_router,
+    movies_router,
+    trending_router,
+)
+from movieverse.services.movies.events import USERS_LIST_CHANGED, ListChanged
 from movieverse.services.movies.models import SERVICE, Base
 from movieverse.services.movies.settings import MoviesSettings
+
+
+async def on_list_changed(session: AsyncSession, event: Event) -> None:
+    change = ListChanged.model_validate(event.payload)
+    await service.record_list_activity(
+        session,
+        movie_id=change.movie_id,
+        list_name=change.list,
+        action=change.action,
+        occurred_at=event.occurred_at,
+    )
+
+
+async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
+    ctx.bus.subscribe(
+        Subscription(
+            group=f"{SERVICE}.trending-activity",
+            event_types=frozenset({USERS_LIST_CHANGED}),
+            handler=ctx.inbox.handler("trending-activity", on_list_changed),
+        )
+    )
+
+
+async def maintain(ctx: ServiceContext) -> None:
+    async with ctx.db.unit_of_work() as session:
+        await service.prune_activity(session)
+
 
 DEFINITION = ServiceDefinition(
     name=SERVICE,
@@ -16,7 +60,9 @@ DEFINITION = ServiceDefinition(
     description="The catalog's movies: details, discover, popular and top rated, lookups.",
     metadata=Base.metadata,
     settings_factory=MoviesSettings,
-    routers=[movies_router, discover_router, find_router],
+    routers=[movies_router, discover_router, find_router, trending_router],
+    setup=setup,
+    maintenance=maintain,
 )
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+from pydantic import BaseModel
+
 from movieverse.platform.events.envelope import EventPayload
 
 
@@ -31,6 +33,17 @@ class MovieCreated(_MovieSnapshot):
 
 class MovieUpdated(_MovieSnapshot):
     event_type = "movies.movie.updated"
+
+
+class ListChanged(BaseModel):
+    """What movies reads of ``users.list.changed`` (tolerant: unknown fields are ignored)."""
+
+    movie_id: int
+    list: str
+    action: str
+
+
+USERS_LIST_CHANGED = "users.list.changed"
 
 
 class MovieDeleted(EventPayload):

@@ -138,5 +138,22 @@ class Movie(Base):
     )
 
 
+class Activity(Base):
+    """Recent audience activity on a movie (list adds now; ratings and reviews later), the raw
+    material of trending. Rows older than the longest trending window are pruned."""
+
+    __tablename__ = "movies_activity"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
+    )
+    movie_id: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(40))
+    weight: Mapped[float] = mapped_column(Float)
+    occurred_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+    __table_args__ = (Index("ix_movies_activity_occurred_movie", "occurred_at", "movie_id"),)
+
+
 outbox = outbox_table(Base.metadata, SERVICE)
 inbox = inbox_table(Base.metadata, SERVICE)

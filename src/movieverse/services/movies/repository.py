@@ -9,7 +9,14 @@ from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.services.movies import discover
-from movieverse.services.movies.models import Genre, Keyword, Movie, MovieGenre, MovieKeyword
+from movieverse.services.movies.models import (
+    Activity,
+    Genre,
+    Keyword,
+    Movie,
+    MovieGenre,
+    MovieKeyword,
+)
 
 
 class MovieRepository:
@@ -87,6 +94,43 @@ class MovieRepository:
                 insert(MovieKeyword),
                 [{"movie_id": movie_id, "keyword_id": k} for k in dict.fromkeys(keyword_ids)],
             )
+
+    async def activity_since(self, since: datetime) -> list[tuple[int, float, datetime]]:
+        rows = await self.session.execute(
+            select(Activity.movie_id, Activity.weight, Activity.occurred_at).where(
+                Activity.occurred_at >= since
+            )
+        )
+        return [(int(m), float(w), when) for m, w, when in rows]
+
+    async def record_activity(self, activity: Activity) -> None:
+        self.session.add(activity)
+        await self.session.flush()
+
+    async def forget_activity_before(self, cutoff: datetime) -> None:
+        await self.session.execute(delete(Activity).where(Activity.occurred_at < cutoff))
+
+    async def listable(self, ids: Sequence[int], *, include_adult: bool) -> dict[int, Movie]:
+        """The movies among ``ids`` that lists may show (not deleted, adult only on request)."""
+        if not ids:
+            return {}
+        statement = select(Movie).where(Movie.id.in_(ids), Movie.deleted_at.is_(None))
+        if not include_adult:
+            statement = statement.where(Movie.adult.is_(False))
+        return {m.id: m for m in (await self.session.execute(statement)).scalars()}
+
+    async def popular_excluding(
+        self, excluded: Sequence[int], *, include_adult: bool, offset: int, limit: int
+    ) -> tuple[int, list[Movie]]:
+        query = discover.DiscoverQuery(include_adult=include_adult)
+        where = discover.conditions(query)
+        if excluded:
+            where.append(Movie.id.not_in(excluded))
+        total = (
+            await self.session.execute(select(func.count()).select_from(Movie).where(*where))
+        ).scalar_one()
+        page = discover.ordered(select(Movie).where(*where), query).offset(offset).limit(limit)
+        return int(total), list((await self.session.execute(page)).scalars())
 
     async def changes(
         self, *, after: tuple[datetime, int] | None, limit: int

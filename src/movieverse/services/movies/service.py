@@ -13,9 +13,9 @@ from movieverse.platform.errors import BadRequest, Conflict, FieldError, NotFoun
 from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams, decode_cursor, encode_cursor
-from movieverse.services.movies import discover
+from movieverse.services.movies import discover, trending
 from movieverse.services.movies.events import MovieCreated, MovieDeleted, MovieUpdated
-from movieverse.services.movies.models import SERVICE, Movie
+from movieverse.services.movies.models import SERVICE, Activity, Movie
 from movieverse.services.movies.repository import MovieRepository
 from movieverse.services.movies.schemas import (
     ChangesPage,
@@ -129,6 +129,60 @@ async def discover_page(
     genres = await movies.genre_ids([m.id for m in found])
     results = [_summary(m, genres[m.id]) for m in found]
     return Page[MovieSummary].build(params, total=total, results=results)
+
+
+MAX_TRENDING = 1000
+LIST_ACTIVITY = {"watchlist": "watchlist_add", "favourites": "favourite_add", "seen": "seen_add"}
+
+
+async def trending_page(
+    session: AsyncSession,
+    *,
+    window: trending.Window,
+    params: PageParams,
+    include_adult: bool,
+) -> Page[MovieSummary]:
+    """Movies ranked by decayed recent activity, then by popularity."""
+    movies = MovieRepository(session)
+    spec = trending.WINDOWS[window]
+    now = utcnow()
+    ranked = trending.decayed_scores(
+        await movies.activity_since(now - spec.span), now=now, spec=spec
+    )[:MAX_TRENDING]
+    shown = await movies.listable([movie_id for movie_id, _ in ranked], include_adult=include_adult)
+    active = [shown[movie_id] for movie_id, _ in ranked if movie_id in shown]
+    from_active = active[params.offset : params.offset + params.per_page]
+    rest_total, rest = await movies.popular_excluding(
+        [m.id for m in active],
+        include_adult=include_adult,
+        offset=max(0, params.offset - len(active)),
+        limit=params.per_page - len(from_active),
+    )
+    page_movies = from_active + rest
+    genres = await movies.genre_ids([m.id for m in page_movies])
+    results = [_summary(m, genres[m.id]) for m in page_movies]
+    return Page[MovieSummary].build(params, total=len(active) + rest_total, results=results)
+
+
+async def record_list_activity(
+    session: AsyncSession, *, movie_id: int, list_name: str, action: str, occurred_at: datetime
+) -> None:
+    """A user put a movie on a list: that is interest, and interest is what trending ranks."""
+    kind = LIST_ACTIVITY.get(list_name)
+    if action != "added" or kind is None:
+        return
+    await MovieRepository(session).record_activity(
+        Activity(
+            movie_id=movie_id,
+            kind=kind,
+            weight=trending.ACTIVITY_WEIGHTS[kind],
+            occurred_at=occurred_at,
+        )
+    )
+
+
+async def prune_activity(session: AsyncSession) -> None:
+    await MovieRepository(session).forget_activity_before(utcnow() - trending.LONGEST_WINDOW)
 
 
 async def find_external(
