@@ -9,11 +9,12 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import MetaData, text
+from sqlalchemy import MetaData, insert, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from movieverse.gateway.app import Gateway, create_gateway
@@ -22,6 +23,7 @@ from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.models import Base as AuthBase
 from movieverse.services.auth.settings import AuthSettings
 from movieverse.services.movies.models import Base as MoviesBase
+from movieverse.services.movies.models import Movie
 from movieverse.services.users.models import Base as UsersBase
 
 SERVICE_METADATA: dict[str, MetaData] = {
@@ -80,6 +82,11 @@ class Stack:
         return PlatformSettings(**values)
 
 
+# Reference data the migrations seed; truncating it would leave a database no real one resembles.
+SEEDED_TABLES = frozenset({"movies_genres"})
+CATALOG_SIZE = 250
+
+
 async def truncate_all(url: str) -> None:
     """Empty every service table (tests on a shared server database start from nothing)."""
     engine = create_async_engine(normalise_url(url))
@@ -88,6 +95,8 @@ async def truncate_all(url: str) -> None:
             dialect = conn.dialect.name
             for metadata in SERVICE_METADATA.values():
                 for table in reversed(metadata.sorted_tables):
+                    if table.name in SEEDED_TABLES:
+                        continue
                     if dialect == "postgresql":
                         await conn.execute(text(f'TRUNCATE TABLE "{table.name}" CASCADE'))
                     else:
@@ -102,9 +111,42 @@ async def running_gateway(
 ) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
     gateway = create_gateway(settings, service_overrides={"auth": auth or fast_auth_settings()})
     async with gateway.edge.router.lifespan_context(gateway.edge):
+        await seed_catalog(gateway, CATALOG_SIZE)
         transport = httpx.ASGITransport(app=gateway, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://movieverse.test") as c:
             yield gateway, c
+
+
+async def seed_catalog(gateway: Gateway, count: int) -> None:
+    """Movies with ids 1..count, so that lists and other catalog users have something to refer
+    to (users validates movie ids against the catalog)."""
+    ctx = gateway.services["movies"].state.ctx
+    now = datetime.now(UTC)
+    async with ctx.db.unit_of_work(write=False) as session:
+        # Idempotent: a test that restarts the app on the same data seeds only once.
+        present = set((await session.execute(select(Movie.id))).scalars())
+    rows = [
+        {
+            "id": i,
+            "title": f"Catalog Movie {i}",
+            "title_sort": f"catalog movie {i:05d}",
+            "adult": False,
+            "popularity": float(i),
+            "vote_average": 5.0,
+            "vote_count": 10,
+            "spoken_languages": [],
+            "production_countries": [],
+            "production_companies": [],
+            "sources": ["test"],
+            "created_at": now,
+            "updated_at": now,
+        }
+        for i in range(1, count + 1)
+        if i not in present
+    ]
+    if rows:
+        async with ctx.db.unit_of_work() as session:
+            await session.execute(insert(Movie), rows)
 
 
 @dataclass

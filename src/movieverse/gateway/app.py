@@ -68,6 +68,7 @@ def create_gateway(
         name: factory(settings, shared=shared, own=overrides.get(name))
         for name, factory in SERVICE_FACTORIES.items()
     }
+    shared.local_apps.update(services)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:

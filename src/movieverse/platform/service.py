@@ -22,6 +22,7 @@ from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.types import ASGIApp
 
 from movieverse.platform.apidocs import docs_router
 from movieverse.platform.cache import KeyValueStore, create_key_value_store
@@ -73,6 +74,8 @@ class SharedRuntime:
         self._starts = 0
         self.consumers_ready = asyncio.Event()
         self.opened_by_services = opened_by_services
+        # Service apps mounted in this process, for in-process service-to-service calls.
+        self.local_apps: dict[str, ASGIApp] = {}
 
     @property
     def bus(self) -> EventBus:
@@ -99,6 +102,7 @@ class ServiceContext:
     """The resources of one running service, reachable from requests as ``app.state.ctx``."""
 
     name: str
+    shared: SharedRuntime
     platform: PlatformSettings
     settings: ServiceSettings
     db: Database
@@ -172,6 +176,7 @@ async def service_runtime(
         )
         ctx = ServiceContext(
             name=definition.name,
+            shared=shared,
             platform=platform,
             settings=own,
             db=db,

@@ -150,6 +150,20 @@ async def test_lists_add_remove_and_page(gateway_client: httpx.AsyncClient, kind
     assert twice.status_code == 404
 
 
+async def test_list_adds_are_checked_against_the_catalog(
+    gateway_client: httpx.AsyncClient,
+) -> None:
+    account = await signed_up(gateway_client, "catalog_check")
+    missing = await gateway_client.put("/users/me/watchlist/987654", headers=account.headers)
+    assert missing.status_code == 404
+    assert missing.json()["detail"] == "No movie with id 987654 in the catalog"
+    page = await gateway_client.get("/users/me/watchlist", headers=account.headers)
+    assert page.json()["total_results"] == 0
+    assert (
+        await gateway_client.put("/users/me/watchlist/42", headers=account.headers)
+    ).status_code == 201
+
+
 async def test_lists_are_independent(gateway_client: httpx.AsyncClient) -> None:
     account = await signed_up(gateway_client, "three_lists")
     await gateway_client.put("/users/me/watchlist/7", headers=account.headers)

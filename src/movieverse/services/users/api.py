@@ -123,6 +123,7 @@ async def put_list_item(
         movie_id=movie_id,
         outbox=ctx.outbox,
         max_items=own.max_list_items,
+        catalog=ctx.state["catalog"],
     )
     response.status_code = status.HTTP_201_CREATED if written.created else status.HTTP_200_OK
     return written

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.events.bus import Subscription
 from movieverse.platform.events.envelope import Event
+from movieverse.platform.http import service_client
 from movieverse.platform.service import (
     ServiceContext,
     ServiceDefinition,
@@ -19,6 +20,7 @@ from movieverse.platform.settings import PlatformSettings
 from movieverse.services.users import service
 from movieverse.services.users.api import router
 from movieverse.services.users.cache import ProfileCache
+from movieverse.services.users.catalog import Catalog
 from movieverse.services.users.events import AUTH_USER_REGISTERED, AccountRegistered
 from movieverse.services.users.models import SERVICE, Base
 from movieverse.services.users.settings import UsersSettings
@@ -35,6 +37,9 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     own = ctx.settings
     assert isinstance(own, UsersSettings)
     ctx.state["profile_cache"] = ProfileCache(ctx.kv, ttl_seconds=own.profile_cache_seconds)
+    catalog = Catalog(service_client("movies", local_apps=ctx.shared.local_apps))
+    stack.push_async_callback(catalog.close)
+    ctx.state["catalog"] = catalog
     ctx.bus.subscribe(
         Subscription(
             group=f"{SERVICE}.create-profiles",

@@ -18,6 +18,7 @@ from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams
 from movieverse.platform.security import Principal
 from movieverse.services.users.cache import ProfileCache
+from movieverse.services.users.catalog import Catalog
 from movieverse.services.users.events import UserDeleted, UserListChanged
 from movieverse.services.users.models import SERVICE, ListItem, ListKind, Profile, Tombstone
 from movieverse.services.users.repository import ListRepository, ProfileRepository
@@ -205,6 +206,7 @@ async def add_list_item(
     movie_id: int,
     outbox: Outbox,
     max_items: int,
+    catalog: Catalog,
 ) -> ListItemWritten:
     await _ensure_alive(ProfileRepository(session), principal)
     lists = ListRepository(session)
@@ -213,6 +215,8 @@ async def add_list_item(
         return ListItemWritten(
             list=kind, movie_id=movie_id, added_at=existing.added_at, created=False
         )
+    if await catalog.movie_exists(movie_id) is False:
+        raise NotFound(f"No movie with id {movie_id} in the catalog")
     if await lists.count(principal.user_id, kind) >= max_items:
         raise Conflict(f"Your {kind.value} is full ({max_items} movies); remove some first")
     item = ListItem(user_id=principal.user_id, kind=kind, movie_id=movie_id, added_at=utcnow())
