@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Select, and_, exists, not_
+from sqlalchemy import ColumnElement, Select, exists, not_
 
 from movieverse.platform.errors import BadRequest, FieldError
 from movieverse.services.movies.models import Movie, MovieGenre, MovieKeyword, MoviePerson
@@ -134,10 +134,7 @@ def conditions(query: DiscoverQuery) -> list[ColumnElement[bool]]:
         where.append(Movie.adult.is_(False))
     where.extend(_relation_conditions(query))
     if query.primary_release_year is not None:
-        year = query.primary_release_year
-        where.append(
-            and_(Movie.release_date >= date(year, 1, 1), Movie.release_date <= date(year, 12, 31))
-        )
+        where.append(Movie.release_year == query.primary_release_year)
     lower_bounds = [
         (Movie.release_date, query.release_date_gte),
         (Movie.vote_average, query.vote_average_gte),

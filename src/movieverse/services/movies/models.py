@@ -102,6 +102,8 @@ class Movie(Base):
     tagline: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
     release_date: Mapped[date | None] = mapped_column(Date, nullable=True, index=True)
+    # The year alone, kept apart because some sources (MovieLens) know only the year.
+    release_year: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     runtime: Mapped[int | None] = mapped_column(Integer, nullable=True, index=True)
     status: Mapped[str | None] = mapped_column(String(40), nullable=True)
     budget: Mapped[int | None] = mapped_column(BigInteger, nullable=True)

@@ -306,6 +306,8 @@ def _apply(movie: Movie, values: dict[str, Any]) -> None:
             movie.title_sort = value.casefold()
         elif name in _SCALARS:
             setattr(movie, name, str(value) if name == "homepage" and value is not None else value)
+            if name == "release_date":
+                movie.release_year = value.year if value is not None else None
         elif name == "adult":
             movie.adult = bool(value)
         elif name in _LISTS:
