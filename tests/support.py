@@ -22,6 +22,7 @@ from movieverse.platform.db import normalise_url
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.models import Base as AuthBase
 from movieverse.services.auth.settings import AuthSettings
+from movieverse.services.metadata.models import Base as MetadataBase
 from movieverse.services.movies.models import Base as MoviesBase
 from movieverse.services.movies.models import Movie
 from movieverse.services.users.models import Base as UsersBase
@@ -30,6 +31,7 @@ SERVICE_METADATA: dict[str, MetaData] = {
     "auth": AuthBase.metadata,
     "users": UsersBase.metadata,
     "movies": MoviesBase.metadata,
+    "metadata": MetadataBase.metadata,
 }
 PASSWORD = "popcorn-matinee-1987"
 

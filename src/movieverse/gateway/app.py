@@ -24,6 +24,7 @@ from movieverse.platform.observability import RequestContextMiddleware
 from movieverse.platform.service import SharedRuntime, metrics_response, readiness
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.app import create_app as create_auth
+from movieverse.services.metadata.app import create_app as create_metadata
 from movieverse.services.movies.app import create_app as create_movies
 from movieverse.services.users.app import create_app as create_users
 
@@ -34,6 +35,7 @@ SERVICE_FACTORIES: Mapping[str, AppFactory] = {
     "auth": create_auth,
     "users": create_users,
     "movies": create_movies,
+    "metadata": create_metadata,
 }
 
 

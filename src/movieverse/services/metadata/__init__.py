@@ -1,0 +1,1 @@
+"""The metadata service: genres, people, credits, keywords and movie analyses, as documents."""

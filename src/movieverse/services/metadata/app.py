@@ -1,0 +1,56 @@
+"""Metadata's composition: the document store made, the genre vocabulary seeded, app built."""
+
+from __future__ import annotations
+
+from contextlib import AsyncExitStack
+
+from fastapi import FastAPI
+
+from movieverse.platform.docs import create_document_store
+from movieverse.platform.service import (
+    ServiceContext,
+    ServiceDefinition,
+    SharedRuntime,
+    build_service_app,
+)
+from movieverse.platform.settings import PlatformSettings
+from movieverse.services.metadata import service
+from movieverse.services.metadata.api import genres_router, metadata_router, people_router
+from movieverse.services.metadata.models import SERVICE, Base, documents
+from movieverse.services.metadata.settings import MetadataSettings
+
+
+async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
+    own = ctx.settings
+    assert isinstance(own, MetadataSettings)
+    store = create_document_store(
+        own.documents_url, service=SERVICE, table=documents, database=ctx.db
+    )
+    stack.push_async_callback(store.close)
+    ctx.state["documents"] = store
+    # Look before writing: a start with the vocabulary in place then takes no write lock.
+    async with ctx.db.unit_of_work(write=False) as session:
+        stale = await service.genres_to_seed(session, store=store)
+    if stale:
+        async with ctx.db.unit_of_work() as session:
+            await service.seed_genres(session, store=store, genres=stale)
+
+
+DEFINITION = ServiceDefinition(
+    name=SERVICE,
+    title="Metadata",
+    description="Genres, people, credits, keywords and movie analyses.",
+    metadata=Base.metadata,
+    settings_factory=MetadataSettings,
+    routers=[genres_router, people_router, metadata_router],
+    setup=setup,
+)
+
+
+def create_app(
+    settings: PlatformSettings | None = None,
+    *,
+    shared: SharedRuntime | None = None,
+    own: MetadataSettings | None = None,
+) -> FastAPI:
+    return build_service_app(DEFINITION, settings, shared=shared, own=own)

@@ -1,0 +1,136 @@
+"""Every document read and write metadata makes, through the documents port.
+
+Documents are addressed by the entity's integer id as text. Each one also carries its id as a
+number, so lists can break popularity ties by id numerically rather than as text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.docs import Document, DocumentStore, SortDirection
+
+GENRES = "genres"
+PEOPLE = "people"
+CREDITS = "credits"  # one per movie, id = movie id
+PERSON_CREDITS = "person_credits"  # one per credited person: the movies they are in
+KEYWORDS = "keywords"
+ANALYSES = "analyses"  # one per movie
+LOCKS = "locks"
+
+# People lists: most popular first, ties by id.
+_BY_POPULARITY: list[tuple[str, SortDirection]] = [("popularity", "desc"), ("id", "asc")]
+
+
+def _key(entity_id: int) -> str:
+    return str(entity_id)
+
+
+class MetadataRepository:
+    def __init__(self, session: AsyncSession, store: DocumentStore) -> None:
+        self.session = session
+        self.store = store
+
+    async def _get(self, collection: str, entity_id: int) -> Document | None:
+        return await self.store.get(self.session, collection, _key(entity_id))
+
+    async def _get_many(self, collection: str, ids: Iterable[int]) -> dict[int, Document]:
+        found = await self.store.get_many(self.session, collection, [_key(i) for i in ids])
+        return {int(doc_id): document for doc_id, document in found.items()}
+
+    async def _put(self, collection: str, entity_id: int, document: Mapping[str, Any]) -> None:
+        await self.store.put(self.session, collection, _key(entity_id), document)
+
+    async def serialize_credit_writes(self) -> None:
+        """Make concurrent credit writers take turns, until this unit of work ends.
+
+        Replacing a movie's credits rewrites the index documents of everyone in them, read then
+        written back; two writers sharing a person would otherwise lose one's entry. Writing one
+        agreed document first holds its row lock until commit on PostgreSQL and MySQL (SQLite
+        writers are serial anyway). MongoDB writes are not transactional: there the lock is only
+        a document, and concurrent credit writes are not isolated from each other.
+        """
+        await self.store.put(self.session, LOCKS, CREDITS, {"purpose": "credit writes"})
+
+    # Genres
+
+    async def genres(self) -> list[Document]:
+        found = await self.store.find(self.session, GENRES, sort=[("name", "asc")], limit=1000)
+        return [document for _, document in found]
+
+    async def genre(self, genre_id: int) -> Document | None:
+        return await self._get(GENRES, genre_id)
+
+    async def genres_by_id(self, ids: Iterable[int]) -> dict[int, Document]:
+        return await self._get_many(GENRES, ids)
+
+    async def put_genres(self, documents: Mapping[int, Document]) -> None:
+        items = [(_key(i), document) for i, document in documents.items()]
+        await self.store.put_many(self.session, GENRES, items)
+
+    # People
+
+    async def person(self, person_id: int) -> Document | None:
+        return await self._get(PEOPLE, person_id)
+
+    async def people(self, ids: Iterable[int]) -> dict[int, Document]:
+        return await self._get_many(PEOPLE, ids)
+
+    async def put_person(self, person_id: int, document: Document) -> None:
+        await self._put(PEOPLE, person_id, document)
+
+    async def delete_person(self, person_id: int) -> bool:
+        return await self.store.delete(self.session, PEOPLE, _key(person_id))
+
+    async def people_page(
+        self, *, name_contains: str | None, offset: int, limit: int
+    ) -> tuple[int, list[Document]]:
+        """People by popularity, optionally only those whose name contains the text (literally,
+        ignoring case)."""
+        contains = ("name", name_contains) if name_contains is not None else None
+        total = await self.store.count(self.session, PEOPLE, name_contains=contains)
+        found = await self.store.find(
+            self.session,
+            PEOPLE,
+            name_contains=contains,
+            sort=_BY_POPULARITY,
+            offset=offset,
+            limit=limit,
+        )
+        return total, [document for _, document in found]
+
+    # Credits and their per-person index
+
+    async def credits(self, movie_id: int) -> Document | None:
+        return await self._get(CREDITS, movie_id)
+
+    async def put_credits(self, movie_id: int, document: Document) -> None:
+        await self._put(CREDITS, movie_id, document)
+
+    async def person_credits(self, person_ids: Iterable[int]) -> dict[int, Document]:
+        return await self._get_many(PERSON_CREDITS, person_ids)
+
+    async def put_person_credits(self, documents: Mapping[int, Document]) -> None:
+        items = [(_key(i), document) for i, document in documents.items()]
+        await self.store.put_many(self.session, PERSON_CREDITS, items)
+
+    async def delete_person_credits(self, person_ids: Sequence[int]) -> None:
+        for person_id in person_ids:
+            await self.store.delete(self.session, PERSON_CREDITS, _key(person_id))
+
+    # Keywords and analyses
+
+    async def keyword(self, keyword_id: int) -> Document | None:
+        return await self._get(KEYWORDS, keyword_id)
+
+    async def put_keyword(self, keyword_id: int, document: Document) -> None:
+        await self._put(KEYWORDS, keyword_id, document)
+
+    async def analysis(self, movie_id: int) -> Document | None:
+        return await self._get(ANALYSES, movie_id)
+
+    async def put_analysis(self, movie_id: int, document: Document) -> None:
+        await self._put(ANALYSES, movie_id, document)

@@ -1,0 +1,340 @@
+"""Metadata's business logic. Functions take the caller's session and never commit (rule 2).
+
+Every write stores its documents before it stages its event: with the SQL documents adapter both
+commit together; with MongoDB the documents are written at once, and an event must never announce
+a change that was not stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.db import utcnow
+from movieverse.platform.docs import Document, DocumentStore
+from movieverse.platform.errors import BadRequest, FieldError, NotFound, ValidationFailed
+from movieverse.platform.events.envelope import EventPayload, new_event
+from movieverse.platform.events.outbox import Outbox
+from movieverse.platform.pagination import Page, PageParams
+from movieverse.services.metadata import credits as credit_index
+from movieverse.services.metadata.events import (
+    AnalysisChanged,
+    CreditsChanged,
+    KeywordChanged,
+    PersonChanged,
+    PersonDeleted,
+)
+from movieverse.services.metadata.genres import GENRES
+from movieverse.services.metadata.models import SERVICE
+from movieverse.services.metadata.repository import MetadataRepository
+from movieverse.services.metadata.schemas import (
+    AnalysisRead,
+    AnalysisWrite,
+    CastRead,
+    CreditsRead,
+    CreditsWrite,
+    CrewRead,
+    GenreList,
+    GenreRead,
+    KeywordRead,
+    KeywordWrite,
+    MovieCredits,
+    PersonRead,
+    PersonSummary,
+    PersonWrite,
+)
+
+# Sub-resources GET /people/{id}?append_to_response= can add.
+APPENDABLE = ("movie_credits",)
+MAX_APPENDS = 10
+
+
+def parse_appends(raw: str | None) -> list[str]:
+    if not raw:
+        return []
+    names = [n.strip() for n in raw.split(",") if n.strip()]
+    unknown = [n for n in names if n not in APPENDABLE]
+    if unknown:
+        raise BadRequest(
+            f"Unknown append_to_response value(s): {', '.join(unknown)}. "
+            f"Valid: {', '.join(APPENDABLE)}",
+            errors=[
+                FieldError(field="query.append_to_response", message=n, code="unknown_append")
+                for n in unknown
+            ],
+        )
+    if len(names) > MAX_APPENDS:
+        raise BadRequest(f"At most {MAX_APPENDS} append_to_response values")
+    return list(dict.fromkeys(names))
+
+
+async def _emit(session: AsyncSession, outbox: Outbox, payload: EventPayload, *, key: int) -> None:
+    await outbox.add(session, new_event(payload, producer=SERVICE, key=str(key)))
+
+
+def _stamped(entity_id: int, fields: Mapping[str, Any]) -> Document:
+    return {"id": entity_id, **fields, "updated_at": utcnow().isoformat()}
+
+
+# Genres
+
+
+async def genres_to_seed(session: AsyncSession, *, store: DocumentStore) -> dict[int, Document]:
+    """The vocabulary's genres that are missing or differ from what is stored."""
+    stored = await MetadataRepository(session, store).genres_by_id(GENRES)
+    wanted = {genre_id: {"id": genre_id, "name": name} for genre_id, name in GENRES.items()}
+    return {genre_id: doc for genre_id, doc in wanted.items() if stored.get(genre_id) != doc}
+
+
+async def seed_genres(
+    session: AsyncSession, *, store: DocumentStore, genres: Mapping[int, Document]
+) -> None:
+    if genres:
+        await MetadataRepository(session, store).put_genres(genres)
+
+
+async def genre_list(session: AsyncSession, *, store: DocumentStore) -> GenreList:
+    documents = await MetadataRepository(session, store).genres()
+    return GenreList(genres=[GenreRead.model_validate(d) for d in documents])
+
+
+async def genre(session: AsyncSession, *, store: DocumentStore, genre_id: int) -> GenreRead:
+    document = await MetadataRepository(session, store).genre(genre_id)
+    if document is None:
+        raise NotFound(f"No genre with id {genre_id}")
+    return GenreRead.model_validate(document)
+
+
+# People
+
+
+async def person_document(
+    session: AsyncSession, *, store: DocumentStore, person_id: int, appends: Sequence[str]
+) -> dict[str, Any]:
+    people = MetadataRepository(session, store)
+    document = await people.person(person_id)
+    if document is None:
+        raise NotFound(f"No person with id {person_id}")
+    body = PersonRead.model_validate(document).model_dump(mode="json")
+    if "movie_credits" in appends:
+        index = (await people.person_credits([person_id])).get(person_id, {})
+        body["movie_credits"] = MovieCredits.model_validate(index).model_dump(mode="json")
+    return body
+
+
+async def people_page(
+    session: AsyncSession, *, store: DocumentStore, name: str | None, params: PageParams
+) -> Page[PersonSummary]:
+    total, documents = await MetadataRepository(session, store).people_page(
+        name_contains=name, offset=params.offset, limit=params.per_page
+    )
+    results = [PersonSummary.model_validate(d) for d in documents]
+    return Page[PersonSummary].build(params, total=total, results=results)
+
+
+async def put_person(
+    session: AsyncSession,
+    *,
+    store: DocumentStore,
+    outbox: Outbox,
+    person_id: int,
+    data: PersonWrite,
+) -> tuple[PersonRead, bool]:
+    """Create or replace a person; also says whether it was created."""
+    people = MetadataRepository(session, store)
+    created = await people.person(person_id) is None
+    document = _stamped(person_id, data.model_dump(mode="json"))
+    await people.put_person(person_id, document)
+    person = PersonRead.model_validate(document)
+    changed = PersonChanged(
+        person_id=person_id,
+        name=person.name,
+        known_for_department=person.known_for_department,
+        popularity=person.popularity,
+        profile_path=person.profile_path,
+        imdb_id=person.imdb_id,
+        tmdb_id=person.tmdb_id,
+    )
+    await _emit(session, outbox, changed, key=person_id)
+    return person, created
+
+
+async def delete_person(
+    session: AsyncSession, *, store: DocumentStore, outbox: Outbox, person_id: int
+) -> None:
+    """Remove a person and their credits: a credit without its person could not be shown (the
+    name comes from the person), and the movies they were in must stop listing them."""
+    repo = MetadataRepository(session, store)
+    await repo.serialize_credit_writes()
+    if await repo.person(person_id) is None:
+        raise NotFound(f"No person with id {person_id}")
+    index = MovieCredits.model_validate((await repo.person_credits([person_id])).get(person_id, {}))
+    movie_ids = sorted({c.movie_id for c in index.cast} | {c.movie_id for c in index.crew})
+    changes: list[CreditsChanged] = []
+    for movie_id in movie_ids:
+        stored = await repo.credits(movie_id)
+        if stored is None:
+            continue
+        remaining = credit_index.without_person(credit_index.parse_credits(stored), person_id)
+        await repo.put_credits(movie_id, credit_index.credits_document(movie_id, remaining))
+        changes.append(
+            CreditsChanged(movie_id=movie_id, people=credit_index.credited_people(remaining))
+        )
+    await repo.delete_person_credits([person_id])
+    await repo.delete_person(person_id)
+    for change in changes:
+        await _emit(session, outbox, change, key=change.movie_id)
+    await _emit(session, outbox, PersonDeleted(person_id=person_id), key=person_id)
+
+
+# Credits
+
+
+def _credits_read(
+    movie_id: int, credits: CreditsWrite, people: Mapping[int, Document]
+) -> CreditsRead:
+    # Writes only accept known people and deletions remove their credits, so a missing person
+    # means a write that is not isolated (MongoDB): leave the credit out rather than fail.
+    cast = [
+        CastRead(
+            person_id=c.person_id,
+            name=people[c.person_id]["name"],
+            character=c.character,
+            order=c.order,
+            profile_path=people[c.person_id].get("profile_path"),
+        )
+        for c in credits.cast
+        if c.person_id in people
+    ]
+    crew = [
+        CrewRead(
+            person_id=c.person_id,
+            name=people[c.person_id]["name"],
+            department=c.department,
+            job=c.job,
+            profile_path=people[c.person_id].get("profile_path"),
+        )
+        for c in credits.crew
+        if c.person_id in people
+    ]
+    return CreditsRead(id=movie_id, cast=cast, crew=crew)
+
+
+async def movie_credits(
+    session: AsyncSession, *, store: DocumentStore, movie_id: int
+) -> CreditsRead:
+    repo = MetadataRepository(session, store)
+    stored = await repo.credits(movie_id)
+    if stored is None:
+        raise NotFound(f"No credits for movie {movie_id}")
+    credits = credit_index.parse_credits(stored)
+    people = await repo.people(credit_index.person_ids(credits))
+    return _credits_read(movie_id, credits, people)
+
+
+def _unknown_people(credits: CreditsWrite, missing: set[int]) -> ValidationFailed:
+    errors = [
+        FieldError(
+            field=f"body.{role}.{position}.person_id", message="unknown person", code="unknown"
+        )
+        for role, ids in (
+            ("cast", [c.person_id for c in credits.cast]),
+            ("crew", [c.person_id for c in credits.crew]),
+        )
+        for position, person_id in enumerate(ids)
+        if person_id in missing
+    ]
+    return ValidationFailed(
+        f"Unknown person id(s): {', '.join(map(str, sorted(missing)))}; create them first",
+        errors=errors,
+    )
+
+
+async def replace_credits(
+    session: AsyncSession,
+    *,
+    store: DocumentStore,
+    outbox: Outbox,
+    movie_id: int,
+    data: CreditsWrite,
+) -> tuple[CreditsRead, bool]:
+    """Replace a movie's credits and the index of everyone who was or is in them."""
+    repo = MetadataRepository(session, store)
+    await repo.serialize_credit_writes()
+    wanted = credit_index.person_ids(data)
+    people = await repo.people(wanted)
+    missing = wanted - people.keys()
+    if missing:
+        raise _unknown_people(data, missing)
+    credits = credit_index.normalised(data)
+    stored = await repo.credits(movie_id)
+    affected = wanted | (
+        credit_index.person_ids(credit_index.parse_credits(stored)) if stored else set()
+    )
+    to_put, to_delete = credit_index.reindex(
+        await repo.person_credits(affected), movie_id=movie_id, credits=credits, affected=affected
+    )
+    await repo.put_credits(movie_id, credit_index.credits_document(movie_id, credits))
+    if to_put:
+        await repo.put_person_credits(to_put)
+    await repo.delete_person_credits(to_delete)
+    changed = CreditsChanged(movie_id=movie_id, people=credit_index.credited_people(credits))
+    await _emit(session, outbox, changed, key=movie_id)
+    return _credits_read(movie_id, credits, people), stored is None
+
+
+# Keywords
+
+
+async def keyword(session: AsyncSession, *, store: DocumentStore, keyword_id: int) -> KeywordRead:
+    document = await MetadataRepository(session, store).keyword(keyword_id)
+    if document is None:
+        raise NotFound(f"No keyword with id {keyword_id}")
+    return KeywordRead.model_validate(document)
+
+
+async def put_keyword(
+    session: AsyncSession,
+    *,
+    store: DocumentStore,
+    outbox: Outbox,
+    keyword_id: int,
+    data: KeywordWrite,
+) -> tuple[KeywordRead, bool]:
+    repo = MetadataRepository(session, store)
+    created = await repo.keyword(keyword_id) is None
+    found = KeywordRead(id=keyword_id, name=data.name)
+    await repo.put_keyword(keyword_id, found.model_dump(mode="json"))
+    await _emit(
+        session, outbox, KeywordChanged(keyword_id=keyword_id, name=data.name), key=keyword_id
+    )
+    return found, created
+
+
+# Movie analyses
+
+
+async def analysis(session: AsyncSession, *, store: DocumentStore, movie_id: int) -> AnalysisRead:
+    document = await MetadataRepository(session, store).analysis(movie_id)
+    if document is None:
+        raise NotFound(f"No analysis for movie {movie_id}")
+    return AnalysisRead.model_validate(document)
+
+
+async def put_analysis(
+    session: AsyncSession,
+    *,
+    store: DocumentStore,
+    outbox: Outbox,
+    movie_id: int,
+    data: AnalysisWrite,
+) -> tuple[AnalysisRead, bool]:
+    repo = MetadataRepository(session, store)
+    created = await repo.analysis(movie_id) is None
+    # Kept under its own key, so the object's top-level names never meet the document's own.
+    document = _stamped(movie_id, {"analysis": data.root})
+    await repo.put_analysis(movie_id, document)
+    await _emit(session, outbox, AnalysisChanged(movie_id=movie_id), key=movie_id)
+    return AnalysisRead.model_validate(document), created

@@ -1,0 +1,114 @@
+"""Metadata runs on SQLite and, where PostgreSQL is configured, on PostgreSQL (its distributed
+home, documents in JSONB): a fresh database per test, chosen through the service's own setting."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from movieverse.gateway.app import Gateway, create_gateway
+from movieverse.platform.db import normalise_url
+from movieverse.services.auth import service as auth_service
+from movieverse.services.auth.app import build_components
+from movieverse.services.metadata.models import outbox
+from tests.support import Account, Stack, fast_auth_settings, login, require_server, signed_up
+
+MetadataApp = tuple[Gateway, httpx.AsyncClient]
+
+
+async def _postgres_admin(base: str, statement: str) -> None:
+    engine = create_async_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+async def metadata_database(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> AsyncIterator[None]:
+    """Points MOVIEVERSE_METADATA_DATABASE_URL at a fresh PostgreSQL database, or clears it so
+    metadata uses its embedded SQLite file."""
+    monkeypatch.delenv("MOVIEVERSE_METADATA_DOCUMENTS_URL", raising=False)
+    if request.param == "sqlite":
+        monkeypatch.delenv("MOVIEVERSE_METADATA_DATABASE_URL", raising=False)
+        yield
+        return
+    base = require_server("postgres")
+    name = f"mv_metadata_{uuid.uuid4().hex[:8]}"
+    await _postgres_admin(base, f'CREATE DATABASE "{name}"')
+    url = make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
+    monkeypatch.setenv("MOVIEVERSE_METADATA_DATABASE_URL", url)
+    try:
+        yield
+    finally:
+        await _postgres_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+async def metadata(metadata_database: None, tmp_path: Path) -> AsyncIterator[MetadataApp]:
+    settings = Stack("embedded", database_url=None, redis_url=None).settings(tmp_path / "var")
+    # No override for metadata: it reads its settings from the environment, as deployed.
+    gateway = create_gateway(settings, service_overrides={"auth": fast_auth_settings()})
+    async with gateway.edge.router.lifespan_context(gateway.edge):
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://metadata.test") as c:
+            yield gateway, c
+
+
+@pytest.fixture
+async def admin(metadata: MetadataApp) -> Account:
+    """An administrator, made the way `movieverse users create-admin` makes one."""
+    gateway, client = metadata
+    ctx = gateway.services["auth"].state.ctx
+    password = "casting-call-1939"
+    async with ctx.db.unit_of_work() as session:
+        account = await auth_service.grant_admin(
+            session,
+            build_components(ctx),
+            email="archivist@example.org",
+            username="archivist",
+            password=password,
+        )
+    tokens = (await login(client, "archivist", password)).json()
+    return Account(
+        user_id=str(account.id),
+        username="archivist",
+        email="archivist@example.org",
+        password=password,
+        access=tokens["access_token"],
+        refresh=tokens["refresh_token"],
+    )
+
+
+@pytest.fixture
+async def fan(metadata: MetadataApp) -> Account:
+    return await signed_up(metadata[1], "film_fan")
+
+
+async def put_person(
+    client: httpx.AsyncClient, admin: Account, person_id: int, **fields: Any
+) -> dict[str, Any]:
+    response = await client.put(f"/people/{person_id}", json=fields, headers=admin.headers)
+    assert response.status_code in {200, 201}, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def outbox_events(gateway: Gateway) -> list[dict[str, Any]]:
+    """Every event metadata staged, oldest first, read from its outbox table."""
+    ctx = gateway.services["metadata"].state.ctx
+    async with ctx.db.unit_of_work(write=False) as session:
+        bodies = (await session.execute(select(outbox.c.body).order_by(outbox.c.seq))).scalars()
+        return [json.loads(body) for body in bodies]
