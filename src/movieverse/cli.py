@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Mapping
-from typing import Annotated
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 import uvicorn
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from movieverse.datasets import BadRow
 from movieverse.platform.cache import create_key_value_store
 from movieverse.platform.db import Database, redact_url
 from movieverse.platform.migrations import upgrade
@@ -24,17 +27,26 @@ from movieverse.platform.settings import (
     resolve_redis_url,
 )
 from movieverse.services.auth.app import DEFINITION as AUTH
+from movieverse.services.metadata.app import DEFINITION as METADATA
 from movieverse.services.movies.app import DEFINITION as MOVIES
+from movieverse.services.movies.importer import ImportSummary
 from movieverse.services.users.app import DEFINITION as USERS
 
 app = typer.Typer(help="MovieVerse: run, migrate and inspect the services.", no_args_is_help=True)
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+import_app = typer.Typer(help="Fill the catalog from public datasets.", no_args_is_help=True)
+app.add_typer(import_app, name="import")
 console = Console()
 
 # Every service built so far. Ports for `serve NAME` when MOVIEVERSE_<NAME>_PORT is unset.
-DEFINITIONS: Mapping[str, ServiceDefinition] = {"auth": AUTH, "users": USERS, "movies": MOVIES}
-DEFAULT_PORTS = {"auth": 8001, "users": 8002, "movies": 8003}
+DEFINITIONS: Mapping[str, ServiceDefinition] = {
+    "auth": AUTH,
+    "users": USERS,
+    "movies": MOVIES,
+    "metadata": METADATA,
+}
+DEFAULT_PORTS = {"auth": 8001, "users": 8002, "movies": 8003, "metadata": 8004}
 
 
 def _settings() -> PlatformSettings:
@@ -218,6 +230,109 @@ def create_admin(
         console.print(f"[red]{exc.detail}[/red] {details}")
         raise typer.Exit(1) from exc
     console.print(f"[green]admin ready:[/green] {summary}")
+
+
+@import_app.command("tmdb-csv")
+def import_tmdb_csv(
+    path: Annotated[Path, typer.Argument(help="tmdb_5000_movies.csv, or the folder holding it")],
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+) -> None:
+    """Import TMDB's 5000-movie CSV: movies, genres, keywords, companies, countries, languages."""
+    from movieverse.datasets import read_tmdb_csv
+    from movieverse.services.movies.importer import tmdb_entry
+
+    settings = _settings()
+    bad_rows: list[BadRow] = []
+    entries = (tmdb_entry(m) for m in read_tmdb_csv(path, report=bad_rows.append))
+    summary = asyncio.run(_run_import(settings, entries, batch_size, label="TMDB movies"))
+    _print_summary(summary, bad_rows)
+
+
+@import_app.command("movielens")
+def import_movielens(
+    path_or_name: Annotated[
+        str,
+        typer.Argument(
+            help="A MovieLens folder, or a name (ml-latest-small, ml-100k, ml-25m, ml-32m) "
+            "looked up under MOVIEVERSE_DATASETS_DIR"
+        ),
+    ],
+    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+) -> None:
+    """Import MovieLens movies and their links (matched to TMDB/IMDb ids, never by title)."""
+    from movieverse.datasets import find_dataset, read_movielens
+    from movieverse.services.movies.importer import movielens_entry
+
+    settings = _settings()
+    candidate = Path(path_or_name)
+    if candidate.exists():
+        folder = candidate
+    else:
+        root = Path(os.environ.get("MOVIEVERSE_DATASETS_DIR", settings.var_dir / "datasets"))
+        try:
+            folder = find_dataset(path_or_name, root)
+        except FileNotFoundError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from exc
+    bad_rows: list[BadRow] = []
+    dataset = read_movielens(folder, report=bad_rows.append)
+    names = asyncio.run(_genre_vocabulary(settings))
+    entries = (movielens_entry(m, names) for m in dataset.movies())
+    summary = asyncio.run(_run_import(settings, entries, batch_size, label="MovieLens movies"))
+    _print_summary(summary, bad_rows)
+
+
+async def _genre_vocabulary(settings: PlatformSettings) -> dict[int, str]:
+    from movieverse.services.movies.importer import genre_names
+
+    runtime = SharedRuntime(settings)
+    async with (
+        service_runtime(MOVIES, settings, runtime, start_relay=False) as ctx,
+        ctx.db.unit_of_work(write=False) as session,
+    ):
+        return await genre_names(session)
+
+
+async def _run_import(
+    settings: PlatformSettings, entries: Iterable[Any], batch_size: int, *, label: str
+) -> ImportSummary:
+    from movieverse.services.movies.importer import CatalogImporter, batched
+
+    summary = ImportSummary()
+    async with service_runtime(MOVIES, settings, SharedRuntime(settings), start_relay=False) as ctx:
+        importer = CatalogImporter(outbox=ctx.outbox)
+        with Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task(label, total=None)
+            for batch in batched(entries, batch_size):
+                # One unit of work per batch: an interrupted import keeps what it finished.
+                async with ctx.db.unit_of_work() as session:
+                    summary.add(await importer.apply(session, batch))
+                progress.advance(task, len(batch))
+    return summary
+
+
+def _print_summary(summary: ImportSummary, bad_rows: list[BadRow]) -> None:
+    table = Table(title="Import summary")
+    for column in ("created", "updated", "unchanged", "conflicts", "bad rows"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        str(summary.created),
+        str(summary.updated),
+        str(summary.unchanged),
+        str(len(summary.conflicts)),
+        str(len(bad_rows)),
+    )
+    console.print(table)
+    for conflict in summary.conflicts:
+        console.print(f"[yellow]conflict:[/yellow] {conflict}")
+    for bad in bad_rows:
+        console.print(f"[red]skipped[/red] {bad.file}:{bad.line}: {bad.reason}")
 
 
 def main() -> None:
