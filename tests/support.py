@@ -198,6 +198,31 @@ async def signed_up(client: httpx.AsyncClient, username: str) -> Account:
     )
 
 
+async def admin_account(
+    gateway: Gateway, client: httpx.AsyncClient, username: str = "curator"
+) -> Account:
+    """An administrator, made the way `movieverse users create-admin` makes one."""
+    from movieverse.services.auth import service as auth_service
+    from movieverse.services.auth.app import build_components
+
+    ctx = gateway.services["auth"].state.ctx
+    password = "projector-room-42"
+    email = f"{username}@example.org"
+    async with ctx.db.unit_of_work() as session:
+        account = await auth_service.grant_admin(
+            session, build_components(ctx), email=email, username=username, password=password
+        )
+    tokens = (await login(client, username, password)).json()
+    return Account(
+        user_id=str(account.id),
+        username=username,
+        email=email,
+        password=password,
+        access=tokens["access_token"],
+        refresh=tokens["refresh_token"],
+    )
+
+
 async def eventually(
     check: Callable[[], Awaitable[bool]], *, within: float = 5.0, interval: float = 0.02
 ) -> float:

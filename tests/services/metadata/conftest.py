@@ -17,10 +17,15 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from movieverse.gateway.app import Gateway, create_gateway
 from movieverse.platform.db import normalise_url
-from movieverse.services.auth import service as auth_service
-from movieverse.services.auth.app import build_components
 from movieverse.services.metadata.models import outbox
-from tests.support import Account, Stack, fast_auth_settings, login, require_server, signed_up
+from tests.support import (
+    Account,
+    Stack,
+    admin_account,
+    fast_auth_settings,
+    require_server,
+    signed_up,
+)
 
 MetadataApp = tuple[Gateway, httpx.AsyncClient]
 
@@ -69,27 +74,8 @@ async def metadata(metadata_database: None, tmp_path: Path) -> AsyncIterator[Met
 
 @pytest.fixture
 async def admin(metadata: MetadataApp) -> Account:
-    """An administrator, made the way `movieverse users create-admin` makes one."""
     gateway, client = metadata
-    ctx = gateway.services["auth"].state.ctx
-    password = "casting-call-1939"
-    async with ctx.db.unit_of_work() as session:
-        account = await auth_service.grant_admin(
-            session,
-            build_components(ctx),
-            email="archivist@example.org",
-            username="archivist",
-            password=password,
-        )
-    tokens = (await login(client, "archivist", password)).json()
-    return Account(
-        user_id=str(account.id),
-        username="archivist",
-        email="archivist@example.org",
-        password=password,
-        access=tokens["access_token"],
-        refresh=tokens["refresh_token"],
-    )
+    return await admin_account(gateway, client, "archivist")
 
 
 @pytest.fixture

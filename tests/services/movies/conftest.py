@@ -14,10 +14,8 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from movieverse.gateway.app import Gateway, create_gateway
 from movieverse.platform.db import normalise_url
-from movieverse.services.auth import service as auth_service
-from movieverse.services.auth.app import build_components
 from movieverse.services.movies.settings import MoviesSettings
-from tests.support import Account, Stack, fast_auth_settings, login, require_server
+from tests.support import Stack, fast_auth_settings, require_server
 
 
 async def _mysql_admin(base: str, statement: str) -> None:
@@ -60,26 +58,3 @@ async def catalog(
         transport = httpx.ASGITransport(app=gateway)
         async with httpx.AsyncClient(transport=transport, base_url="http://catalog.test") as c:
             yield gateway, c
-
-
-async def admin_account(gateway: Gateway, client: httpx.AsyncClient) -> Account:
-    """An administrator, made the way `movieverse users create-admin` makes one."""
-    ctx = gateway.services["auth"].state.ctx
-    password = "projector-room-42"
-    async with ctx.db.unit_of_work() as session:
-        account = await auth_service.grant_admin(
-            session,
-            build_components(ctx),
-            email="curator@example.org",
-            username="curator",
-            password=password,
-        )
-    tokens = (await login(client, "curator", password)).json()
-    return Account(
-        user_id=str(account.id),
-        username="curator",
-        email="curator@example.org",
-        password=password,
-        access=tokens["access_token"],
-        refresh=tokens["refresh_token"],
-    )

@@ -9,8 +9,7 @@ import httpx
 import pytest
 
 from movieverse.gateway.app import Gateway
-from tests.services.movies.conftest import admin_account
-from tests.support import Account, eventually, signed_up
+from tests.support import Account, admin_account, eventually, signed_up
 
 # A small catalog whose expected query results are computed below in plain Python.
 SEED: list[dict[str, Any]] = [

@@ -12,9 +12,10 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.platform import appends
 from movieverse.platform.db import utcnow
 from movieverse.platform.docs import Document, DocumentStore
-from movieverse.platform.errors import BadRequest, FieldError, NotFound, ValidationFailed
+from movieverse.platform.errors import FieldError, NotFound, ValidationFailed
 from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams
@@ -48,26 +49,10 @@ from movieverse.services.metadata.schemas import (
 
 # Sub-resources GET /people/{id}?append_to_response= can add.
 APPENDABLE = ("movie_credits",)
-MAX_APPENDS = 10
 
 
 def parse_appends(raw: str | None) -> list[str]:
-    if not raw:
-        return []
-    names = [n.strip() for n in raw.split(",") if n.strip()]
-    unknown = [n for n in names if n not in APPENDABLE]
-    if unknown:
-        raise BadRequest(
-            f"Unknown append_to_response value(s): {', '.join(unknown)}. "
-            f"Valid: {', '.join(APPENDABLE)}",
-            errors=[
-                FieldError(field="query.append_to_response", message=n, code="unknown_append")
-                for n in unknown
-            ],
-        )
-    if len(names) > MAX_APPENDS:
-        raise BadRequest(f"At most {MAX_APPENDS} append_to_response values")
-    return list(dict.fromkeys(names))
+    return appends.parse_appends(raw, valid=APPENDABLE)
 
 
 async def _emit(session: AsyncSession, outbox: Outbox, payload: EventPayload, *, key: int) -> None:

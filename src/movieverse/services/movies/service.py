@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.platform import appends
 from movieverse.platform.db import utcnow
 from movieverse.platform.errors import BadRequest, Conflict, FieldError, NotFound
 from movieverse.platform.events.envelope import EventPayload, new_event
@@ -31,26 +32,10 @@ from movieverse.services.movies.schemas import (
 # Sub-resources GET /movies/{id}?append_to_response= can add, and who provides them. Reviews,
 # similar and recommendations join when their services exist.
 APPENDABLE = ("keywords",)
-MAX_APPENDS = 10
 
 
 def parse_appends(raw: str | None) -> list[str]:
-    if not raw:
-        return []
-    names = [n.strip() for n in raw.split(",") if n.strip()]
-    unknown = [n for n in names if n not in APPENDABLE]
-    if unknown:
-        raise BadRequest(
-            f"Unknown append_to_response value(s): {', '.join(unknown)}. "
-            f"Valid: {', '.join(APPENDABLE)}",
-            errors=[
-                FieldError(field="query.append_to_response", message=n, code="unknown_append")
-                for n in unknown
-            ],
-        )
-    if len(names) > MAX_APPENDS:
-        raise BadRequest(f"At most {MAX_APPENDS} append_to_response values")
-    return list(dict.fromkeys(names))
+    return appends.parse_appends(raw, valid=APPENDABLE)
 
 
 def movie_read(movie: Movie) -> MovieRead:
