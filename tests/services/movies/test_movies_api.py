@@ -102,7 +102,7 @@ async def test_append_to_response(catalog: tuple[Gateway, httpx.AsyncClient]) ->
     unknown = await client.get(f"/movies/{movies[2]['id']}?append_to_response=keywords,bogus")
     assert unknown.status_code == 400
     assert "bogus" in unknown.json()["detail"]
-    assert "Valid: keywords" in unknown.json()["detail"]
+    assert "Valid: credits, keywords" in unknown.json()["detail"]
     too_many = ",".join(["keywords"] * 11)
     assert (
         await client.get(f"/movies/{movies[2]['id']}?append_to_response={too_many}")
@@ -443,3 +443,58 @@ def test_activity_decays_with_its_half_life() -> None:
     assert scores[2] == pytest.approx(0.5)
     assert scores[3] == pytest.approx(0.5)  # two events a quarter as strong each
     assert [m for m, _ in decayed_scores([(5, 1, now), (4, 1, now)], now=now, spec=spec)] == [4, 5]
+
+
+async def test_credits_feed_the_people_filters_and_details(
+    catalog: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """metadata owns credits; its metadata.credits.changed events fill movies' people index."""
+    gateway, client = catalog
+    admin, movies = await _seed(gateway, client)
+    heat, matrix = movies[0]["id"], movies[2]["id"]
+    people = {1158: "Al Pacino", 380: "Robert De Niro", 6384: "Keanu Reeves", 637: "Michael Mann"}
+    for person_id, name in people.items():
+        put = await client.put(f"/people/{person_id}", json={"name": name}, headers=admin.headers)
+        assert put.status_code in {200, 201}, put.text
+    heat_credits = {
+        "cast": [
+            {"person_id": 1158, "character": "Vincent Hanna", "order": 0},
+            {"person_id": 380, "character": "Neil McCauley", "order": 1},
+        ],
+        "crew": [{"person_id": 637, "department": "Directing", "job": "Director"}],
+    }
+    matrix_credits = {"cast": [{"person_id": 6384, "character": "Neo", "order": 0}]}
+    for movie_id, credits in ((heat, heat_credits), (matrix, matrix_credits)):
+        put = await client.put(
+            f"/metadata/movies/{movie_id}/credits", json=credits, headers=admin.headers
+        )
+        assert put.status_code in {200, 201}, put.text
+
+    async def titles(query: str) -> list[str]:
+        return _titles((await client.get(f"/discover/movies?{query}")).json())
+
+    async def indexed() -> bool:
+        return await titles("with_cast=6384") == ["The Matrix"]
+
+    await eventually(indexed)
+    assert await titles("with_cast=1158") == ["Heat"]
+    assert await titles("with_crew=637") == ["Heat"]
+    assert await titles("with_cast=637") == []  # a director is crew, not cast
+    assert await titles("with_people=637") == ["Heat"]
+    assert await titles("with_cast=1158|6384") == ["The Matrix", "Heat"]  # by popularity
+    assert await titles("with_cast=1158,6384") == []  # nobody stars with both
+    details = (await client.get(f"/movies/{heat}?append_to_response=credits,keywords")).json()
+    assert [c["name"] for c in details["credits"]["cast"]] == ["Al Pacino", "Robert De Niro"]
+    assert [c["job"] for c in details["credits"]["crew"]] == ["Director"]
+    assert details["keywords"] == {"keywords": []}
+    no_credits = (await client.get(f"/movies/{movies[1]['id']}?append_to_response=credits")).json()
+    assert no_credits["credits"] == {"cast": [], "crew": []}
+    # Replacing the credits replaces the index: De Niro leaves Heat.
+    heat_credits["cast"] = heat_credits["cast"][:1]
+    await client.put(f"/metadata/movies/{heat}/credits", json=heat_credits, headers=admin.headers)
+
+    async def de_niro_gone() -> bool:
+        return await titles("with_cast=380") == []
+
+    await eventually(de_niro_gone)
+    assert await titles("with_cast=1158") == ["Heat"]

@@ -189,7 +189,9 @@ async def get_movie(
     ] = None,
 ) -> Response:
     appends = service.parse_appends(append_to_response)
-    document = await service.details_document(session, movie_id=movie_id, appends=appends)
+    document = await service.details_document(
+        session, movie_id=movie_id, appends=appends, people=ctx.state["people"]
+    )
     return cacheable_json(request, _json(document), cache_control=_settings(ctx).cache_control)
 
 

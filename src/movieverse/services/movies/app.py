@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.events.bus import Subscription
 from movieverse.platform.events.envelope import Event
+from movieverse.platform.http import service_client
 from movieverse.platform.service import (
     ServiceContext,
     ServiceDefinition,
@@ -23,8 +24,14 @@ from movieverse.services.movies.api import (
     movies_router,
     trending_router,
 )
-from movieverse.services.movies.events import USERS_LIST_CHANGED, ListChanged
+from movieverse.services.movies.events import (
+    METADATA_CREDITS_CHANGED,
+    USERS_LIST_CHANGED,
+    CreditsChanged,
+    ListChanged,
+)
 from movieverse.services.movies.models import SERVICE, Base
+from movieverse.services.movies.people import PeopleDirectory
 from movieverse.services.movies.settings import MoviesSettings
 
 
@@ -39,7 +46,26 @@ async def on_list_changed(session: AsyncSession, event: Event) -> None:
     )
 
 
+async def on_credits_changed(session: AsyncSession, event: Event) -> None:
+    change = CreditsChanged.model_validate(event.payload)
+    await service.index_people(
+        session,
+        movie_id=change.movie_id,
+        people={(p.person_id, p.role) for p in change.people if p.role in {"cast", "crew"}},
+    )
+
+
 async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
+    people = PeopleDirectory(service_client("metadata", local_apps=ctx.shared.local_apps))
+    stack.push_async_callback(people.close)
+    ctx.state["people"] = people
+    ctx.bus.subscribe(
+        Subscription(
+            group=f"{SERVICE}.people-index",
+            event_types=frozenset({METADATA_CREDITS_CHANGED}),
+            handler=ctx.inbox.handler("people-index", on_credits_changed),
+        )
+    )
     ctx.bus.subscribe(
         Subscription(
             group=f"{SERVICE}.trending-activity",

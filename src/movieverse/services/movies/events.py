@@ -46,6 +46,21 @@ class ListChanged(BaseModel):
 USERS_LIST_CHANGED = "users.list.changed"
 
 
+class CreditedPerson(BaseModel):
+    person_id: int
+    role: str
+
+
+class CreditsChanged(BaseModel):
+    """What movies reads of ``metadata.credits.changed``: who is in a movie, as cast or crew."""
+
+    movie_id: int
+    people: list[CreditedPerson]
+
+
+METADATA_CREDITS_CHANGED = "metadata.credits.changed"
+
+
 class MovieDeleted(EventPayload):
     event_type = "movies.movie.deleted"
 

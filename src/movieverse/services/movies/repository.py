@@ -16,6 +16,7 @@ from movieverse.services.movies.models import (
     Movie,
     MovieGenre,
     MovieKeyword,
+    MoviePerson,
 )
 
 
@@ -131,6 +132,14 @@ class MovieRepository:
         ).scalar_one()
         page = discover.ordered(select(Movie).where(*where), query).offset(offset).limit(limit)
         return int(total), list((await self.session.execute(page)).scalars())
+
+    async def replace_people(self, movie_id: int, people: set[tuple[int, str]]) -> None:
+        await self.session.execute(delete(MoviePerson).where(MoviePerson.movie_id == movie_id))
+        if people:
+            await self.session.execute(
+                insert(MoviePerson),
+                [{"movie_id": movie_id, "person_id": p, "role": r} for p, r in sorted(people)],
+            )
 
     async def changes(
         self, *, after: tuple[datetime, int] | None, limit: int

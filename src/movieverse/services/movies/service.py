@@ -17,6 +17,7 @@ from movieverse.platform.pagination import Page, PageParams, decode_cursor, enco
 from movieverse.services.movies import discover, trending
 from movieverse.services.movies.events import MovieCreated, MovieDeleted, MovieUpdated
 from movieverse.services.movies.models import SERVICE, Activity, Movie
+from movieverse.services.movies.people import PeopleDirectory
 from movieverse.services.movies.repository import MovieRepository
 from movieverse.services.movies.schemas import (
     ChangesPage,
@@ -31,7 +32,7 @@ from movieverse.services.movies.schemas import (
 
 # Sub-resources GET /movies/{id}?append_to_response= can add, and who provides them. Reviews,
 # similar and recommendations join when their services exist.
-APPENDABLE = ("keywords",)
+APPENDABLE = ("credits", "keywords")
 
 
 def parse_appends(raw: str | None) -> list[str]:
@@ -94,10 +95,12 @@ async def _existing(session: AsyncSession, movie_id: int) -> Movie:
 
 
 async def details_document(
-    session: AsyncSession, *, movie_id: int, appends: Sequence[str]
+    session: AsyncSession, *, movie_id: int, appends: Sequence[str], people: PeopleDirectory
 ) -> dict[str, Any]:
     movie = await _existing(session, movie_id)
     document = movie_read(movie).model_dump(mode="json")
+    if "credits" in appends:
+        document["credits"] = await people.credits(movie_id)
     if "keywords" in appends:
         keywords = await MovieRepository(session).keywords(movie_id)
         document["keywords"] = {
@@ -164,6 +167,16 @@ async def record_list_activity(
             occurred_at=occurred_at,
         )
     )
+
+
+async def index_people(
+    session: AsyncSession, *, movie_id: int, people: set[tuple[int, str]]
+) -> None:
+    """``metadata.credits.changed``: these people, in these roles, are now the movie's credits."""
+    movies = MovieRepository(session)
+    if await movies.get(movie_id, include_deleted=True) is None:
+        return  # credits for a movie the catalog does not have: nothing to filter by
+    await movies.replace_people(movie_id, people)
 
 
 async def prune_activity(session: AsyncSession) -> None:
