@@ -202,7 +202,7 @@ class MovieLensDataset:
             if not tag:
                 self._bad(tags_file, line, "tag: empty")
                 continue
-            yield MovieLensTag(user_id, movie_id, tag, timestamp)
+            yield MovieLensTag(user_id, movie_id, tag, timestamp, line)
 
     def _ratings_csv(self, ratings_file: Path) -> Iterator[MovieLensRating]:
         current_user = 0

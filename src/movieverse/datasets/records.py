@@ -76,6 +76,8 @@ class MovieLensTag:
     movie_id: int
     tag: str
     timestamp: datetime
+    # Where the row starts in tags.csv, so a tag the importer cannot use is reported there.
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,3 +114,41 @@ class TmdbMovie:
     production_countries: tuple[tuple[str, str], ...]
     # (iso_639_1, name); TMDB leaves some names empty, kept as "".
     spoken_languages: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class TmdbCastMember:
+    # TMDB person id: the same person has the same id in every movie's credits.
+    person_id: int
+    name: str
+    # "" when TMDB names no character (common for uncredited and voice roles).
+    character: str
+    # Billing position, lower first. Members are kept in the file's order; the importer sorts.
+    order: int
+    # TMDB's codes: 0 unknown, 1 female, 2 male.
+    gender: int
+    # TMDB's id of this one credit (a person with two characters has two).
+    credit_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TmdbCrewMember:
+    person_id: int
+    name: str
+    department: str
+    job: str
+    gender: int
+    credit_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TmdbCredits:
+    """One row of tmdb_5000_credits.csv: a movie's whole cast and crew."""
+
+    tmdb_id: int
+    title: str
+    cast: tuple[TmdbCastMember, ...]
+    crew: tuple[TmdbCrewMember, ...]
+    # Where the row starts in the file, so credits the importer cannot use (a movie missing from
+    # the catalog, a member its schema refuses) are reported there.
+    line: int = 0

@@ -124,42 +124,56 @@ def _movie(row: dict[str, str]) -> TmdbMovie:
     )
 
 
-def _json_objects(text: str, column: str) -> list[dict[str, Any]]:
+def json_objects(text: str, column: str) -> list[dict[str, Any]]:
+    """A JSON cell holding a list of objects; an empty cell is an empty list.
+
+    Shared with :mod:`~movieverse.datasets.tmdb_credits`, whose cast and crew cells have the same
+    shape, so both files word their bad-row reasons alike.
+    """
     if not text.strip():
         return []
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{column}: malformed JSON ({exc.msg} at character {exc.pos})") from exc
+    except RecursionError as exc:
+        # json.loads recurses per nesting level: "[[[[…" a few thousand deep would otherwise
+        # escape as a RecursionError and end the whole read instead of skipping one row.
+        raise ValueError(f"{column}: malformed JSON (nested too deeply)") from exc
     if not isinstance(value, list):
         raise ValueError(f"{column}: expected a JSON list, got {type(value).__name__}")
     for element in value:
         if not isinstance(element, dict):
-            raise ValueError(f"{column}: expected JSON objects, got {_quote(element)}")
+            raise ValueError(f"{column}: expected JSON objects, got {quote_json(element)}")
     return value
 
 
 def _id_name_pairs(text: str, column: str) -> tuple[tuple[int, str], ...]:
     pairs: list[tuple[int, str]] = []
-    for element in _json_objects(text, column):
+    for element in json_objects(text, column):
         ident, name = element.get("id"), element.get("name")
         # bool is an int subclass; true/false is not an id.
         if type(ident) is not int or not isinstance(name, str):
-            raise ValueError(f"{column}: expected integer id and string name in {_quote(element)}")
+            raise ValueError(
+                f"{column}: expected integer id and string name in {quote_json(element)}"
+            )
         pairs.append((ident, name))
     return tuple(pairs)
 
 
 def _code_name_pairs(text: str, column: str, code_key: str) -> tuple[tuple[str, str], ...]:
     pairs: list[tuple[str, str]] = []
-    for element in _json_objects(text, column):
+    for element in json_objects(text, column):
         code, name = element.get(code_key), element.get("name")
         if not isinstance(code, str) or not code or not isinstance(name, str):
-            raise ValueError(f"{column}: expected string {code_key} and name in {_quote(element)}")
+            raise ValueError(
+                f"{column}: expected string {code_key} and name in {quote_json(element)}"
+            )
         pairs.append((code, name))
     return tuple(pairs)
 
 
-def _quote(value: object) -> str:
+def quote_json(value: object) -> str:
+    """A JSON element as a bad-row reason quotes it: compact, cut at QUOTE_LIMIT characters."""
     text = json.dumps(value, ensure_ascii=False)
     return text if len(text) <= QUOTE_LIMIT else f"{text[: QUOTE_LIMIT - 1]}…"
