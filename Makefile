@@ -23,6 +23,7 @@ $(VENV)/.installed-dev: pyproject.toml $(LOCK) | $(BIN)/python
 
 run: $(VENV)/.installed-run
 	$(BIN)/movieverse migrate
+	$(BIN)/movieverse demo-data
 	$(BIN)/movieverse up
 
 test: $(VENV)/.installed-dev lint typecheck pytest

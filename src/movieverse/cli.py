@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 import uvicorn
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
 from rich.table import Table
 
-from movieverse.datasets import BadRow
+from movieverse.datasets.tmdb import TMDB_FILE_NAME
+from movieverse.datasets.tmdb_credits import TMDB_CREDITS_FILE_NAME
+from movieverse.ingest import CatalogImport, ImportReport
+from movieverse.ingest.runner import DEFAULT_BATCH_SIZE
 from movieverse.platform.cache import create_key_value_store
 from movieverse.platform.db import Database, redact_url
 from movieverse.platform.migrations import upgrade
@@ -29,7 +39,6 @@ from movieverse.platform.settings import (
 from movieverse.services.auth.app import DEFINITION as AUTH
 from movieverse.services.metadata.app import DEFINITION as METADATA
 from movieverse.services.movies.app import DEFINITION as MOVIES
-from movieverse.services.movies.importer import ImportSummary
 from movieverse.services.users.app import DEFINITION as USERS
 
 app = typer.Typer(help="MovieVerse: run, migrate and inspect the services.", no_args_is_help=True)
@@ -232,20 +241,79 @@ def create_admin(
     console.print(f"[green]admin ready:[/green] {summary}")
 
 
+class _Bars:
+    """Rich progress bars for an import run (rows read per step)."""
+
+    def __init__(self, progress: Progress) -> None:
+        self.progress = progress
+
+    def start(self, label: str, total: int | None = None) -> int:
+        return int(self.progress.add_task(label, total=total))
+
+    def advance(self, task: int, amount: int) -> None:
+        self.progress.advance(TaskID(task), amount)
+
+    def finish(self, task: int) -> None:
+        # Fixes the total at what was read, which also stops the task's clock.
+        done = self.progress.tasks[task].completed
+        self.progress.update(TaskID(task), total=done, completed=done)
+
+
+def _bars() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=console,
+    )
+
+
+def _run_import(
+    settings: PlatformSettings, batch_size: int, steps: Callable[[CatalogImport], Awaitable[None]]
+) -> ImportReport:
+    async def run() -> ImportReport:
+        with _bars() as progress:
+            async with CatalogImport(
+                settings, batch_size=batch_size, progress=_Bars(progress)
+            ) as catalog:
+                await steps(catalog)
+                return catalog.report
+
+    return asyncio.run(run())
+
+
+BatchOption = Annotated[int, typer.Option(min=1, max=10_000, help="Rows per unit of work")]
+
+
 @import_app.command("tmdb-csv")
 def import_tmdb_csv(
     path: Annotated[Path, typer.Argument(help="tmdb_5000_movies.csv, or the folder holding it")],
-    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+    credits: Annotated[
+        Path | None,
+        typer.Option(
+            help="tmdb_5000_credits.csv; by default the one beside the movies file, if any"
+        ),
+    ] = None,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
 ) -> None:
-    """Import TMDB's 5000-movie CSV: movies, genres, keywords, companies, countries, languages."""
-    from movieverse.datasets import read_tmdb_csv
-    from movieverse.services.movies.importer import tmdb_entry
-
+    """Import TMDB's 5000-movie CSV (movies, genres, keywords, companies, countries, languages)
+    and, when present, its credits CSV (people, cast and crew)."""
     settings = _settings()
-    bad_rows: list[BadRow] = []
-    entries = (tmdb_entry(m) for m in read_tmdb_csv(path, report=bad_rows.append))
-    summary = asyncio.run(_run_import(settings, entries, batch_size, label="TMDB movies"))
-    _print_summary(summary, bad_rows)
+    movies_file = path / TMDB_FILE_NAME if path.is_dir() else path
+    credits_file = credits or movies_file.with_name(TMDB_CREDITS_FILE_NAME)
+    if credits is not None and not credits.is_file():
+        console.print(f"[red]{credits}: no such credits file[/red]")
+        raise typer.Exit(2)
+
+    async def steps(catalog: CatalogImport) -> None:
+        await catalog.tmdb_movies(movies_file)
+        if credits_file.is_file():
+            await catalog.tmdb_credits(credits_file)
+        else:
+            catalog.report.notes.append(f"no {credits_file.name} beside the movies: no credits")
+
+    _print_report(_run_import(settings, batch_size, steps))
 
 
 @import_app.command("movielens")
@@ -254,85 +322,88 @@ def import_movielens(
         str,
         typer.Argument(
             help="A MovieLens folder, or a name (ml-latest-small, ml-100k, ml-25m, ml-32m) "
-            "looked up under MOVIEVERSE_DATASETS_DIR"
+            "looked up under MOVIEVERSE_DATASETS_DIR, else downloaded from GroupLens"
         ),
     ],
-    batch_size: Annotated[int, typer.Option(min=1, max=10_000)] = 500,
+    batch_size: BatchOption = DEFAULT_BATCH_SIZE,
+    download: Annotated[
+        bool, typer.Option(help="Download a named dataset that is not on disk")
+    ] = True,
 ) -> None:
-    """Import MovieLens movies and their links (matched to TMDB/IMDb ids, never by title)."""
-    from movieverse.datasets import find_dataset, read_movielens
-    from movieverse.services.movies.importer import movielens_entry
-
+    """Import MovieLens movies, their links (matched to TMDB/IMDb ids, never by title) and tags
+    (as keywords)."""
     settings = _settings()
+    folder = _dataset_folder(path_or_name, settings, download=download)
+
+    async def steps(catalog: CatalogImport) -> None:
+        await catalog.movielens(folder)
+
+    _print_report(_run_import(settings, batch_size, steps))
+
+
+def _dataset_folder(path_or_name: str, settings: PlatformSettings, *, download: bool) -> Path:
+    from movieverse.datasets import DatasetError, ensure_dataset
+    from movieverse.ingest.demo import datasets_root
+
     candidate = Path(path_or_name)
     if candidate.exists():
-        folder = candidate
-    else:
-        root = Path(os.environ.get("MOVIEVERSE_DATASETS_DIR", settings.var_dir / "datasets"))
-        try:
-            folder = find_dataset(path_or_name, root)
-        except FileNotFoundError as exc:
-            console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2) from exc
-    bad_rows: list[BadRow] = []
-    dataset = read_movielens(folder, report=bad_rows.append)
-    names = asyncio.run(_genre_vocabulary(settings))
-    entries = (movielens_entry(m, names) for m in dataset.movies())
-    summary = asyncio.run(_run_import(settings, entries, batch_size, label="MovieLens movies"))
-    _print_summary(summary, bad_rows)
+        return candidate
+    try:
+        return ensure_dataset(path_or_name, datasets_root(settings), download=download)
+    except DatasetError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
 
 
-async def _genre_vocabulary(settings: PlatformSettings) -> dict[int, str]:
-    from movieverse.services.movies.importer import genre_names
-
-    runtime = SharedRuntime(settings)
-    async with (
-        service_runtime(MOVIES, settings, runtime, start_relay=False) as ctx,
-        ctx.db.unit_of_work(write=False) as session,
-    ):
-        return await genre_names(session)
-
-
-async def _run_import(
-    settings: PlatformSettings, entries: Iterable[Any], batch_size: int, *, label: str
-) -> ImportSummary:
-    from movieverse.services.movies.importer import CatalogImporter, batched
-
-    summary = ImportSummary()
-    async with service_runtime(MOVIES, settings, SharedRuntime(settings), start_relay=False) as ctx:
-        importer = CatalogImporter(outbox=ctx.outbox)
-        with Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=console,
-        ) as progress:
-            task = progress.add_task(label, total=None)
-            for batch in batched(entries, batch_size):
-                # One unit of work per batch: an interrupted import keeps what it finished.
-                async with ctx.db.unit_of_work() as session:
-                    summary.add(await importer.apply(session, batch))
-                progress.advance(task, len(batch))
-    return summary
-
-
-def _print_summary(summary: ImportSummary, bad_rows: list[BadRow]) -> None:
+def _print_report(report: ImportReport) -> None:
+    movies, metadata = report.movies, report.metadata
     table = Table(title="Import summary")
-    for column in ("created", "updated", "unchanged", "conflicts", "bad rows"):
+    for column in ("", "created", "updated", "unchanged"):
         table.add_column(column, justify="right")
-    table.add_row(
-        str(summary.created),
-        str(summary.updated),
-        str(summary.unchanged),
-        str(len(summary.conflicts)),
-        str(len(bad_rows)),
-    )
+    table.add_row("movies", str(movies.created), str(movies.updated), str(movies.unchanged))
+    if metadata.credits_created or metadata.credits_updated or metadata.credits_unchanged:
+        table.add_row(
+            "credits",
+            str(metadata.credits_created),
+            str(metadata.credits_updated),
+            str(metadata.credits_unchanged),
+        )
+        table.add_row("people", str(metadata.people_created), str(metadata.people_updated), "-")
     console.print(table)
-    for conflict in summary.conflicts:
+    console.print(
+        f"keywords: {len(movies.keywords_created)} new in the catalog, "
+        f"{metadata.keywords_written} written to metadata, "
+        f"{len(movies.keywords_merged)} tag keywords merged into TMDB's; "
+        f"people refreshed: {report.people_refreshed}; "
+        f"conflicts: {len(movies.conflicts)}; bad rows: {len(report.bad_rows)}"
+    )
+    for note in report.notes:
+        console.print(f"[cyan]note:[/cyan] {note}")
+    for conflict in movies.conflicts:
         console.print(f"[yellow]conflict:[/yellow] {conflict}")
-    for bad in bad_rows:
+    for bad in report.bad_rows:
         console.print(f"[red]skipped[/red] {bad.file}:{bad.line}: {bad.reason}")
+
+
+@app.command("demo-data")
+def demo_data() -> None:
+    """Fill an empty catalog with demo data (what `make run` does first); a catalog that has
+    movies is left alone. Sources, first that works: MOVIEVERSE_MOVIELENS_DIR, the official
+    ml-latest-small download, a synthetic catalog."""
+    from movieverse.ingest.demo import seed_demo_catalog
+
+    settings = _settings()
+
+    async def run() -> None:
+        with _bars() as progress:
+            outcome = await seed_demo_catalog(
+                settings, progress=_Bars(progress), say=progress.console.print
+            )
+        if outcome.report is not None:
+            _print_report(outcome.report)
+        console.print(f"[green]demo data:[/green] {outcome.source} -- {outcome.detail}")
+
+    asyncio.run(run())
 
 
 def main() -> None:

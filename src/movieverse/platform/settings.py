@@ -90,6 +90,15 @@ class PlatformSettings(BaseSettings):
 
     allow_seeding: bool = False
     seed_token: SecretStr | None = None
+    # First-run demo data (`movieverse demo-data`, run by `make run`): on an empty catalog, from
+    # MovieLens in movielens_dir, else the official download, else a synthetic catalog.
+    demo_data: bool = True
+    demo_download: bool = True
+    # A mirror of the ml-latest-small archive; the pinned checksum still applies.
+    demo_download_url: str | None = None
+    movielens_dir: Path | None = None
+    # Where named datasets are looked up and downloaded to; None: var_dir/datasets.
+    datasets_dir: Path | None = None
 
     # FastAPI's native OpenTelemetry spans, metrics and logs (needs a configured OTel provider).
     otel_enabled: bool = False

@@ -6,6 +6,7 @@ from __future__ import annotations
 import csv
 import json
 import sqlite3
+import unicodedata
 from collections import Counter
 from pathlib import Path
 
@@ -25,37 +26,66 @@ ML_GENRE_IDS = {
 }  # fmt: skip
 
 
+def _tag_name(tag: str) -> str:
+    return " ".join(unicodedata.normalize("NFC", tag).split()).lower()
+
+
 def _expected(tmdb_file: Path, ml_dir: Path) -> dict[str, object]:
     tmdb_genres: dict[int, set[int]] = {}
+    tmdb_keywords: dict[int, set[str]] = {}
+    keyword_names: set[str] = set()
     with tmdb_file.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             tmdb_genres[int(row["id"])] = {g["id"] for g in json.loads(row["genres"])}
+            names = {k["name"] for k in json.loads(row["keywords"])}
+            tmdb_keywords[int(row["id"])] = names
+            keyword_names |= {_tag_name(n) for n in names}
+    tags: dict[int, set[str]] = {}
+    with (ml_dir / "tags.csv").open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            tags.setdefault(int(row["movieId"]), set()).add(_tag_name(row["tag"]))
     links: dict[int, int | None] = {}
     with (ml_dir / "links.csv").open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             links[int(row["movieId"])] = int(row["tmdbId"]) if row["tmdbId"] else None
     genres_of_movie: list[set[int]] = []
-    claimed: dict[int, set[int]] = {}
+    # Keyword names per movie, keyed by ("tmdb", id) or ("movielens", id).
+    keywords_of_movie: dict[tuple[str, int], set[str]] = {}
+    claimed: dict[int, tuple[set[int], set[str]]] = {}
     ml_count = 0
     with (ml_dir / "movies.csv").open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             ml_count += 1
+            movie_id = int(row["movieId"])
             genres = {ML_GENRE_IDS[g] for g in row["genres"].split("|") if g in ML_GENRE_IDS}
-            tmdb_id = links.get(int(row["movieId"]))
+            tmdb_id = links.get(movie_id)
             if tmdb_id in tmdb_genres and tmdb_id not in claimed:
-                claimed[tmdb_id] = genres  # merged into the TMDB movie
+                claimed[tmdb_id] = (genres, tags.get(movie_id, set()))  # merged into TMDB's
             else:
                 genres_of_movie.append(genres)  # a movie of its own
+                keywords_of_movie[("movielens", movie_id)] = tags.get(movie_id, set())
     for tmdb_id, genres in tmdb_genres.items():
-        genres_of_movie.append(genres | claimed.get(tmdb_id, set()))
+        ml_genres, ml_tags = claimed.get(tmdb_id, (set(), set()))
+        genres_of_movie.append(genres | ml_genres)
+        keywords_of_movie[("tmdb", tmdb_id)] = tmdb_keywords[tmdb_id] | ml_tags
     per_genre = Counter(g for genres in genres_of_movie for g in genres)
+    all_tags = {name for names in tags.values() for name in names}
     return {
         "movies": len(genres_of_movie),
         "tmdb": len(tmdb_genres),
         "movielens": ml_count,
         "both": len(claimed),
         "per_genre": dict(per_genre),
+        "keywords_of_movie": {k: v for k, v in keywords_of_movie.items() if v},
+        # TMDB keywords by id, plus one keyword per tag that names no TMDB keyword.
+        "keywords": len({k["id"] for k in _all_tmdb_keywords(tmdb_file)})
+        + len(all_tags - keyword_names),
     }
+
+
+def _all_tmdb_keywords(tmdb_file: Path) -> list[dict[str, object]]:
+    with tmdb_file.open(encoding="utf-8", newline="") as handle:
+        return [k for row in csv.DictReader(handle) for k in json.loads(row["keywords"])]
 
 
 def _observed(database: Path) -> dict[str, object]:
@@ -70,7 +100,33 @@ def _observed(database: Path) -> dict[str, object]:
         )
         events = conn.execute("select count(*) from movies_outbox").fetchone()[0]
         stamps = conn.execute("select max(updated_at) from movies_movies").fetchone()[0]
-    return {"movies": movies, "both": both, "per_genre": per_genre, "events": events, "at": stamps}
+        keywords = conn.execute("select count(*) from movies_keywords").fetchone()[0]
+        keywords_of_movie: dict[tuple[str, int], set[str]] = {}
+        rows = conn.execute(
+            "select m.tmdb_id, m.movielens_id, m.sources, k.name from movies_movies m "
+            "join movies_movie_keywords mk on mk.movie_id = m.id "
+            "join movies_keywords k on k.id = mk.keyword_id"
+        )
+        for tmdb_id, movielens_id, sources, name in rows:
+            from_tmdb = "tmdb" in json.loads(sources)
+            key = ("tmdb", tmdb_id) if from_tmdb else ("movielens", movielens_id)
+            keywords_of_movie.setdefault(key, set()).add(name)
+    with sqlite3.connect(database.with_name("metadata.db")) as conn:
+        keyword_documents = conn.execute(
+            "select count(*) from metadata_documents where collection = 'keywords'"
+        ).fetchone()[0]
+        metadata_events = conn.execute("select count(*) from metadata_outbox").fetchone()[0]
+    return {
+        "movies": movies,
+        "both": both,
+        "per_genre": per_genre,
+        "events": events,
+        "at": stamps,
+        "keywords": keywords,
+        "keyword_documents": keyword_documents,
+        "metadata_events": metadata_events,
+        "keywords_of_movie": keywords_of_movie,
+    }
 
 
 def _import(env: dict[str, str], *args: str) -> str:
@@ -90,14 +146,19 @@ def test_importing_tmdb_and_movielens_gives_the_independent_counts(tmp_path: Pat
     assert observed["movies"] == expected["movies"]
     assert observed["both"] == expected["both"] == 3536
     assert observed["per_genre"] == expected["per_genre"]
+    assert observed["keywords_of_movie"] == expected["keywords_of_movie"]
+    assert observed["keywords"] == expected["keywords"]
+    # Metadata holds a document for every keyword of the catalog.
+    assert observed["keyword_documents"] == expected["keywords"]
     assert "conflict: MovieLens 144606 names tmdb id 4912" in first_ml.replace("\n", " ")
-    assert "4803" in first_tmdb
-    # A second run changes nothing: no row, no timestamp, no event.
+    assert "│ movies │    4803 │       0 │         0 │" in first_tmdb
+    # A second run changes nothing: no row, no timestamp, no event, in either service.
     again_tmdb = _import(env, "tmdb-csv", str(tmdb_dir))
     again_ml = _import(env, "movielens", str(ml_dir))
     assert _observed(tmp_path / "var" / "movies.db") == observed
-    assert "│       0 │       0 │      4803 │" in again_tmdb
-    assert f"│       0 │       0 │      {expected['movielens']} │" in again_ml
+    assert "│ movies │       0 │       0 │      4803 │" in again_tmdb
+    assert f"│ movies │       0 │       0 │      {expected['movielens']} │" in again_ml
+    assert "0 written to metadata" in again_ml
 
 
 def test_bad_rows_are_reported_and_skipped(tmp_path: Path) -> None:

@@ -498,3 +498,65 @@ async def test_credits_feed_the_people_filters_and_details(
 
     await eventually(de_niro_gone)
     assert await titles("with_cast=1158") == ["Heat"]
+
+
+async def test_keywords_follow_the_metadata_vocabulary(
+    catalog: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """metadata owns keyword names; movies keeps its copy in step through keyword events."""
+    gateway, client = catalog
+    admin, movies = await _seed(gateway, client)
+    heat = movies[0]["id"]
+    put = await client.put(
+        "/metadata/keywords/9748", json={"name": "revenge"}, headers=admin.headers
+    )
+    assert put.status_code == 201, put.text
+
+    async def known_to_movies() -> bool:
+        tagged = await client.patch(
+            f"/movies/{heat}", json={"keyword_ids": [9748]}, headers=admin.headers
+        )
+        return tagged.status_code == 200
+
+    await eventually(known_to_movies)
+    renamed = await client.put(
+        "/metadata/keywords/9748", json={"name": "vengeance"}, headers=admin.headers
+    )
+    assert renamed.status_code == 200, renamed.text
+
+    async def renamed_in_movies() -> bool:
+        details = (await client.get(f"/movies/{heat}?append_to_response=keywords")).json()
+        return bool(details["keywords"] == {"keywords": [{"id": 9748, "name": "vengeance"}]})
+
+    await eventually(renamed_in_movies)
+    assert _titles((await client.get("/discover/movies?with_keywords=9748")).json()) == ["Heat"]
+
+
+async def test_a_deleted_movie_leaves_metadata(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:
+    """movies.movie.deleted: metadata drops the movie's credits and analysis, and its people stop
+    listing it."""
+    gateway, client = catalog
+    admin, movies = await _seed(gateway, client)
+    heat, matrix = movies[0]["id"], movies[2]["id"]
+    await client.put("/people/1158", json={"name": "Al Pacino"}, headers=admin.headers)
+    for movie_id in (heat, matrix):
+        credits = {"cast": [{"person_id": 1158, "character": "Someone", "order": 0}]}
+        put = await client.put(
+            f"/metadata/movies/{movie_id}/credits", json=credits, headers=admin.headers
+        )
+        assert put.status_code == 201, put.text
+    analysis = await client.put(
+        f"/metadata/movies/{heat}/analysis", json={"tags": ["heist"]}, headers=admin.headers
+    )
+    assert analysis.status_code == 201, analysis.text
+    deleted = await client.delete(f"/movies/{heat}", headers=admin.headers)
+    assert deleted.status_code == 204, deleted.text
+
+    async def forgotten() -> bool:
+        credits = await client.get(f"/metadata/movies/{heat}/credits")
+        return credits.status_code == 404
+
+    await eventually(forgotten)
+    assert (await client.get(f"/metadata/movies/{heat}/analysis")).status_code == 404
+    pacino = (await client.get("/people/1158?append_to_response=movie_credits")).json()
+    assert [c["movie_id"] for c in pacino["movie_credits"]["cast"]] == [matrix]

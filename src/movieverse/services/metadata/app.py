@@ -5,8 +5,11 @@ from __future__ import annotations
 from contextlib import AsyncExitStack
 
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.docs import create_document_store
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
 from movieverse.platform.service import (
     ServiceContext,
     ServiceDefinition,
@@ -16,6 +19,7 @@ from movieverse.platform.service import (
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.metadata import service
 from movieverse.services.metadata.api import genres_router, metadata_router, people_router
+from movieverse.services.metadata.events import MOVIES_MOVIE_DELETED, MovieDeleted
 from movieverse.services.metadata.models import SERVICE, Base, documents
 from movieverse.services.metadata.settings import MetadataSettings
 
@@ -34,6 +38,20 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     if stale:
         async with ctx.db.unit_of_work() as session:
             await service.seed_genres(session, store=store, genres=stale)
+
+    async def on_movie_deleted(session: AsyncSession, event: Event) -> None:
+        deleted = MovieDeleted.model_validate(event.payload)
+        await service.forget_movie(
+            session, store=store, outbox=ctx.outbox, movie_id=deleted.movie_id
+        )
+
+    ctx.bus.subscribe(
+        Subscription(
+            group=f"{SERVICE}.deleted-movies",
+            event_types=frozenset({MOVIES_MOVIE_DELETED}),
+            handler=ctx.inbox.handler("deleted-movies", on_movie_deleted),
+        )
+    )
 
 
 DEFINITION = ServiceDefinition(

@@ -13,9 +13,7 @@ from collections.abc import Iterable, Mapping
 from movieverse.platform.docs import Document
 from movieverse.services.metadata.events import CreditedPerson
 from movieverse.services.metadata.schemas import (
-    CastCredit,
     CreditsWrite,
-    CrewCredit,
     MovieCast,
     MovieCredits,
     MovieCrew,
@@ -65,24 +63,36 @@ def reindex(
     """The index documents to write and the ones to delete after ``movie_id``'s credits became
     ``credits``. ``affected`` is everyone in the old or the new credits; ``index`` holds their
     current index documents (absent for people credited nowhere yet)."""
-    cast_by_person: dict[int, list[CastCredit]] = defaultdict(list)
-    for cast in credits.cast:
-        cast_by_person[cast.person_id].append(cast)
-    crew_by_person: dict[int, list[CrewCredit]] = defaultdict(list)
-    for crew in credits.crew:
-        crew_by_person[crew.person_id].append(crew)
+    return reindex_many(index, changes={movie_id: credits}, affected=affected)
+
+
+def reindex_many(
+    index: Mapping[int, Document],
+    *,
+    changes: Mapping[int, CreditsWrite],
+    affected: Iterable[int],
+) -> tuple[dict[int, Document], list[int]]:
+    """:func:`reindex` for several movies at once (a bulk import): every movie of ``changes``
+    now has exactly those credits; ``affected`` is everyone in their old or new credits."""
+    cast_by_person: dict[int, list[MovieCast]] = defaultdict(list)
+    crew_by_person: dict[int, list[MovieCrew]] = defaultdict(list)
+    for movie_id, credits in changes.items():
+        for cast in credits.cast:
+            cast_by_person[cast.person_id].append(
+                MovieCast(movie_id=movie_id, character=cast.character, order=cast.order)
+            )
+        for crew in credits.crew:
+            crew_by_person[crew.person_id].append(
+                MovieCrew(movie_id=movie_id, department=crew.department, job=crew.job)
+            )
     to_put: dict[int, Document] = {}
     to_delete: list[int] = []
     for person_id in sorted(set(affected)):
         current = MovieCredits.model_validate(index.get(person_id, {}))
-        cast_roles = [c for c in current.cast if c.movie_id != movie_id] + [
-            MovieCast(movie_id=movie_id, character=c.character, order=c.order)
-            for c in cast_by_person.get(person_id, [])
-        ]
-        crew_roles = [c for c in current.crew if c.movie_id != movie_id] + [
-            MovieCrew(movie_id=movie_id, department=c.department, job=c.job)
-            for c in crew_by_person.get(person_id, [])
-        ]
+        cast_roles = [c for c in current.cast if c.movie_id not in changes]
+        cast_roles += cast_by_person.get(person_id, [])
+        crew_roles = [c for c in current.crew if c.movie_id not in changes]
+        crew_roles += crew_by_person.get(person_id, [])
         if not cast_roles and not crew_roles:
             to_delete.append(person_id)
             continue

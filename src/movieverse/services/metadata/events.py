@@ -49,6 +49,8 @@ class CreditsChanged(EventPayload):
 
 
 class KeywordChanged(EventPayload):
+    """A keyword was created or renamed; movies keeps its copy of the vocabulary by it."""
+
     event_type = "metadata.keyword.changed"
 
     keyword_id: int
@@ -62,3 +64,12 @@ class AnalysisChanged(EventPayload):
     event_type = "metadata.analysis.changed"
 
     movie_id: int
+
+
+class MovieDeleted(BaseModel):
+    """What metadata reads of ``movies.movie.deleted`` (tolerant: unknown fields are ignored)."""
+
+    movie_id: int
+
+
+MOVIES_MOVIE_DELETED = "movies.movie.deleted"

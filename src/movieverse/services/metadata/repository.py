@@ -82,6 +82,10 @@ class MetadataRepository:
     async def put_person(self, person_id: int, document: Document) -> None:
         await self._put(PEOPLE, person_id, document)
 
+    async def put_people(self, documents: Mapping[int, Document]) -> None:
+        items = [(_key(i), document) for i, document in documents.items()]
+        await self.store.put_many(self.session, PEOPLE, items)
+
     async def delete_person(self, person_id: int) -> bool:
         return await self.store.delete(self.session, PEOPLE, _key(person_id))
 
@@ -110,6 +114,16 @@ class MetadataRepository:
     async def put_credits(self, movie_id: int, document: Document) -> None:
         await self._put(CREDITS, movie_id, document)
 
+    async def credits_of(self, movie_ids: Iterable[int]) -> dict[int, Document]:
+        return await self._get_many(CREDITS, movie_ids)
+
+    async def put_many_credits(self, documents: Mapping[int, Document]) -> None:
+        items = [(_key(i), document) for i, document in documents.items()]
+        await self.store.put_many(self.session, CREDITS, items)
+
+    async def delete_credits(self, movie_id: int) -> bool:
+        return await self.store.delete(self.session, CREDITS, _key(movie_id))
+
     async def person_credits(self, person_ids: Iterable[int]) -> dict[int, Document]:
         return await self._get_many(PERSON_CREDITS, person_ids)
 
@@ -129,8 +143,21 @@ class MetadataRepository:
     async def put_keyword(self, keyword_id: int, document: Document) -> None:
         await self._put(KEYWORDS, keyword_id, document)
 
+    async def keywords(self, ids: Iterable[int]) -> dict[int, Document]:
+        return await self._get_many(KEYWORDS, ids)
+
+    async def put_keywords(self, documents: Mapping[int, Document]) -> None:
+        items = [(_key(i), document) for i, document in documents.items()]
+        await self.store.put_many(self.session, KEYWORDS, items)
+
+    async def delete_keyword(self, keyword_id: int) -> bool:
+        return await self.store.delete(self.session, KEYWORDS, _key(keyword_id))
+
     async def analysis(self, movie_id: int) -> Document | None:
         return await self._get(ANALYSES, movie_id)
+
+    async def delete_analysis(self, movie_id: int) -> bool:
+        return await self.store.delete(self.session, ANALYSES, _key(movie_id))
 
     async def put_analysis(self, movie_id: int, document: Document) -> None:
         await self._put(ANALYSES, movie_id, document)

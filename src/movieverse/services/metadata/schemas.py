@@ -41,6 +41,8 @@ SafeStr = Annotated[str, AfterValidator(_without_nul)]
 PositiveId = Annotated[int, Field(ge=1, le=2**31 - 1)]
 ImagePath = Annotated[str, StringConstraints(pattern=r"^/[A-Za-z0-9._-]{1,290}$")]
 PersonImdbId = Annotated[str, StringConstraints(pattern=r"^nm\d{7,10}$")]
+# TMDB's codes: 0 not specified, 1 female, 2 male, 3 non-binary.
+Gender = Annotated[int, Field(ge=0, le=3)]
 
 
 class GenreRead(BaseModel):
@@ -67,6 +69,7 @@ class PersonWrite(BaseModel):
     place_of_birth: SafeStr | None = Field(default=None, max_length=300)
     profile_path: ImagePath | None = None
     known_for_department: SafeStr | None = Field(default=None, min_length=1, max_length=60)
+    gender: Gender = 0
     popularity: float = Field(default=0.0, ge=0, le=1e9)
     imdb_id: PersonImdbId | None = None
     tmdb_id: PositiveId | None = None
@@ -88,6 +91,8 @@ class PersonRead(BaseModel):
     place_of_birth: str | None
     profile_path: str | None
     known_for_department: str | None
+    # Documents written before the field existed have none: "not specified".
+    gender: int = 0
     popularity: float
     imdb_id: str | None
     tmdb_id: int | None

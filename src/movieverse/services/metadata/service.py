@@ -59,7 +59,7 @@ async def _emit(session: AsyncSession, outbox: Outbox, payload: EventPayload, *,
     await outbox.add(session, new_event(payload, producer=SERVICE, key=str(key)))
 
 
-def _stamped(entity_id: int, fields: Mapping[str, Any]) -> Document:
+def stamped(entity_id: int, fields: Mapping[str, Any]) -> Document:
     return {"id": entity_id, **fields, "updated_at": utcnow().isoformat()}
 
 
@@ -130,11 +130,16 @@ async def put_person(
     """Create or replace a person; also says whether it was created."""
     people = MetadataRepository(session, store)
     created = await people.person(person_id) is None
-    document = _stamped(person_id, data.model_dump(mode="json"))
+    document = stamped(person_id, data.model_dump(mode="json"))
     await people.put_person(person_id, document)
     person = PersonRead.model_validate(document)
-    changed = PersonChanged(
-        person_id=person_id,
+    await _emit(session, outbox, person_changed(person), key=person_id)
+    return person, created
+
+
+def person_changed(person: PersonRead) -> PersonChanged:
+    return PersonChanged(
+        person_id=person.id,
         name=person.name,
         known_for_department=person.known_for_department,
         popularity=person.popularity,
@@ -142,8 +147,6 @@ async def put_person(
         imdb_id=person.imdb_id,
         tmdb_id=person.tmdb_id,
     )
-    await _emit(session, outbox, changed, key=person_id)
-    return person, created
 
 
 async def delete_person(
@@ -270,6 +273,31 @@ async def replace_credits(
     return _credits_read(movie_id, credits, people), stored is None
 
 
+async def forget_movie(
+    session: AsyncSession, *, store: DocumentStore, outbox: Outbox, movie_id: int
+) -> None:
+    """``movies.movie.deleted``: the movie's credits and analysis go, and the people who were in
+    it stop listing it in their ``movie_credits``."""
+    repo = MetadataRepository(session, store)
+    await repo.serialize_credit_writes()
+    stored = await repo.credits(movie_id)
+    if stored is not None:
+        before = credit_index.person_ids(credit_index.parse_credits(stored))
+        to_put, to_delete = credit_index.reindex(
+            await repo.person_credits(before),
+            movie_id=movie_id,
+            credits=CreditsWrite(),
+            affected=before,
+        )
+        if to_put:
+            await repo.put_person_credits(to_put)
+        await repo.delete_person_credits(to_delete)
+        await repo.delete_credits(movie_id)
+        await _emit(session, outbox, CreditsChanged(movie_id=movie_id, people=[]), key=movie_id)
+    if await repo.delete_analysis(movie_id):
+        await _emit(session, outbox, AnalysisChanged(movie_id=movie_id), key=movie_id)
+
+
 # Keywords
 
 
@@ -319,7 +347,7 @@ async def put_analysis(
     repo = MetadataRepository(session, store)
     created = await repo.analysis(movie_id) is None
     # Kept under its own key, so the object's top-level names never meet the document's own.
-    document = _stamped(movie_id, {"analysis": data.root})
+    document = stamped(movie_id, {"analysis": data.root})
     await repo.put_analysis(movie_id, document)
     await _emit(session, outbox, AnalysisChanged(movie_id=movie_id), key=movie_id)
     return AnalysisRead.model_validate(document), created

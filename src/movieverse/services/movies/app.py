@@ -26,8 +26,10 @@ from movieverse.services.movies.api import (
 )
 from movieverse.services.movies.events import (
     METADATA_CREDITS_CHANGED,
+    METADATA_KEYWORD_CHANGED,
     USERS_LIST_CHANGED,
     CreditsChanged,
+    KeywordChanged,
     ListChanged,
 )
 from movieverse.services.movies.models import SERVICE, Base
@@ -55,6 +57,11 @@ async def on_credits_changed(session: AsyncSession, event: Event) -> None:
     )
 
 
+async def on_keyword_changed(session: AsyncSession, event: Event) -> None:
+    change = KeywordChanged.model_validate(event.payload)
+    await service.name_keyword(session, keyword_id=change.keyword_id, name=change.name)
+
+
 async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     people = PeopleDirectory(service_client("metadata", local_apps=ctx.shared.local_apps))
     stack.push_async_callback(people.close)
@@ -64,6 +71,13 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
             group=f"{SERVICE}.people-index",
             event_types=frozenset({METADATA_CREDITS_CHANGED}),
             handler=ctx.inbox.handler("people-index", on_credits_changed),
+        )
+    )
+    ctx.bus.subscribe(
+        Subscription(
+            group=f"{SERVICE}.keyword-vocabulary",
+            event_types=frozenset({METADATA_KEYWORD_CHANGED}),
+            handler=ctx.inbox.handler("keyword-vocabulary", on_keyword_changed),
         )
     )
     ctx.bus.subscribe(

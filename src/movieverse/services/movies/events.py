@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from movieverse.platform.events.envelope import EventPayload
 
@@ -21,6 +21,8 @@ class _MovieSnapshot(EventPayload):
     overview: str | None
     release_date: date | None
     genres: list[str]
+    # Keyword names (added after version 1 shipped, hence the default for older events).
+    keywords: list[str] = Field(default_factory=list)
     popularity: float
     vote_average: float
     vote_count: int
@@ -65,3 +67,14 @@ class MovieDeleted(EventPayload):
     event_type = "movies.movie.deleted"
 
     movie_id: int
+
+
+class KeywordChanged(BaseModel):
+    """What movies reads of ``metadata.keyword.changed``: the vocabulary's owner named a
+    keyword; movies keeps its copy (for filters and ``append_to_response=keywords``) in step."""
+
+    keyword_id: int
+    name: str
+
+
+METADATA_KEYWORD_CHANGED = "metadata.keyword.changed"

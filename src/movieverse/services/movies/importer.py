@@ -4,8 +4,12 @@ Matching is by external ids, never by title: a TMDB row matches the movie with i
 MovieLens movie matches by its movielens id, then by the TMDB id its links give, then by IMDb id
 -- but only a movie not already linked to another MovieLens entry (MovieLens lists a few TMDB
 movies twice; the second entry becomes a movie of its own without that TMDB id and is reported).
-A movie described by both sources is one row carrying both: TMDB's fields win where both speak,
-genres are the union of both sources' genres.
+A movie described by both sources is one row carrying both: TMDB's fields win where both speak;
+genres and keywords are the union of both sources'.
+
+Keywords. TMDB keywords keep TMDB's ids. A MovieLens tag becomes the keyword of the same name
+when there is one, else a keyword of its own with an id from ``LOCAL_KEYWORD_IDS`` (above any
+TMDB id). When TMDB later brings a keyword of that name, the local one is merged into it.
 
 Every batch is one unit of work. Importing the same data again changes nothing (rows are
 compared before writing, and unchanged movies emit no event), so an interrupted import is
@@ -21,12 +25,11 @@ from typing import Any
 from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.datasets import MovieLensMovie, TmdbMovie
 from movieverse.platform.db import utcnow
 from movieverse.platform.events.envelope import Event, new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.services.movies.events import MovieCreated, MovieUpdated
-from movieverse.services.movies.genres import MOVIELENS_GENRES
+from movieverse.services.movies.import_entries import ImportEntry, keyword_name
 from movieverse.services.movies.models import (
     SERVICE,
     Base,
@@ -44,7 +47,8 @@ TMDB_FIELDS = (
     "popularity", "vote_average", "vote_count", "production_companies", "production_countries",
     "spoken_languages",
 )  # fmt: skip
-MOVIELENS_FIELDS = ("title", "title_sort", "release_year")
+# Ids of keywords MovieVerse made (from tags); TMDB's keyword ids are far below.
+LOCAL_KEYWORD_IDS = range(1_000_000_000, 2**31)
 # Plain tables for bulk statements (typed as Table, unlike a model's __table__).
 _TABLES = Base.metadata.tables
 SNAPSHOT_COLUMNS = (
@@ -59,128 +63,208 @@ class ImportSummary:
     updated: int = 0
     unchanged: int = 0
     conflicts: list[str] = field(default_factory=list)
+    # Vocabulary changes, for the metadata service's keyword documents.
+    keywords_created: dict[int, str] = field(default_factory=dict)
+    keywords_merged: dict[int, int] = field(default_factory=dict)  # local id -> TMDB id
+    # Every keyword the imported movies carry, so metadata can be brought in line even when an
+    # earlier, interrupted run created them.
+    keywords_seen: dict[int, str] = field(default_factory=dict)
 
     def add(self, other: ImportSummary) -> None:
         self.created += other.created
         self.updated += other.updated
         self.unchanged += other.unchanged
         self.conflicts.extend(other.conflicts)
+        self.keywords_created.update(other.keywords_created)
+        self.keywords_seen.update(other.keywords_seen)
+        for local, merged_into in other.keywords_merged.items():
+            self.keywords_created.pop(local, None)
+            self.keywords_seen.pop(local, None)
+            self.keywords_merged[local] = merged_into
 
 
 @dataclass
-class _Entry:
-    """One source record, normalised: ids, the columns it provides, its genres and keywords."""
+class _Snapshot:
+    """What the database holds of the batch's movies, indexed by every external id."""
 
-    source: str
-    tmdb_id: int | None
-    imdb_id: str | None
-    movielens_id: int | None
-    values: dict[str, Any]
-    genres: dict[int, str]
-    keywords: dict[int, str] | None  # None: this source says nothing about keywords
+    tmdb: dict[int, dict[str, Any]] = field(default_factory=dict)
+    imdb: dict[str, dict[str, Any]] = field(default_factory=dict)
+    lens: dict[int, dict[str, Any]] = field(default_factory=dict)
+    genres: dict[int, set[int]] = field(default_factory=dict)
+    keywords: dict[int, set[int]] = field(default_factory=dict)
 
+    def index(self, row: dict[str, Any]) -> None:
+        if row.get("tmdb_id") is not None:
+            self.tmdb[row["tmdb_id"]] = row
+        if row.get("imdb_id") is not None:
+            self.imdb[row["imdb_id"]] = row
+        if row.get("movielens_id") is not None:
+            self.lens[row["movielens_id"]] = row
 
-def tmdb_entry(movie: TmdbMovie) -> _Entry:
-    values: dict[str, Any] = {
-        "title": movie.title,
-        "title_sort": movie.title.casefold(),
-        "original_title": movie.original_title,
-        "original_language": movie.original_language or None,
-        "overview": movie.overview,
-        "tagline": movie.tagline,
-        "release_date": movie.release_date,
-        "release_year": movie.release_date.year if movie.release_date else None,
-        "runtime": movie.runtime,
-        "status": movie.status or None,
-        "budget": movie.budget,
-        "revenue": movie.revenue,
-        "homepage": movie.homepage,
-        "popularity": movie.popularity,
-        "vote_average": movie.vote_average,
-        "vote_count": movie.vote_count,
-        "production_companies": [{"id": i, "name": n} for i, n in movie.production_companies],
-        "production_countries": [
-            {"iso_3166_1": c, "name": n} for c, n in movie.production_countries
-        ],
-        "spoken_languages": [{"iso_639_1": c, "name": n} for c, n in movie.spoken_languages],
-    }
-    return _Entry(
-        source="tmdb",
-        tmdb_id=movie.tmdb_id,
-        imdb_id=None,
-        movielens_id=None,
-        values=values,
-        genres=dict(movie.genres),
-        keywords=dict(movie.keywords),
-    )
+    def owner(self, key: str, value: Any) -> dict[str, Any] | None:
+        if value is None:
+            return None
+        if key == "tmdb_id":
+            return self.tmdb.get(value)
+        if key == "imdb_id":
+            return self.imdb.get(value)
+        return self.lens.get(value)
 
 
-def movielens_entry(movie: MovieLensMovie, genre_names: dict[int, str]) -> _Entry:
-    genres = {
-        MOVIELENS_GENRES[name]: genre_names[MOVIELENS_GENRES[name]]
-        for name in movie.genres
-        if name in MOVIELENS_GENRES
-    }
-    return _Entry(
-        source="movielens",
-        tmdb_id=movie.tmdb_id,
-        imdb_id=movie.imdb_id,
-        movielens_id=movie.movie_id,
-        values={
-            "title": movie.title,
-            "title_sort": movie.title.casefold(),
-            "release_year": movie.year,
-        },
-        genres=genres,
-        keywords=None,
-    )
-
-
-async def genre_names(session: AsyncSession) -> dict[int, str]:
-    return {g.id: g.name for g in (await session.execute(select(Genre))).scalars()}
+@dataclass
+class _Change:
+    row: dict[str, Any]
+    entry: ImportEntry
+    updates: dict[str, Any]
 
 
 class CatalogImporter:
-    """Applies batches of entries to the movies tables, writing events for what changed."""
+    """Applies batches of entries to the movies tables, writing events for what changed.
+
+    One importer serves one import run: it loads the keyword vocabulary once and keeps it
+    current as batches add to it.
+    """
 
     def __init__(self, *, outbox: Outbox) -> None:
         self.outbox = outbox
+        self._keyword_names: dict[int, str] | None = None
+        self._keyword_ids: dict[str, int] = {}
+        self._genre_names: dict[int, str] | None = None
+        self._last_local_id: int | None = None
 
-    async def apply(self, session: AsyncSession, entries: Sequence[_Entry]) -> ImportSummary:
+    async def apply(self, session: AsyncSession, entries: Sequence[ImportEntry]) -> ImportSummary:
         summary = ImportSummary()
-        existing = await self._existing(session, entries)
-        await self._ensure_vocabulary(session, entries)
-        created_rows: list[dict[str, Any]] = []
-        created_entries: list[_Entry] = []
-        changed: list[tuple[dict[str, Any], _Entry, dict[str, Any]]] = []
+        await self._load_vocabulary(session)
+        await self._ensure_genres(session, entries)
+        await self._ensure_keywords(session, entries, summary)
+        names = self._keyword_names
+        assert names is not None
         for entry in entries:
-            row = self._match(entry, existing, summary)
+            summary.keywords_seen.update((k, names[k]) for k in entry.keywords)
+        snapshot = await self._snapshot(session, entries)
+        created: list[tuple[dict[str, Any], ImportEntry]] = []
+        changed: list[_Change] = []
+        for entry in entries:
+            row = self._match(entry, snapshot, summary)
             if row is None:
                 new_row = self._new_row(entry)
                 # Indexed at once: a later entry of this batch naming the same ids must see it.
-                self._index(existing, new_row)
-                created_rows.append(new_row)
-                created_entries.append(entry)
+                snapshot.index(new_row)
+                created.append((new_row, entry))
                 continue
-            updates = self._updates(row, entry, existing)
-            genres_before = existing["genres"].get(row["id"], set())
-            genres_changed = not set(entry.genres) <= genres_before
-            if updates or genres_changed:
-                changed.append((row, entry, updates))
+            updates = self._updates(row, entry, snapshot)
+            new_genres = not set(entry.genres) <= snapshot.genres.get(row["id"], set())
+            new_keywords = not set(entry.keywords) <= snapshot.keywords.get(row["id"], set())
+            if updates or new_genres or new_keywords:
+                changed.append(_Change(row, entry, updates))
                 row.update(updates)
             else:
                 summary.unchanged += 1
-        created_ids = await self._insert(session, created_rows)
-        for new_id, new_row in zip(created_ids, created_rows, strict=True):
-            new_row["id"] = new_id
-        summary.created = len(created_rows)
+        await self._insert(session, [row for row, _ in created])
+        summary.created = len(created)
         summary.updated = len(changed)
         await self._write_updates(session, changed)
-        await self._write_relations(session, created_rows, created_entries, changed, existing)
-        await self._emit(session, created_rows, changed, existing)
+        pairs = created + [(c.row, c.entry) for c in changed]
+        await self._write_relations(session, pairs, snapshot)
+        await self._emit(session, created, changed, snapshot)
         return summary
 
-    async def _existing(self, session: AsyncSession, entries: Sequence[_Entry]) -> dict[str, Any]:
+    # Vocabulary ------------------------------------------------------------------------------
+
+    async def _load_vocabulary(self, session: AsyncSession) -> None:
+        if self._keyword_names is None:
+            rows = await session.execute(select(Keyword.id, Keyword.name))
+            self._keyword_names = {int(i): n for i, n in rows}
+            # The lowest id wins a shared name: TMDB's keywords come before tag-made ones.
+            for keyword_id, name in sorted(self._keyword_names.items()):
+                self._keyword_ids.setdefault(keyword_name(name), keyword_id)
+        if self._genre_names is None:
+            self._genre_names = await genre_names(session)
+
+    async def _ensure_genres(self, session: AsyncSession, entries: Sequence[ImportEntry]) -> None:
+        assert self._genre_names is not None
+        missing = {i: n for e in entries for i, n in e.genres.items() if i not in self._genre_names}
+        if missing:  # sources may carry genres beyond the seeded vocabulary (TMDB "Foreign")
+            await session.execute(
+                _TABLES["movies_genres"].insert(),
+                [{"id": i, "name": n} for i, n in missing.items()],
+            )
+            self._genre_names.update(missing)
+
+    async def _ensure_keywords(
+        self, session: AsyncSession, entries: Sequence[ImportEntry], summary: ImportSummary
+    ) -> None:
+        """Insert the keywords the batch names that the vocabulary lacks, and give every entry's
+        tags their keyword ids (``entry.keywords``)."""
+        names = self._keyword_names
+        assert names is not None
+        new: dict[int, str] = {}
+        merges: dict[int, int] = {}  # local id -> the TMDB keyword of the same name
+        for entry in entries:
+            for keyword_id, name in entry.keywords.items():
+                if keyword_id in names or keyword_id in new:
+                    continue
+                new[keyword_id] = name
+                key = keyword_name(name)
+                current = self._keyword_ids.get(key)
+                if current is None or (
+                    current in LOCAL_KEYWORD_IDS and keyword_id not in LOCAL_KEYWORD_IDS
+                ):
+                    self._keyword_ids[key] = keyword_id
+                    if current is not None:
+                        merges[current] = keyword_id
+        for entry in entries:
+            for name in entry.tag_names:
+                found = self._keyword_ids.get(name)
+                if found is None:
+                    found = self._next_local_id()
+                    new[found] = name
+                    self._keyword_ids[name] = found
+                entry.keywords[found] = name
+        if new:
+            await session.execute(
+                _TABLES["movies_keywords"].insert(),
+                [{"id": i, "name": n} for i, n in new.items()],
+            )
+            names.update(new)
+            summary.keywords_created.update(new)
+        for local, tmdb_id in merges.items():
+            await self._merge_keyword(session, local=local, into=tmdb_id)
+            del names[local]
+            summary.keywords_merged[local] = tmdb_id
+
+    def _next_local_id(self) -> int:
+        assert self._keyword_names is not None
+        if self._last_local_id is None:
+            taken = [i for i in self._keyword_names if i in LOCAL_KEYWORD_IDS]
+            self._last_local_id = max(taken, default=LOCAL_KEYWORD_IDS.start - 1)
+        self._last_local_id += 1
+        return self._last_local_id
+
+    async def _merge_keyword(self, session: AsyncSession, *, local: int, into: int) -> None:
+        """Re-point the movies of a tag-made keyword to the TMDB keyword of the same name."""
+        links = _TABLES["movies_movie_keywords"]
+        on_local = set(
+            (await session.execute(select(links.c.movie_id).where(links.c.keyword_id == local)))
+            .scalars()
+            .all()
+        )
+        on_tmdb = set(
+            (await session.execute(select(links.c.movie_id).where(links.c.keyword_id == into)))
+            .scalars()
+            .all()
+        )
+        await session.execute(delete(links).where(links.c.keyword_id == local))
+        moved = sorted(on_local - on_tmdb)
+        if moved:
+            await session.execute(
+                links.insert(), [{"movie_id": m, "keyword_id": into} for m in moved]
+            )
+        await session.execute(delete(_TABLES["movies_keywords"]).where(Keyword.id == local))
+
+    # Matching --------------------------------------------------------------------------------
+
+    async def _snapshot(self, session: AsyncSession, entries: Sequence[ImportEntry]) -> _Snapshot:
         tmdb = {e.tmdb_id for e in entries if e.tmdb_id is not None}
         imdb = {e.imdb_id for e in entries if e.imdb_id is not None}
         lens = {e.movielens_id for e in entries if e.movielens_id is not None}
@@ -191,59 +275,56 @@ class CatalogImporter:
             conditions.append(Movie.imdb_id.in_(imdb))
         if lens:
             conditions.append(Movie.movielens_id.in_(lens))
-        index: dict[str, Any] = {"tmdb": {}, "imdb": {}, "lens": {}, "genres": {}}
+        snapshot = _Snapshot()
         if not conditions:
-            return index
+            return snapshot
         rows = await session.execute(select(*SNAPSHOT_COLUMNS).where(or_(*conditions)))
+        ids: set[int] = set()
         for row in rows.mappings():
-            self._index(index, dict(row))
-        ids = [r["id"] for r in index["tmdb"].values()] + [r["id"] for r in index["lens"].values()]
-        ids += [r["id"] for r in index["imdb"].values()]
+            snapshot.index(dict(row))
+            ids.add(row["id"])
         if ids:
-            links = await session.execute(
-                select(MovieGenre.movie_id, MovieGenre.genre_id).where(
-                    MovieGenre.movie_id.in_(set(ids))
+            genre_links = await session.execute(
+                select(MovieGenre.movie_id, MovieGenre.genre_id).where(MovieGenre.movie_id.in_(ids))
+            )
+            for movie_id, genre_id in genre_links:
+                snapshot.genres.setdefault(movie_id, set()).add(genre_id)
+            keyword_links = await session.execute(
+                select(MovieKeyword.movie_id, MovieKeyword.keyword_id).where(
+                    MovieKeyword.movie_id.in_(ids)
                 )
             )
-            for movie_id, genre_id in links:
-                index["genres"].setdefault(movie_id, set()).add(genre_id)
-        return index
+            for movie_id, keyword_id in keyword_links:
+                snapshot.keywords.setdefault(movie_id, set()).add(keyword_id)
+        return snapshot
 
     @staticmethod
-    def _index(index: dict[str, Any], row: dict[str, Any]) -> None:
-        if row.get("tmdb_id") is not None:
-            index["tmdb"][row["tmdb_id"]] = row
-        if row.get("imdb_id") is not None:
-            index["imdb"][row["imdb_id"]] = row
-        if row.get("movielens_id") is not None:
-            index["lens"][row["movielens_id"]] = row
-
     def _match(
-        self, entry: _Entry, index: dict[str, Any], summary: ImportSummary
+        entry: ImportEntry, snapshot: _Snapshot, summary: ImportSummary
     ) -> dict[str, Any] | None:
         if entry.source == "tmdb":
-            found: dict[str, Any] | None = index["tmdb"].get(entry.tmdb_id)
-            return found
-        found = index["lens"].get(entry.movielens_id)
+            return snapshot.owner("tmdb_id", entry.tmdb_id)
+        found = snapshot.owner("movielens_id", entry.movielens_id)
         if found is not None:
             return found
-        for key, value in (("tmdb", entry.tmdb_id), ("imdb", entry.imdb_id)):
-            candidate: dict[str, Any] | None = index[key].get(value) if value is not None else None
+        for key in ("tmdb_id", "imdb_id"):
+            value = getattr(entry, key)
+            candidate = snapshot.owner(key, value)
             if candidate is None:
                 continue
             if candidate.get("movielens_id") not in (None, entry.movielens_id):
                 summary.conflicts.append(
-                    f"MovieLens {entry.movielens_id} names {key} id {value}, already the movie "
-                    f"of MovieLens {candidate['movielens_id']}; imported on its own"
+                    f"MovieLens {entry.movielens_id} names {key.removesuffix('_id')} id {value}, "
+                    f"already the movie of MovieLens {candidate['movielens_id']}; "
+                    "imported on its own"
                 )
-                entry.tmdb_id = None if key == "tmdb" else entry.tmdb_id
-                entry.imdb_id = None if key == "imdb" else entry.imdb_id
+                setattr(entry, key, None)
                 continue
             return candidate
         return None
 
     @staticmethod
-    def _new_row(entry: _Entry) -> dict[str, Any]:
+    def _new_row(entry: ImportEntry) -> dict[str, Any]:
         now = utcnow()
         row: dict[str, Any] = {
             "tmdb_id": entry.tmdb_id,
@@ -264,14 +345,14 @@ class CatalogImporter:
         return row
 
     @staticmethod
-    def _updates(row: dict[str, Any], entry: _Entry, index: dict[str, Any]) -> dict[str, Any]:
+    def _updates(row: dict[str, Any], entry: ImportEntry, snapshot: _Snapshot) -> dict[str, Any]:
         has_tmdb = "tmdb" in (row.get("sources") or [])
         wanted: dict[str, Any] = {}
         if entry.source == "tmdb" or not has_tmdb:
             wanted.update(entry.values)
-        for key, index_name in (("tmdb_id", "tmdb"), ("imdb_id", "imdb"), ("movielens_id", "lens")):
+        for key in ("tmdb_id", "imdb_id", "movielens_id"):
             value = getattr(entry, key)
-            owner = index[index_name].get(value) if value is not None else None
+            owner = snapshot.owner(key, value)
             # An id another movie already carries stays with it (the conflict was reported
             # when this movie was first imported on its own).
             if value is not None and row.get(key) != value and owner in (None, row):
@@ -281,24 +362,44 @@ class CatalogImporter:
             wanted["sources"] = sources
         return {k: v for k, v in wanted.items() if row.get(k) != v}
 
-    async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> list[int]:
-        if not rows:
-            return []
-        table = _TABLES["movies_movies"]
-        result = await session.execute(
-            table.insert().returning(table.c.id, sort_by_parameter_order=True), rows
-        )
-        return [int(i) for i in result.scalars()]
+    # Writing ---------------------------------------------------------------------------------
 
-    async def _write_updates(
-        self, session: AsyncSession, changed: list[tuple[dict[str, Any], _Entry, dict[str, Any]]]
-    ) -> None:
+    async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
+        """Insert new movies and learn their ids.
+
+        A plain executemany, then one query for the ids by external id: every imported movie
+        carries a tmdb or movielens id. (INSERT .. RETURNING with guaranteed row order is sent
+        one row per statement on SQLite, which made it the slowest part of an import.)
+        """
+        if not rows:
+            return
+        table = _TABLES["movies_movies"]
+        await session.execute(table.insert(), rows)
+        by_tmdb = {r["tmdb_id"]: r for r in rows if r["tmdb_id"] is not None}
+        by_lens = {r["movielens_id"]: r for r in rows if r["tmdb_id"] is None}
+        conditions = []
+        if by_tmdb:
+            conditions.append(table.c.tmdb_id.in_(by_tmdb))
+        if by_lens:
+            conditions.append(table.c.movielens_id.in_(by_lens))
+        found = await session.execute(
+            select(table.c.id, table.c.tmdb_id, table.c.movielens_id).where(or_(*conditions))
+        )
+        for movie_id, tmdb_id, movielens_id in found:
+            target = by_tmdb.get(tmdb_id) if tmdb_id is not None else by_lens.get(movielens_id)
+            if target is not None:
+                target["id"] = int(movie_id)
+        if any("id" not in r for r in rows):
+            raise RuntimeError("an inserted movie carries neither a tmdb_id nor a movielens_id")
+
+    async def _write_updates(self, session: AsyncSession, changed: list[_Change]) -> None:
         # One executemany per set of changed columns instead of one statement per movie.
         now = utcnow()
         groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-        for row, _, updates in changed:
-            values = {**updates, "updated_at": now}
-            groups.setdefault(tuple(sorted(values)), []).append({"_id": row["id"], **values})
+        for change in changed:
+            values = {**change.updates, "updated_at": now}
+            change.row["updated_at"] = now
+            groups.setdefault(tuple(sorted(values)), []).append({"_id": change.row["id"], **values})
         table = _TABLES["movies_movies"]
         for columns, params in groups.items():
             statement = (
@@ -308,54 +409,28 @@ class CatalogImporter:
             )
             await session.execute(statement, params)
 
-    async def _ensure_vocabulary(self, session: AsyncSession, entries: Sequence[_Entry]) -> None:
-        genres = {i: n for e in entries for i, n in e.genres.items()}
-        keywords = {i: n for e in entries for i, n in (e.keywords or {}).items()}
-        if genres:
-            known = set(
-                (await session.execute(select(Genre.id).where(Genre.id.in_(genres)))).scalars()
-            )
-            missing = [{"id": i, "name": n} for i, n in genres.items() if i not in known]
-            if missing:  # sources may carry genres beyond the seeded vocabulary (TMDB "Foreign")
-                await session.execute(_TABLES["movies_genres"].insert(), missing)
-        if keywords:
-            known = set(
-                (
-                    await session.execute(select(Keyword.id).where(Keyword.id.in_(keywords)))
-                ).scalars()
-            )
-            missing = [{"id": i, "name": n} for i, n in keywords.items() if i not in known]
-            if missing:
-                await session.execute(_TABLES["movies_keywords"].insert(), missing)
-
     async def _write_relations(
         self,
         session: AsyncSession,
-        created_rows: list[dict[str, Any]],
-        created_entries: list[_Entry],
-        changed: list[tuple[dict[str, Any], _Entry, dict[str, Any]]],
-        index: dict[str, Any],
+        pairs: list[tuple[dict[str, Any], ImportEntry]],
+        snapshot: _Snapshot,
     ) -> None:
+        """Add the genres and keywords each movie lacks (sources only ever add to them)."""
         genre_rows: list[dict[str, int]] = []
         keyword_rows: list[dict[str, int]] = []
-        replaced_keywords: list[int] = []
-        pairs = list(zip(created_rows, created_entries, strict=True)) + [
-            (row, entry) for row, entry, _ in changed
-        ]
         for row, entry in pairs:
-            before = index["genres"].get(row["id"], set())
-            for genre_id in sorted(set(entry.genres) - before):
-                genre_rows.append({"movie_id": row["id"], "genre_id": genre_id})
-            index["genres"][row["id"]] = before | set(entry.genres)
-            if entry.keywords is not None:
-                replaced_keywords.append(row["id"])
-                keyword_rows.extend(
-                    {"movie_id": row["id"], "keyword_id": k} for k in sorted(entry.keywords)
-                )
-        if replaced_keywords:
-            await session.execute(
-                delete(MovieKeyword).where(MovieKeyword.movie_id.in_(replaced_keywords))
+            movie_id = row["id"]
+            genres = snapshot.genres.setdefault(movie_id, set())
+            genre_rows.extend(
+                {"movie_id": movie_id, "genre_id": g} for g in sorted(set(entry.genres) - genres)
             )
+            genres.update(entry.genres)
+            keywords = snapshot.keywords.setdefault(movie_id, set())
+            keyword_rows.extend(
+                {"movie_id": movie_id, "keyword_id": k}
+                for k in sorted(set(entry.keywords) - keywords)
+            )
+            keywords.update(entry.keywords)
         # Core inserts: a plain executemany, without the ORM's per-row bookkeeping.
         if genre_rows:
             await session.execute(_TABLES["movies_movie_genres"].insert(), genre_rows)
@@ -365,18 +440,23 @@ class CatalogImporter:
     async def _emit(
         self,
         session: AsyncSession,
-        created_rows: list[dict[str, Any]],
-        changed: list[tuple[dict[str, Any], _Entry, dict[str, Any]]],
-        index: dict[str, Any],
+        created: list[tuple[dict[str, Any], ImportEntry]],
+        changed: list[_Change],
+        snapshot: _Snapshot,
     ) -> None:
-        names = await genre_names(session)
+        genre_names, keyword_names = self._genre_names, self._keyword_names
+        assert genre_names is not None
+        assert keyword_names is not None
         events: list[Event] = []
         for kind, rows in (
-            (MovieCreated, created_rows),
-            (MovieUpdated, [r for r, _, _ in changed]),
+            (MovieCreated, [row for row, _ in created]),
+            (MovieUpdated, [c.row for c in changed]),
         ):
             for row in rows:
-                payload = kind(
+                keywords = snapshot.keywords.get(row["id"], set())
+                # Built without validation: every value comes from typed, validated records
+                # and the columns written just above (validation doubled an import's cost).
+                payload = kind.model_construct(
                     movie_id=row["id"],
                     tmdb_id=row.get("tmdb_id"),
                     imdb_id=row.get("imdb_id"),
@@ -385,7 +465,8 @@ class CatalogImporter:
                     original_language=row.get("original_language"),
                     overview=row.get("overview"),
                     release_date=row.get("release_date"),
-                    genres=sorted(names[g] for g in index["genres"].get(row["id"], set())),
+                    genres=sorted(genre_names[g] for g in snapshot.genres.get(row["id"], set())),
+                    keywords=sorted(keyword_names[k] for k in keywords if k in keyword_names),
                     popularity=row.get("popularity") or 0.0,
                     vote_average=row.get("vote_average") or 0.0,
                     vote_count=row.get("vote_count") or 0,
@@ -395,8 +476,12 @@ class CatalogImporter:
         await self.outbox.add(session, *events)
 
 
-def batched(items: Iterable[_Entry], size: int) -> Iterable[list[_Entry]]:
-    batch: list[_Entry] = []
+async def genre_names(session: AsyncSession) -> dict[int, str]:
+    return {g.id: g.name for g in (await session.execute(select(Genre))).scalars()}
+
+
+def batched(items: Iterable[ImportEntry], size: int) -> Iterable[list[ImportEntry]]:
+    batch: list[ImportEntry] = []
     for item in items:
         batch.append(item)
         if len(batch) == size:

@@ -88,6 +88,19 @@ class MovieRepository:
         rows = await self.session.execute(select(Keyword.id).where(Keyword.id.in_(ids)))
         return set(rows.scalars())
 
+    async def keyword(self, keyword_id: int) -> Keyword | None:
+        return await self.session.get(Keyword, keyword_id)
+
+    async def add_keyword(self, keyword: Keyword) -> None:
+        self.session.add(keyword)
+        await self.session.flush()
+
+    async def delete_keyword(self, keyword_id: int) -> None:
+        await self.session.execute(
+            delete(MovieKeyword).where(MovieKeyword.keyword_id == keyword_id)
+        )
+        await self.session.execute(delete(Keyword).where(Keyword.id == keyword_id))
+
     async def set_keywords(self, movie_id: int, keyword_ids: Sequence[int]) -> None:
         await self.session.execute(delete(MovieKeyword).where(MovieKeyword.movie_id == movie_id))
         if keyword_ids:
@@ -132,6 +145,25 @@ class MovieRepository:
         ).scalar_one()
         page = discover.ordered(select(Movie).where(*where), query).offset(offset).limit(limit)
         return int(total), list((await self.session.execute(page)).scalars())
+
+    async def popularity_by_id(self, movie_ids: Sequence[int]) -> dict[int, float]:
+        rows = await self.session.execute(
+            select(Movie.id, Movie.popularity).where(Movie.id.in_(movie_ids))
+        )
+        return {int(i): float(p) for i, p in rows}
+
+    async def ids_by_tmdb_id(self, tmdb_ids: Sequence[int]) -> dict[int, int]:
+        """Catalog ids of the (not deleted) movies with these TMDB ids, keyed by TMDB id."""
+        rows = await self.session.execute(
+            select(Movie.tmdb_id, Movie.id).where(
+                Movie.tmdb_id.in_(tmdb_ids), Movie.deleted_at.is_(None)
+            )
+        )
+        return {int(t): int(i) for t, i in rows if t is not None}
+
+    async def count_listed(self) -> int:
+        statement = select(func.count()).select_from(Movie).where(Movie.deleted_at.is_(None))
+        return int((await self.session.execute(statement)).scalar_one())
 
     async def replace_people(self, movie_id: int, people: set[tuple[int, str]]) -> None:
         await self.session.execute(delete(MoviePerson).where(MoviePerson.movie_id == movie_id))

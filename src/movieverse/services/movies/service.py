@@ -16,7 +16,7 @@ from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams, decode_cursor, encode_cursor
 from movieverse.services.movies import discover, trending
 from movieverse.services.movies.events import MovieCreated, MovieDeleted, MovieUpdated
-from movieverse.services.movies.models import SERVICE, Activity, Movie
+from movieverse.services.movies.models import SERVICE, Activity, Keyword, Movie
 from movieverse.services.movies.people import PeopleDirectory
 from movieverse.services.movies.repository import MovieRepository
 from movieverse.services.movies.schemas import (
@@ -177,6 +177,29 @@ async def index_people(
     if await movies.get(movie_id, include_deleted=True) is None:
         return  # credits for a movie the catalog does not have: nothing to filter by
     await movies.replace_people(movie_id, people)
+
+
+async def name_keyword(session: AsyncSession, *, keyword_id: int, name: str) -> None:
+    """``metadata.keyword.changed``: add the keyword to the vocabulary, or rename it."""
+    movies = MovieRepository(session)
+    keyword = await movies.keyword(keyword_id)
+    if keyword is None:
+        await movies.add_keyword(Keyword(id=keyword_id, name=name))
+    elif keyword.name != name:
+        keyword.name = name
+
+
+async def ids_by_tmdb_id(session: AsyncSession, *, tmdb_ids: Sequence[int]) -> dict[int, int]:
+    return await MovieRepository(session).ids_by_tmdb_id(tmdb_ids)
+
+
+async def popularity_by_id(session: AsyncSession, *, movie_ids: Sequence[int]) -> dict[int, float]:
+    return await MovieRepository(session).popularity_by_id(movie_ids)
+
+
+async def catalog_size(session: AsyncSession) -> int:
+    """How many movies the catalog lists (deleted ones left out)."""
+    return await MovieRepository(session).count_listed()
 
 
 async def prune_activity(session: AsyncSession) -> None:
@@ -363,6 +386,7 @@ async def _emit(
         overview=movie.overview,
         release_date=movie.release_date,
         genres=[g.name for g in movie.genres],
+        keywords=[k.name for k in await MovieRepository(session).keywords(movie.id)],
         popularity=movie.popularity,
         vote_average=movie.vote_average,
         vote_count=movie.vote_count,
