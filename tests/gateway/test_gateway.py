@@ -99,6 +99,10 @@ async def test_readyz_reports_every_service(gateway_client: httpx.AsyncClient) -
     assert body["ready"] is True
     assert set(body["services"]) == set(SERVICE_FACTORIES)
     assert all(s["checks"]["database"]["ok"] for s in body["services"].values())
+    # metadata's document store is checked too (JSON columns in its database here).
+    documents = body["services"]["metadata"]["checks"]["documents"]
+    assert documents["ok"] is True
+    assert documents["version"]
     assert (await gateway_client.get("/healthz")).json() == {"status": "ok"}
 
 

@@ -14,7 +14,7 @@ import structlog
 from sqlalchemy import create_engine, func, select
 
 from movieverse.platform.observability import configure_logging
-from movieverse.platform.service import build_service_app
+from movieverse.platform.service import add_readiness_probe, build_service_app
 from movieverse.platform.settings import PlatformSettings
 from tests.platform import toy_service
 
@@ -230,6 +230,31 @@ async def test_readyz_is_503_with_details_when_the_database_is_down(tmp_path: Pa
     assert body["checks"]["database"]["error"]
     assert body["checks"]["key_value"]["ok"] is True
     assert "nobody" in body["checks"]["database"]["url"]
+
+
+async def test_readyz_checks_a_service_s_own_stores(tmp_path: Path) -> None:
+    """A store a service adds (metadata's documents) is probed like the platform's own."""
+    settings = _settings(tmp_path / "probe")
+    app = build_service_app(toy_service.DEFINITION, settings)
+
+    async def unreachable() -> str:
+        raise ConnectionRefusedError("documents store down")
+
+    async def reachable() -> str:
+        return "fine 1.0"
+
+    async with app.router.lifespan_context(app):
+        add_readiness_probe(app.state.ctx, "documents", reachable)
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://toy.test") as client:
+            up = await client.get("/readyz")
+            add_readiness_probe(app.state.ctx, "documents", unreachable)
+            down = await client.get("/readyz")
+    assert up.status_code == 200
+    assert up.json()["checks"]["documents"] == {"ok": True, "version": "fine 1.0"}
+    assert down.status_code == 503
+    assert down.json()["checks"]["documents"] == {"ok": False, "error": "ConnectionRefusedError"}
+    assert down.json()["checks"]["database"]["ok"] is True
 
 
 @pytest.fixture

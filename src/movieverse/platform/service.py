@@ -274,12 +274,23 @@ def build_service_app(
     return app
 
 
+PROBES = "readiness_probes"
+
+
+def add_readiness_probe(ctx: ServiceContext, name: str, ping: Callable[[], Awaitable[str]]) -> None:
+    """A store of the service's own beyond the platform's (metadata's documents): /readyz checks
+    it too, and reports it by ``name``."""
+    ctx.state.setdefault(PROBES, {})[name] = ping
+
+
 async def readiness(ctx: ServiceContext) -> dict[str, Any]:
     """Check every store this service depends on, concurrently."""
-    db_status, kv_result, bus_result = await asyncio.gather(
+    extra: dict[str, Callable[[], Awaitable[str]]] = ctx.state.get(PROBES, {})
+    db_status, kv_result, bus_result, *extra_results = await asyncio.gather(
         ctx.db.status("database"),
         _probe(ctx.kv.ping()),
         _probe(ctx.bus.ping()),
+        *(_probe(ping()) for ping in extra.values()),
     )
     checks = {
         "database": {
@@ -291,6 +302,7 @@ async def readiness(ctx: ServiceContext) -> dict[str, Any]:
         },
         "key_value": kv_result,
         "event_bus": bus_result,
+        **dict(zip(extra, extra_results, strict=True)),
     }
     return {"service": ctx.name, "ready": all(c["ok"] for c in checks.values()), "checks": checks}
 

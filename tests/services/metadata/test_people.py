@@ -51,6 +51,32 @@ async def test_put_creates_then_replaces_a_person(metadata: MetadataApp, admin: 
     assert after.json()["imdb_id"] is None
 
 
+async def test_an_external_id_names_one_person(metadata: MetadataApp, admin: Account) -> None:
+    _, client = metadata
+    first = await client.put(
+        "/people/31", json={"name": "Tom Hanks", "tmdb_id": 31, "imdb_id": "nm0000158"},
+        headers=admin.headers,
+    )  # fmt: skip
+    assert first.status_code == 201, first.text
+    for clash in ({"tmdb_id": 31}, {"imdb_id": "nm0000158"}):
+        taken = await client.put(
+            "/people/32", json={"name": "Someone Else", **clash}, headers=admin.headers
+        )
+        assert taken.status_code == 409, taken.text
+        field = next(iter(clash))
+        assert taken.json()["errors"][0]["field"] == f"body.{field}"
+        assert (await client.get("/people/32")).status_code == 404  # nothing was written
+    # The holder itself may be written again with its own ids; a freed id may be taken.
+    again = await client.put(
+        "/people/31", json={"name": "Thomas Hanks", "tmdb_id": 31}, headers=admin.headers
+    )
+    assert again.status_code == 200, again.text
+    moved = await client.put(
+        "/people/32", json={"name": "Someone Else", "imdb_id": "nm0000158"}, headers=admin.headers
+    )
+    assert moved.status_code == 201, moved.text
+
+
 @pytest.mark.parametrize(
     ("change", "field"),
     [

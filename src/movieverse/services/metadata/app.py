@@ -14,6 +14,7 @@ from movieverse.platform.service import (
     ServiceContext,
     ServiceDefinition,
     SharedRuntime,
+    add_readiness_probe,
     build_service_app,
 )
 from movieverse.platform.settings import PlatformSettings
@@ -32,6 +33,7 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     )
     stack.push_async_callback(store.close)
     ctx.state["documents"] = store
+    add_readiness_probe(ctx, "documents", store.ping)
     # Look before writing: a start with the vocabulary in place then takes no write lock.
     async with ctx.db.unit_of_work(write=False) as session:
         stale = await service.genres_to_seed(session, store=store)

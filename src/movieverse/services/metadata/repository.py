@@ -55,6 +55,11 @@ class MetadataRepository:
         """
         await self.store.put(self.session, LOCKS, CREDITS, {"purpose": "credit writes"})
 
+    async def serialize_person_writes(self) -> None:
+        """Make concurrent person writers take turns (see :meth:`serialize_credit_writes`), so two
+        writers cannot both find a TMDB id free and both take it."""
+        await self.store.put(self.session, LOCKS, PEOPLE, {"purpose": "person writes"})
+
     # Genres
 
     async def genres(self) -> list[Document]:
@@ -81,6 +86,11 @@ class MetadataRepository:
 
     async def put_person(self, person_id: int, document: Document) -> None:
         await self._put(PEOPLE, person_id, document)
+
+    async def person_with(self, field: str, value: str | int) -> int | None:
+        """The id of a person whose ``field`` (an external id) equals ``value``, if any."""
+        found = await self.store.find(self.session, PEOPLE, where={field: value}, limit=1)
+        return int(found[0][0]) if found else None
 
     async def put_people(self, documents: Mapping[int, Document]) -> None:
         items = [(_key(i), document) for i, document in documents.items()]

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from movieverse.platform import appends
 from movieverse.platform.db import utcnow
 from movieverse.platform.docs import Document, DocumentStore
-from movieverse.platform.errors import FieldError, NotFound, ValidationFailed
+from movieverse.platform.errors import Conflict, FieldError, NotFound, ValidationFailed
 from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams
@@ -127,8 +127,17 @@ async def put_person(
     person_id: int,
     data: PersonWrite,
 ) -> tuple[PersonRead, bool]:
-    """Create or replace a person; also says whether it was created."""
+    """Create or replace a person; also says whether it was created. A TMDB or IMDb id names
+    one person only: another person holding it is a 409."""
     people = MetadataRepository(session, store)
+    await people.serialize_person_writes()
+    for field, value in (("tmdb_id", data.tmdb_id), ("imdb_id", data.imdb_id)):
+        holder = await people.person_with(field, value) if value is not None else None
+        if holder is not None and holder != person_id:
+            raise Conflict(
+                f"Person {holder} already has {field} {value}",
+                errors=[FieldError(field=f"body.{field}", message="taken", code="taken")],
+            )
     created = await people.person(person_id) is None
     document = stamped(person_id, data.model_dump(mode="json"))
     await people.put_person(person_id, document)
