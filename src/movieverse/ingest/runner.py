@@ -160,7 +160,9 @@ class CatalogImport:
         async with self.movies_ctx.db.unit_of_work(write=False) as session:
             names = await genre_names(session)
         entries = (
-            movielens_entry(m, names, tags.of(m.movie_id) if tags is not None else ())
+            movielens_entry(
+                m, names, tags.of(m.movie_id) if tags is not None else (), layout=dataset.layout
+            )
             for m in dataset.movies()
         )
         await self._movies(entries, label="MovieLens movies")

@@ -29,6 +29,8 @@ class ImportEntry:
     keywords: dict[int, str] = field(default_factory=dict)
     # ... and by name only (MovieLens tags); the importer finds or allocates their ids.
     tag_names: frozenset[str] = frozenset()
+    # An ml-100k item id: not a MovieLens movie id (see Movie.ml100k_id).
+    ml100k_id: int | None = None
 
 
 def keyword_name(tag: str) -> str:
@@ -73,8 +75,13 @@ def tmdb_entry(movie: TmdbMovie) -> ImportEntry:
 
 
 def movielens_entry(
-    movie: MovieLensMovie, genre_names: Mapping[int, str], tags: Iterable[str] = ()
+    movie: MovieLensMovie,
+    genre_names: Mapping[int, str],
+    tags: Iterable[str] = (),
+    *,
+    layout: str = "csv",
 ) -> ImportEntry:
+    """A MovieLens movie; ``layout`` "100k" marks ml-100k, whose item ids are its own."""
     genres = {
         MOVIELENS_GENRES[name]: genre_names[MOVIELENS_GENRES[name]]
         for name in movie.genres
@@ -84,7 +91,8 @@ def movielens_entry(
         source="movielens",
         tmdb_id=movie.tmdb_id,
         imdb_id=movie.imdb_id,
-        movielens_id=movie.movie_id,
+        movielens_id=movie.movie_id if layout != "100k" else None,
+        ml100k_id=movie.movie_id if layout == "100k" else None,
         values={
             "title": movie.title,
             "title_sort": movie.title.casefold(),

@@ -52,7 +52,8 @@ LOCAL_KEYWORD_IDS = range(1_000_000_000, 2**31)
 # Plain tables for bulk statements (typed as Table, unlike a model's __table__).
 _TABLES = Base.metadata.tables
 SNAPSHOT_COLUMNS = (
-    Movie.id, Movie.tmdb_id, Movie.imdb_id, Movie.movielens_id, Movie.sources, Movie.adult,
+    Movie.id, Movie.tmdb_id, Movie.imdb_id, Movie.movielens_id, Movie.ml100k_id, Movie.sources,
+    Movie.adult,
     *(getattr(Movie, name) for name in TMDB_FIELDS),
 )  # fmt: skip
 
@@ -90,6 +91,7 @@ class _Snapshot:
     tmdb: dict[int, dict[str, Any]] = field(default_factory=dict)
     imdb: dict[str, dict[str, Any]] = field(default_factory=dict)
     lens: dict[int, dict[str, Any]] = field(default_factory=dict)
+    ml100k: dict[int, dict[str, Any]] = field(default_factory=dict)
     genres: dict[int, set[int]] = field(default_factory=dict)
     keywords: dict[int, set[int]] = field(default_factory=dict)
 
@@ -100,6 +102,8 @@ class _Snapshot:
             self.imdb[row["imdb_id"]] = row
         if row.get("movielens_id") is not None:
             self.lens[row["movielens_id"]] = row
+        if row.get("ml100k_id") is not None:
+            self.ml100k[row["ml100k_id"]] = row
 
     def owner(self, key: str, value: Any) -> dict[str, Any] | None:
         if value is None:
@@ -108,6 +112,8 @@ class _Snapshot:
             return self.tmdb.get(value)
         if key == "imdb_id":
             return self.imdb.get(value)
+        if key == "ml100k_id":
+            return self.ml100k.get(value)
         return self.lens.get(value)
 
 
@@ -268,6 +274,7 @@ class CatalogImporter:
         tmdb = {e.tmdb_id for e in entries if e.tmdb_id is not None}
         imdb = {e.imdb_id for e in entries if e.imdb_id is not None}
         lens = {e.movielens_id for e in entries if e.movielens_id is not None}
+        ml100k = {e.ml100k_id for e in entries if e.ml100k_id is not None}
         conditions = []
         if tmdb:
             conditions.append(Movie.tmdb_id.in_(tmdb))
@@ -275,6 +282,8 @@ class CatalogImporter:
             conditions.append(Movie.imdb_id.in_(imdb))
         if lens:
             conditions.append(Movie.movielens_id.in_(lens))
+        if ml100k:
+            conditions.append(Movie.ml100k_id.in_(ml100k))
         snapshot = _Snapshot()
         if not conditions:
             return snapshot
@@ -304,7 +313,9 @@ class CatalogImporter:
     ) -> dict[str, Any] | None:
         if entry.source == "tmdb":
             return snapshot.owner("tmdb_id", entry.tmdb_id)
-        found = snapshot.owner("movielens_id", entry.movielens_id)
+        found = snapshot.owner("movielens_id", entry.movielens_id) or snapshot.owner(
+            "ml100k_id", entry.ml100k_id
+        )
         if found is not None:
             return found
         for key in ("tmdb_id", "imdb_id"):
@@ -330,6 +341,7 @@ class CatalogImporter:
             "tmdb_id": entry.tmdb_id,
             "imdb_id": entry.imdb_id,
             "movielens_id": entry.movielens_id,
+            "ml100k_id": entry.ml100k_id,
             "adult": False,
             "popularity": 0.0,
             "vote_average": 0.0,
@@ -350,7 +362,7 @@ class CatalogImporter:
         wanted: dict[str, Any] = {}
         if entry.source == "tmdb" or not has_tmdb:
             wanted.update(entry.values)
-        for key in ("tmdb_id", "imdb_id", "movielens_id"):
+        for key in ("tmdb_id", "imdb_id", "movielens_id", "ml100k_id"):
             value = getattr(entry, key)
             owner = snapshot.owner(key, value)
             # An id another movie already carries stays with it (the conflict was reported
@@ -368,29 +380,31 @@ class CatalogImporter:
         """Insert new movies and learn their ids.
 
         A plain executemany, then one query for the ids by external id: every imported movie
-        carries a tmdb or movielens id. (INSERT .. RETURNING with guaranteed row order is sent
-        one row per statement on SQLite, which made it the slowest part of an import.)
+        carries a TMDB, MovieLens or ml-100k id. (INSERT .. RETURNING with guaranteed row order
+        is sent one row per statement on SQLite, which made it the slowest part of an import.)
         """
         if not rows:
             return
         table = _TABLES["movies_movies"]
         await session.execute(table.insert(), rows)
-        by_tmdb = {r["tmdb_id"]: r for r in rows if r["tmdb_id"] is not None}
-        by_lens = {r["movielens_id"]: r for r in rows if r["tmdb_id"] is None}
-        conditions = []
-        if by_tmdb:
-            conditions.append(table.c.tmdb_id.in_(by_tmdb))
-        if by_lens:
-            conditions.append(table.c.movielens_id.in_(by_lens))
-        found = await session.execute(
-            select(table.c.id, table.c.tmdb_id, table.c.movielens_id).where(or_(*conditions))
-        )
-        for movie_id, tmdb_id, movielens_id in found:
-            target = by_tmdb.get(tmdb_id) if tmdb_id is not None else by_lens.get(movielens_id)
-            if target is not None:
-                target["id"] = int(movie_id)
-        if any("id" not in r for r in rows):
-            raise RuntimeError("an inserted movie carries neither a tmdb_id nor a movielens_id")
+        # The key each new row is found by: its TMDB id, else its MovieLens or ml-100k id.
+        keys = {"tmdb_id": table.c.tmdb_id, "movielens_id": table.c.movielens_id}
+        keys["ml100k_id"] = table.c.ml100k_id
+        wanted: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in keys}
+        for row in rows:
+            name = next((k for k in keys if row.get(k) is not None), None)
+            if name is None:
+                raise RuntimeError("an imported movie carries no tmdb, MovieLens or ml-100k id")
+            wanted[name][row[name]] = row
+        conditions = [keys[name].in_(ids) for name, ids in wanted.items() if ids]
+        found = await session.execute(select(table.c.id, *keys.values()).where(or_(*conditions)))
+        for movie_id, *values in found:
+            for name, value in zip(keys, values, strict=True):
+                target = wanted[name].get(value) if value is not None else None
+                if target is not None and target.get("id") is None:
+                    target["id"] = int(movie_id)
+        if any(r.get("id") is None for r in rows):
+            raise RuntimeError("an inserted movie could not be found again by its external id")
 
     async def _write_updates(self, session: AsyncSession, changed: list[_Change]) -> None:
         # One executemany per set of changed columns instead of one statement per movie.

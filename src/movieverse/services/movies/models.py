@@ -92,6 +92,9 @@ class Movie(Base):
     tmdb_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
     imdb_id: Mapped[str | None] = mapped_column(String(16), unique=True, nullable=True)
     movielens_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
+    # ml-100k numbers its movies its own way (its 2 is GoldenEye, MovieLens's 2 is Jumanji), so
+    # its ids are kept apart: matching them against movielens_id would merge different movies.
+    ml100k_id: Mapped[int | None] = mapped_column(Integer, unique=True, nullable=True)
 
     title: Mapped[str] = mapped_column(String(300))
     # Lower-cased title for sorting by title alike on every database.
