@@ -44,6 +44,8 @@ migrate: $(VENV)/.installed-run
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/login.py
 	$(BIN)/python bench/users_me.py
+	$(BIN)/python bench/catalog_reads.py
+	$(BIN)/python bench/discover_scale.py
 
 # Re-pin the whole dependency tree from a clean environment.
 lock:
