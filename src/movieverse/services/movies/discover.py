@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Literal
+from typing import Any, Literal, TypeVar
 
-from sqlalchemy import ColumnElement, Select, exists, not_
+from sqlalchemy import ColumnElement, Select, exists, false, not_, select
 
 from movieverse.platform.errors import BadRequest, FieldError
 from movieverse.services.movies.models import Movie, MovieGenre, MovieKeyword, MoviePerson
@@ -26,6 +26,7 @@ SORT_COLUMNS = {
     "revenue": Movie.revenue,
 }
 MAX_IDS = 50
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -112,27 +113,39 @@ def check_date_order(
         raise _problem(lower_name, f"must not exceed {upper_name}")
 
 
-def _genre_group(ids: tuple[int, ...]) -> ColumnElement[bool]:
-    return exists().where(MovieGenre.movie_id == Movie.id, MovieGenre.genre_id.in_(ids))
+# How relation filters are written. "Is the movie in this set" (IN over the link table's
+# (relation, movie) index) lets the database gather the set once, which is what counting every
+# match needs; a correlated EXISTS is probed movie by movie, which wins only when the page is
+# found early while walking the sort's index -- true of genres (a common genre fills a page
+# within the first few hundred movies), not of keywords or people (rare: the walk would go on).
+Form = Literal["count", "page"]
+
+
+def _genre_group(ids: tuple[int, ...], form: Form) -> ColumnElement[bool]:
+    if form == "page":
+        return exists().where(MovieGenre.movie_id == Movie.id, MovieGenre.genre_id.in_(ids))
+    return Movie.id.in_(select(MovieGenre.movie_id).where(MovieGenre.genre_id.in_(ids)))
 
 
 def _keyword_group(ids: tuple[int, ...]) -> ColumnElement[bool]:
-    return exists().where(MovieKeyword.movie_id == Movie.id, MovieKeyword.keyword_id.in_(ids))
+    return Movie.id.in_(select(MovieKeyword.movie_id).where(MovieKeyword.keyword_id.in_(ids)))
 
 
 def _person_group(ids: tuple[int, ...], role: str | None) -> ColumnElement[bool]:
-    conditions = [MoviePerson.movie_id == Movie.id, MoviePerson.person_id.in_(ids)]
+    conditions: list[ColumnElement[bool]] = [MoviePerson.person_id.in_(ids)]
     if role is not None:
         conditions.append(MoviePerson.role == role)
-    return exists().where(*conditions)
+    return Movie.id.in_(select(MoviePerson.movie_id).where(*conditions))
 
 
-def conditions(query: DiscoverQuery) -> list[ColumnElement[bool]]:
-    """The WHERE clause of a discover query, as a list of conditions to AND."""
+def conditions(query: DiscoverQuery, *, form: Form = "count") -> list[ColumnElement[bool]]:
+    """The WHERE clause of a discover query, as a list of conditions to AND; ``form`` says
+    whether it counts the matches or fetches a page of them (see :data:`Form`)."""
     where: list[ColumnElement[bool]] = [Movie.deleted_at.is_(None)]
     if not query.include_adult:
-        where.append(Movie.adult.is_(False))
-    where.extend(_relation_conditions(query))
+        # "= false", not "IS false": only the former is matched against an index.
+        where.append(Movie.adult == false())
+    where.extend(_relation_conditions(query, form))
     if query.primary_release_year is not None:
         where.append(Movie.release_year == query.primary_release_year)
     lower_bounds = [
@@ -153,13 +166,13 @@ def conditions(query: DiscoverQuery) -> list[ColumnElement[bool]]:
     return where
 
 
-def _relation_conditions(query: DiscoverQuery) -> list[ColumnElement[bool]]:
-    """Genres, keywords and people: one EXISTS per AND-group, an IN list per OR-group."""
+def _relation_conditions(query: DiscoverQuery, form: Form) -> list[ColumnElement[bool]]:
+    """Genres, keywords and people: one condition per AND-group, an IN list per OR-group."""
     where: list[ColumnElement[bool]] = []
     if query.with_genres:
-        where.extend(_genre_group(group) for group in query.with_genres.groups)
+        where.extend(_genre_group(group, form) for group in query.with_genres.groups)
     if query.without_genres:
-        where.append(not_(_genre_group(query.without_genres)))
+        where.append(not_(_genre_group(query.without_genres, form)))
     if query.with_keywords:
         where.extend(_keyword_group(group) for group in query.with_keywords.groups)
     people = [(query.with_cast, "cast"), (query.with_crew, "crew"), (query.with_people, None)]
@@ -169,8 +182,32 @@ def _relation_conditions(query: DiscoverQuery) -> list[ColumnElement[bool]]:
     return where
 
 
-def ordered(statement: Select[Movie], query: DiscoverQuery) -> Select[Movie]:
-    """Sort, unknown values (no release date, no revenue) last either way, ties by id."""
+# Sort columns that may hold no value (unknown release date or revenue).
+NULLABLE_SORTS = frozenset({"release_date", "revenue"})
+
+
+def ordered(statement: Select[T], query: DiscoverQuery, *, dialect: str) -> Select[T]:
+    """Sort, unknown values (no release date, no revenue) last either way, ties by id.
+
+    The ORDER BY is kept to what an index on the sort column can serve: an "is it unknown" term
+    first would make every query sort all its matches. SQLite and MySQL put NULLs first going
+    up and last going down, PostgreSQL the other way round, so the extra term (or NULLS LAST) is
+    only added where the dialect would otherwise list unknowns first -- and never for a column
+    that cannot be NULL, or when a range filter on that column has already left unknowns out.
+    """
     column = SORT_COLUMNS[query.sort_field]
     direction = column.desc() if query.sort_descending else column.asc()
-    return statement.order_by(column.is_(None), direction, Movie.id.asc())
+    keys: list[ColumnElement[Any]] = [direction]
+    if query.sort_field in NULLABLE_SORTS and not _known_only(query):
+        if dialect == "postgresql":
+            keys = [direction.nulls_last()] if query.sort_descending else keys
+        elif not query.sort_descending:
+            keys = [column.is_(None), direction]
+    return statement.order_by(*keys, Movie.id.asc())
+
+
+def _known_only(query: DiscoverQuery) -> bool:
+    """Whether the filters already leave out movies without a value for the sort column."""
+    if query.sort_field == "release_date":
+        return query.release_date_gte is not None or query.release_date_lte is not None
+    return False

@@ -5,10 +5,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import ColumnElement, delete, false, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.services.movies import discover
+from movieverse.services.movies.discover import DiscoverQuery
 from movieverse.services.movies.models import (
     Activity,
     Genre,
@@ -49,13 +50,37 @@ class MovieRepository:
     async def discover(
         self, query: discover.DiscoverQuery, *, offset: int, limit: int
     ) -> tuple[int, list[Movie]]:
-        where = discover.conditions(query)
+        counted = discover.conditions(query, form="count")
         total = (
-            await self.session.execute(select(func.count()).select_from(Movie).where(*where))
+            await self.session.execute(select(func.count()).select_from(Movie).where(*counted))
         ).scalar_one()
-        page = discover.ordered(select(Movie).where(*where), query).offset(offset).limit(limit)
-        movies = list((await self.session.execute(page)).scalars())
-        return int(total), movies
+        if offset >= total:
+            return int(total), []  # past the last page: no need to look
+        where = discover.conditions(query, form="page")
+        return int(total), await self._page(where, query, offset=offset, limit=limit)
+
+    async def _page(
+        self,
+        where: Sequence[ColumnElement[bool]],
+        query: DiscoverQuery,
+        *,
+        offset: int,
+        limit: int,
+    ) -> list[Movie]:
+        """A page in two steps: the ids, in order, from the indexes alone (the sort's index
+        also holds what every list checks), then those movies' rows. Skipping 10,000 wide rows to
+        reach page 500 read each of them; skipping index entries costs a fraction of that."""
+        ids_query = discover.ordered(select(Movie.id).where(*where), query, dialect=self._dialect)
+        ids = list((await self.session.execute(ids_query.offset(offset).limit(limit))).scalars())
+        if not ids:
+            return []
+        rows = await self.session.execute(select(Movie).where(Movie.id.in_(ids)))
+        by_id = {movie.id: movie for movie in rows.scalars()}
+        return [by_id[i] for i in ids if i in by_id]
+
+    @property
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
 
     async def genre_ids(self, movie_ids: Sequence[int]) -> dict[int, list[int]]:
         """Genre ids per movie, for list items (one query for a whole page)."""
@@ -130,7 +155,7 @@ class MovieRepository:
             return {}
         statement = select(Movie).where(Movie.id.in_(ids), Movie.deleted_at.is_(None))
         if not include_adult:
-            statement = statement.where(Movie.adult.is_(False))
+            statement = statement.where(Movie.adult == false())
         return {m.id: m for m in (await self.session.execute(statement)).scalars()}
 
     async def popular_excluding(
@@ -143,8 +168,7 @@ class MovieRepository:
         total = (
             await self.session.execute(select(func.count()).select_from(Movie).where(*where))
         ).scalar_one()
-        page = discover.ordered(select(Movie).where(*where), query).offset(offset).limit(limit)
-        return int(total), list((await self.session.execute(page)).scalars())
+        return int(total), await self._page(where, query, offset=offset, limit=limit)
 
     async def popularity_by_id(self, movie_ids: Sequence[int]) -> dict[int, float]:
         rows = await self.session.execute(
