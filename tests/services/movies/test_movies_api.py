@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import update
 
-from movieverse.gateway.app import Gateway
-from tests.support import Account, admin_account, eventually, signed_up
+from movieverse.gateway.app import Gateway, create_gateway
+from movieverse.services.movies.models import Movie
+from movieverse.services.movies.settings import MoviesSettings
+from tests.support import Account, Stack, admin_account, eventually, fast_auth_settings, signed_up
 
 # A small catalog whose expected query results are computed below in plain Python.
 SEED: list[dict[str, Any]] = [
@@ -560,3 +564,38 @@ async def test_a_deleted_movie_leaves_metadata(catalog: tuple[Gateway, httpx.Asy
     assert (await client.get(f"/metadata/movies/{heat}/analysis")).status_code == 404
     pacino = (await client.get("/people/1158?append_to_response=movie_credits")).json()
     assert [c["movie_id"] for c in pacino["movie_credits"]["cast"]] == [matrix]
+
+
+async def test_movie_pages_are_cached_until_a_write_or_their_ttl(
+    movies_database: str | None, tmp_path: Path
+) -> None:
+    settings = Stack("embedded", database_url=None, redis_url=None).settings(tmp_path / "var")
+    movies_settings = MoviesSettings(database_url=movies_database, details_cache_seconds=0.5)
+    gateway = create_gateway(
+        settings, service_overrides={"auth": fast_auth_settings(), "movies": movies_settings}
+    )
+    async with gateway.edge.router.lifespan_context(gateway.edge):
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(transport=transport, base_url="http://catalog.test") as client:
+            admin, movies = await _seed(gateway, client)
+            url = f"/movies/{movies[0]['id']}"
+            assert (await client.get(url)).json()["title"] == "Heat"
+            # A write the service makes drops the page at once ...
+            patched = await client.patch(url, json={"title": "Heat (1995)"}, headers=admin.headers)
+            assert patched.status_code == 200
+            assert (await client.get(url)).json()["title"] == "Heat (1995)"
+            # ... one made behind its back (an import from the command line) shows after the TTL.
+            ctx = gateway.services["movies"].state.ctx
+            async with ctx.db.unit_of_work() as session:
+                await session.execute(
+                    update(Movie).where(Movie.id == movies[0]["id"]).values(title="Heat!")
+                )
+            assert (await client.get(url)).json()["title"] == "Heat (1995)"
+
+            async def expired() -> bool:
+                return bool((await client.get(url)).json()["title"] == "Heat!")
+
+            await eventually(expired, within=5)
+            # A deleted movie is gone at once, cached page or not.
+            await client.delete(url, headers=admin.headers)
+            assert (await client.get(url)).status_code == 404

@@ -13,6 +13,7 @@ from movieverse.platform.pagination import Page, PageDep
 from movieverse.platform.security import AdminUser
 from movieverse.platform.service import CtxDep, SessionDep
 from movieverse.services.movies import discover, service, trending
+from movieverse.services.movies.cache import MovieCache
 from movieverse.services.movies.schemas import (
     ChangesPage,
     FindResult,
@@ -181,25 +182,39 @@ async def changes(
 async def get_movie(
     request: Request,
     movie_id: MovieIdPath,
-    session: SessionDep,
     ctx: CtxDep,
     append_to_response: Annotated[
         str | None,
         Query(max_length=500, description=f"Comma-separated: {', '.join(service.APPENDABLE)}"),
     ] = None,
 ) -> Response:
+    # The hottest catalog read: the page comes from the cache, and a database session is opened
+    # only on a miss or for appends that need one.
     appends = service.parse_appends(append_to_response)
-    document = await service.details_document(
-        session, movie_id=movie_id, appends=appends, people=ctx.state["people"]
-    )
-    return cacheable_json(request, _json(document), cache_control=_settings(ctx).cache_control)
+    cache: MovieCache = ctx.state["movie_cache"]
+    cache_control = _settings(ctx).cache_control
+    body = await cache.get(movie_id)
+    if body is None or appends:
+        async with ctx.db.unit_of_work(write=False) as session:
+            body = await service.details_json(session, movie_id=movie_id, cache=cache)
+            if appends:
+                document = orjson.loads(body)
+                document.update(
+                    await service.appended(
+                        session, movie_id=movie_id, appends=appends, people=ctx.state["people"]
+                    )
+                )
+                body = _json(document)
+    return cacheable_json(request, body, cache_control=cache_control)
 
 
 @movies_router.post("", status_code=status.HTTP_201_CREATED, summary="Add a movie (admin)")
 async def create_movie(
     body: MovieCreate, admin: AdminUser, session: SessionDep, ctx: CtxDep
 ) -> MovieRead:
-    movie = await service.create_movie(session, outbox=ctx.outbox, data=body)
+    movie = await service.create_movie(
+        session, outbox=ctx.outbox, data=body, cache=ctx.state["movie_cache"]
+    )
     return service.movie_read(movie)
 
 
@@ -215,10 +230,11 @@ async def update_movie(
     ctx: CtxDep,
 ) -> Response:
     movie = await service.existing_movie(session, movie_id)
-    require_current(request, _json(service.movie_read(movie).model_dump(mode="json")))
-    movie = await service.update_movie(session, outbox=ctx.outbox, movie=movie, changes=body)
-    body_bytes = _json(service.movie_read(movie).model_dump(mode="json"))
-    return cacheable_json(request, body_bytes, cache_control="no-store")
+    require_current(request, service.movie_json(movie))
+    movie = await service.update_movie(
+        session, outbox=ctx.outbox, movie=movie, changes=body, cache=ctx.state["movie_cache"]
+    )
+    return cacheable_json(request, service.movie_json(movie), cache_control="no-store")
 
 
 @movies_router.delete(
@@ -228,8 +244,10 @@ async def delete_movie(
     request: Request, movie_id: MovieIdPath, admin: AdminUser, session: SessionDep, ctx: CtxDep
 ) -> Response:
     movie = await service.existing_movie(session, movie_id)
-    require_current(request, _json(service.movie_read(movie).model_dump(mode="json")))
-    await service.delete_movie(session, outbox=ctx.outbox, movie=movie)
+    require_current(request, service.movie_json(movie))
+    await service.delete_movie(
+        session, outbox=ctx.outbox, movie=movie, cache=ctx.state["movie_cache"]
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 

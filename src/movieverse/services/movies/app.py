@@ -24,6 +24,7 @@ from movieverse.services.movies.api import (
     movies_router,
     trending_router,
 )
+from movieverse.services.movies.cache import MovieCache
 from movieverse.services.movies.events import (
     METADATA_CREDITS_CHANGED,
     METADATA_KEYWORD_CHANGED,
@@ -66,6 +67,9 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     people = PeopleDirectory(service_client("metadata", local_apps=ctx.shared.local_apps))
     stack.push_async_callback(people.close)
     ctx.state["people"] = people
+    own = ctx.settings
+    assert isinstance(own, MoviesSettings)
+    ctx.state["movie_cache"] = MovieCache(ctx.kv, ttl_seconds=own.details_cache_seconds)
     ctx.bus.subscribe(
         Subscription(
             group=f"{SERVICE}.people-index",

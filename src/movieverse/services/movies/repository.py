@@ -7,6 +7,7 @@ from datetime import datetime
 
 from sqlalchemy import ColumnElement, delete, false, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import load_only
 
 from movieverse.services.movies import discover
 from movieverse.services.movies.discover import DiscoverQuery
@@ -15,10 +16,17 @@ from movieverse.services.movies.models import (
     Genre,
     Keyword,
     Movie,
-    MovieGenre,
     MovieKeyword,
     MoviePerson,
 )
+
+# What a movie in a list shows (MovieSummary): lists load only these, leaving out the long text
+# and JSON columns a details page needs.
+SUMMARY_COLUMNS = (
+    Movie.id, Movie.title, Movie.original_title, Movie.original_language, Movie.overview,
+    Movie.release_date, Movie.popularity, Movie.vote_average, Movie.vote_count,
+    Movie.poster_path, Movie.backdrop_path, Movie.adult,
+)  # fmt: skip
 
 
 class MovieRepository:
@@ -74,27 +82,15 @@ class MovieRepository:
         ids = list((await self.session.execute(ids_query.offset(offset).limit(limit))).scalars())
         if not ids:
             return []
-        rows = await self.session.execute(select(Movie).where(Movie.id.in_(ids)))
+        rows = await self.session.execute(
+            select(Movie).options(load_only(*SUMMARY_COLUMNS)).where(Movie.id.in_(ids))
+        )
         by_id = {movie.id: movie for movie in rows.scalars()}
         return [by_id[i] for i in ids if i in by_id]
 
     @property
     def _dialect(self) -> str:
         return self.session.get_bind().dialect.name
-
-    async def genre_ids(self, movie_ids: Sequence[int]) -> dict[int, list[int]]:
-        """Genre ids per movie, for list items (one query for a whole page)."""
-        if not movie_ids:
-            return {}
-        rows = await self.session.execute(
-            select(MovieGenre.movie_id, MovieGenre.genre_id)
-            .where(MovieGenre.movie_id.in_(movie_ids))
-            .order_by(MovieGenre.movie_id, MovieGenre.genre_id)
-        )
-        result: dict[int, list[int]] = {movie_id: [] for movie_id in movie_ids}
-        for movie_id, genre_id in rows:
-            result[movie_id].append(genre_id)
-        return result
 
     async def keywords(self, movie_id: int) -> list[Keyword]:
         rows = await self.session.execute(

@@ -6,15 +6,17 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform import appends
-from movieverse.platform.db import utcnow
+from movieverse.platform.db import after_commit, utcnow
 from movieverse.platform.errors import BadRequest, Conflict, FieldError, NotFound
 from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams, decode_cursor, encode_cursor
 from movieverse.services.movies import discover, trending
+from movieverse.services.movies.cache import MovieCache
 from movieverse.services.movies.events import MovieCreated, MovieDeleted, MovieUpdated
 from movieverse.services.movies.models import SERVICE, Activity, Keyword, Movie
 from movieverse.services.movies.people import PeopleDirectory
@@ -69,6 +71,11 @@ def movie_read(movie: Movie) -> MovieRead:
     )
 
 
+def _genre_ids(movie: Movie) -> list[int]:
+    """The genres loaded with the movie (one query for a whole page), in id order."""
+    return sorted(g.id for g in movie.genres)
+
+
 def _summary(movie: Movie, genre_ids: list[int]) -> MovieSummary:
     return MovieSummary(
         id=movie.id,
@@ -94,19 +101,40 @@ async def _existing(session: AsyncSession, movie_id: int) -> Movie:
     return movie
 
 
-async def details_document(
+def movie_json(movie: Movie) -> bytes:
+    """A movie page's body without appends: also what If-Match on a write is compared with."""
+    return orjson.dumps(movie_read(movie).model_dump(mode="json"))
+
+
+async def details_json(session: AsyncSession, *, movie_id: int, cache: MovieCache) -> bytes:
+    """The movie page's body, from the cache or read and cached."""
+    body = await cache.get(movie_id)
+    if body is None:
+        body = movie_json(await _existing(session, movie_id))
+        await cache.put(movie_id, body)
+    return body
+
+
+async def appended(
     session: AsyncSession, *, movie_id: int, appends: Sequence[str], people: PeopleDirectory
 ) -> dict[str, Any]:
-    movie = await _existing(session, movie_id)
-    document = movie_read(movie).model_dump(mode="json")
+    """The sub-resources ``append_to_response`` asked for, by name."""
+    extra: dict[str, Any] = {}
     if "credits" in appends:
-        document["credits"] = await people.credits(movie_id)
+        extra["credits"] = await people.credits(movie_id)
     if "keywords" in appends:
         keywords = await MovieRepository(session).keywords(movie_id)
-        document["keywords"] = {
+        extra["keywords"] = {
             "keywords": [KeywordRead(id=k.id, name=k.name).model_dump() for k in keywords]
         }
-    return document
+    return extra
+
+
+def forget_after_commit(session: AsyncSession, cache: MovieCache, movie_id: int) -> None:
+    async def forget() -> None:
+        await cache.forget(movie_id)
+
+    after_commit(session, forget)
 
 
 async def discover_page(
@@ -114,8 +142,7 @@ async def discover_page(
 ) -> Page[MovieSummary]:
     movies = MovieRepository(session)
     total, found = await movies.discover(query, offset=params.offset, limit=params.per_page)
-    genres = await movies.genre_ids([m.id for m in found])
-    results = [_summary(m, genres[m.id]) for m in found]
+    results = [_summary(m, _genre_ids(m)) for m in found]
     return Page[MovieSummary].build(params, total=total, results=results)
 
 
@@ -147,8 +174,7 @@ async def trending_page(
         limit=params.per_page - len(from_active),
     )
     page_movies = from_active + rest
-    genres = await movies.genre_ids([m.id for m in page_movies])
-    results = [_summary(m, genres[m.id]) for m in page_movies]
+    results = [_summary(m, _genre_ids(m)) for m in page_movies]
     return Page[MovieSummary].build(params, total=len(active) + rest_total, results=results)
 
 
@@ -218,8 +244,7 @@ async def find_external(
         movie = await movies.by_imdb_id(external_id)
     if movie is None:
         return []
-    genres = await movies.genre_ids([movie.id])
-    return [_summary(movie, genres[movie.id])]
+    return [_summary(movie, _genre_ids(movie))]
 
 
 async def changes_page(session: AsyncSession, *, since: str | None, limit: int) -> ChangesPage:
@@ -255,7 +280,9 @@ def _parse_since(since: str) -> tuple[datetime, int]:
     return instant, 0
 
 
-async def create_movie(session: AsyncSession, *, outbox: Outbox, data: MovieCreate) -> Movie:
+async def create_movie(
+    session: AsyncSession, *, outbox: Outbox, data: MovieCreate, cache: MovieCache
+) -> Movie:
     now = utcnow()
     movie = Movie(
         title=data.title,
@@ -280,11 +307,13 @@ async def create_movie(session: AsyncSession, *, outbox: Outbox, data: MovieCrea
         raise _duplicate_external_id(exc) from exc
     await _set_relations(session, movie, data)
     await _emit(outbox, session, MovieCreated, movie)
+    # Nothing can be cached for a new id -- unless a deleted movie's page was, under a reused id.
+    forget_after_commit(session, cache, movie.id)
     return movie
 
 
 async def update_movie(
-    session: AsyncSession, *, outbox: Outbox, movie: Movie, changes: MovieUpdate
+    session: AsyncSession, *, outbox: Outbox, movie: Movie, changes: MovieUpdate, cache: MovieCache
 ) -> Movie:
     values = changes.model_dump(exclude_unset=True)
     if "title" in values and values["title"] is None:
@@ -297,15 +326,19 @@ async def update_movie(
     except Exception as exc:
         raise _duplicate_external_id(exc) from exc
     await _emit(outbox, session, MovieUpdated, movie)
+    forget_after_commit(session, cache, movie.id)
     return movie
 
 
-async def delete_movie(session: AsyncSession, *, outbox: Outbox, movie: Movie) -> None:
+async def delete_movie(
+    session: AsyncSession, *, outbox: Outbox, movie: Movie, cache: MovieCache
+) -> None:
     """Soft delete: the row stays for the changes feed; every read treats it as gone."""
     now = utcnow()
     movie.deleted_at = now
     movie.updated_at = now
     await _emit_payload(outbox, session, MovieDeleted(movie_id=movie.id), movie.id)
+    forget_after_commit(session, cache, movie.id)
 
 
 async def existing_movie(session: AsyncSession, movie_id: int) -> Movie:

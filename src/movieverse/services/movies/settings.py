@@ -13,5 +13,8 @@ class MoviesSettings(ServiceSettings):
 
     # Sent with cacheable catalog reads (details, discover, lists).
     cache_control: str = Field(default="public, max-age=60", max_length=200)
+    # How long a movie page may be served from the cache after a write this service did not see
+    # (an import run from the command line); its own writes drop the entry at once.
+    details_cache_seconds: float = Field(default=60, gt=0, le=3600)
     # /movies/top_rated ignores movies with fewer votes: a 10/10 from two voters is noise.
     top_rated_min_votes: int = Field(default=100, ge=0)
