@@ -15,6 +15,7 @@ from typing import Any
 import httpx
 import pytest
 from sqlalchemy import MetaData, insert, select, text
+from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from movieverse.gateway.app import Gateway, create_gateway
@@ -46,6 +47,30 @@ def require_server(name: str) -> str:
     if url is None:
         pytest.skip(f"MOVIEVERSE_TEST_{name.upper()}_URL is not set")
     return url
+
+
+async def _admin_statement(base: str, statement: str) -> None:
+    engine = create_async_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def fresh_database(server: str, *, prefix: str) -> AsyncIterator[str]:
+    """The URL of a new, empty database on the real ``server`` ("postgres" or "mysql") for one
+    test, dropped afterwards. Skips, naming the variable, when that server's URL is unset."""
+    base = require_server(server)
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    quoted = f'"{name}"' if server == "postgres" else f"`{name}`"
+    await _admin_statement(base, f"CREATE DATABASE {quoted}")
+    try:
+        yield make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
+    finally:
+        force = " WITH (FORCE)" if server == "postgres" else ""
+        await _admin_statement(base, f"DROP DATABASE IF EXISTS {quoted}{force}")
 
 
 def fast_auth_settings(**overrides: Any) -> AuthSettings:

@@ -7,22 +7,19 @@ import asyncio
 import csv
 import json
 import sqlite3
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 from typer.testing import CliRunner
 
 from movieverse.cli import app
 from movieverse.platform.db import normalise_url
 from movieverse.services.metadata.models import outbox
-from tests.services.metadata.conftest import _postgres_admin
-from tests.support import Stack, eventually, require_server, running_gateway
+from tests.support import Stack, eventually, fresh_database, running_gateway
 
 runner = CliRunner()
 
@@ -52,15 +49,9 @@ async def metadata_url(
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'var' / 'metadata.db'}"
         return
-    base = require_server("postgres")
-    name = f"mv_import_{uuid.uuid4().hex[:8]}"
-    await _postgres_admin(base, f'CREATE DATABASE "{name}"')
-    url = make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
-    monkeypatch.setenv("MOVIEVERSE_METADATA_DATABASE_URL", url)
-    try:
+    async with fresh_database("postgres", prefix="mv_import") as url:
+        monkeypatch.setenv("MOVIEVERSE_METADATA_DATABASE_URL", url)
         yield url
-    finally:
-        await _postgres_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def _movie(

@@ -9,9 +9,14 @@ from __future__ import annotations
 import asyncio
 import math
 import time
-from typing import Protocol
+from typing import Generic, Protocol, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.db import after_commit
+
+K = TypeVar("K")
 
 
 class KeyValueStore(Protocol):
@@ -230,3 +235,37 @@ def create_key_value_store(url: str | None, *, prefix: str = "movieverse:") -> K
     if url.startswith(("redis://", "rediss://", "unix://")):
         return RedisKeyValueStore.from_url(url, prefix=prefix)
     raise ValueError(f"unsupported key-value store URL scheme: {url.split('://', 1)[0]}")
+
+
+class BodyCache(Generic[K]):
+    """Ready-made response bodies by entity key, each for at most ``ttl_seconds``.
+
+    For read-through caches of hot pages (a user's own profile, a movie page): a hit is one
+    key-value read and no serialisation. Writers call :meth:`forget_after_commit`; dropping the
+    entry before the commit would let a concurrent reader cache the old row again, and the TTL
+    bounds how long that rarer race -- a reader caching a row just replaced -- can last.
+    """
+
+    def __init__(self, kv: KeyValueStore, *, namespace: str, ttl_seconds: float) -> None:
+        self._kv = kv
+        self._namespace = namespace
+        self._ttl = ttl_seconds
+
+    def _key(self, key: K) -> str:
+        return f"{self._namespace}:{key}"
+
+    async def get(self, key: K) -> bytes | None:
+        return await self._kv.get(self._key(key))
+
+    async def put(self, key: K, body: bytes) -> bytes:
+        await self._kv.set(self._key(key), body, ttl_seconds=self._ttl)
+        return body
+
+    async def forget(self, key: K) -> None:
+        await self._kv.delete(self._key(key))
+
+    def forget_after_commit(self, session: AsyncSession, key: K) -> None:
+        async def forget() -> None:
+            await self.forget(key)
+
+        after_commit(session, forget)

@@ -4,39 +4,26 @@ home, documents in JSONB): a fresh database per test, chosen through the service
 from __future__ import annotations
 
 import json
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select, text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
+from sqlalchemy import select
 
 from movieverse.gateway.app import Gateway, create_gateway
-from movieverse.platform.db import normalise_url
 from movieverse.services.metadata.models import outbox
 from tests.support import (
     Account,
     Stack,
     admin_account,
     fast_auth_settings,
-    require_server,
+    fresh_database,
     signed_up,
 )
 
 MetadataApp = tuple[Gateway, httpx.AsyncClient]
-
-
-async def _postgres_admin(base: str, statement: str) -> None:
-    engine = create_async_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
@@ -50,15 +37,9 @@ async def metadata_database(
         monkeypatch.delenv("MOVIEVERSE_METADATA_DATABASE_URL", raising=False)
         yield
         return
-    base = require_server("postgres")
-    name = f"mv_metadata_{uuid.uuid4().hex[:8]}"
-    await _postgres_admin(base, f'CREATE DATABASE "{name}"')
-    url = make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
-    monkeypatch.setenv("MOVIEVERSE_METADATA_DATABASE_URL", url)
-    try:
+    async with fresh_database("postgres", prefix="mv_metadata") as url:
+        monkeypatch.setenv("MOVIEVERSE_METADATA_DATABASE_URL", url)
         yield
-    finally:
-        await _postgres_admin(base, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 @pytest.fixture

@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
 import pytest
-from sqlalchemy import text
-from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from movieverse.gateway.app import Gateway, create_gateway
-from movieverse.platform.db import normalise_url
 from movieverse.services.movies.settings import MoviesSettings
-from tests.support import Stack, fast_auth_settings, require_server
-
-
-async def _mysql_admin(base: str, statement: str) -> None:
-    engine = create_async_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
+from tests.support import Stack, fast_auth_settings, fresh_database
 
 
 @pytest.fixture(params=["sqlite", "mariadb"])
@@ -33,13 +19,8 @@ async def movies_database(request: pytest.FixtureRequest) -> AsyncIterator[str |
     if request.param == "sqlite":
         yield None
         return
-    base = require_server("mysql")
-    name = f"mv_movies_{uuid.uuid4().hex[:8]}"
-    await _mysql_admin(base, f"CREATE DATABASE `{name}`")
-    try:
-        yield make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
-    finally:
-        await _mysql_admin(base, f"DROP DATABASE IF EXISTS `{name}`")
+    async with fresh_database("mysql", prefix="mv_movies") as url:
+        yield url
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ resumed by running it again.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -492,14 +492,3 @@ class CatalogImporter:
 
 async def genre_names(session: AsyncSession) -> dict[int, str]:
     return {g.id: g.name for g in (await session.execute(select(Genre))).scalars()}
-
-
-def batched(items: Iterable[ImportEntry], size: int) -> Iterable[list[ImportEntry]]:
-    batch: list[ImportEntry] = []
-    for item in items:
-        batch.append(item)
-        if len(batch) == size:
-            yield batch
-            batch = []
-    if batch:
-        yield batch

@@ -10,7 +10,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform import appends
-from movieverse.platform.db import after_commit, utcnow
+from movieverse.platform.db import utcnow
 from movieverse.platform.errors import BadRequest, Conflict, FieldError, NotFound
 from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.outbox import Outbox
@@ -128,13 +128,6 @@ async def appended(
             "keywords": [KeywordRead(id=k.id, name=k.name).model_dump() for k in keywords]
         }
     return extra
-
-
-def forget_after_commit(session: AsyncSession, cache: MovieCache, movie_id: int) -> None:
-    async def forget() -> None:
-        await cache.forget(movie_id)
-
-    after_commit(session, forget)
 
 
 async def discover_page(
@@ -308,7 +301,7 @@ async def create_movie(
     await _set_relations(session, movie, data)
     await _emit(outbox, session, MovieCreated, movie)
     # Nothing can be cached for a new id -- unless a deleted movie's page was, under a reused id.
-    forget_after_commit(session, cache, movie.id)
+    cache.forget_after_commit(session, movie.id)
     return movie
 
 
@@ -326,7 +319,7 @@ async def update_movie(
     except Exception as exc:
         raise _duplicate_external_id(exc) from exc
     await _emit(outbox, session, MovieUpdated, movie)
-    forget_after_commit(session, cache, movie.id)
+    cache.forget_after_commit(session, movie.id)
     return movie
 
 
@@ -338,7 +331,7 @@ async def delete_movie(
     movie.deleted_at = now
     movie.updated_at = now
     await _emit_payload(outbox, session, MovieDeleted(movie_id=movie.id), movie.id)
-    forget_after_commit(session, cache, movie.id)
+    cache.forget_after_commit(session, movie.id)
 
 
 async def existing_movie(session: AsyncSession, movie_id: int) -> Movie:

@@ -1,34 +1,20 @@
 """A read-through cache of each user's own profile, for the hottest route (``GET /users/me``).
 
-Entries hold the response body itself, so a hit costs one key-value read and no serialisation.
-Writers drop the entry after their commit (see ``platform.db.after_commit``); the TTL bounds how
-long a rare race -- a reader caching a row just replaced -- can show the older profile.
+Entries hold the response body itself; writers drop the entry after their commit (see
+:class:`~movieverse.platform.cache.BodyCache`).
 """
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from movieverse.platform.cache import KeyValueStore
+from movieverse.platform.cache import BodyCache, KeyValueStore
 from movieverse.services.users.schemas import ProfileRead
 
 
-class ProfileCache:
+class ProfileCache(BodyCache[UUID]):
     def __init__(self, kv: KeyValueStore, *, ttl_seconds: float) -> None:
-        self._kv = kv
-        self._ttl = ttl_seconds
+        super().__init__(kv, namespace="profile", ttl_seconds=ttl_seconds)
 
-    @staticmethod
-    def _key(user_id: UUID) -> str:
-        return f"profile:{user_id}"
-
-    async def get(self, user_id: UUID) -> bytes | None:
-        return await self._kv.get(self._key(user_id))
-
-    async def put(self, user_id: UUID, profile: ProfileRead) -> bytes:
-        body = profile.model_dump_json().encode()
-        await self._kv.set(self._key(user_id), body, ttl_seconds=self._ttl)
-        return body
-
-    async def forget(self, user_id: UUID) -> None:
-        await self._kv.delete(self._key(user_id))
+    async def put_profile(self, user_id: UUID, profile: ProfileRead) -> bytes:
+        return await self.put(user_id, profile.model_dump_json().encode())

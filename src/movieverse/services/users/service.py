@@ -11,7 +11,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.db import after_commit, utcnow
+from movieverse.platform.db import utcnow
 from movieverse.platform.errors import Conflict, NotFound, Unauthorized
 from movieverse.platform.events.envelope import new_event
 from movieverse.platform.events.outbox import Outbox
@@ -102,14 +102,7 @@ async def own_profile_json(
     if profile is None:
         # Not created yet (the registration event is on its way): answer, but do not cache.
         return read.model_dump_json().encode()
-    return await cache.put(principal.user_id, read)
-
-
-def _forget_after_commit(session: AsyncSession, cache: ProfileCache, user_id: UUID) -> None:
-    async def forget() -> None:
-        await cache.forget(user_id)
-
-    after_commit(session, forget)
+    return await cache.put_profile(principal.user_id, read)
 
 
 async def update_own_profile(
@@ -117,7 +110,7 @@ async def update_own_profile(
 ) -> ProfileRead:
     profile = await _own_profile(session, principal, create=True)
     assert profile is not None
-    _forget_after_commit(session, cache, principal.user_id)
+    cache.forget_after_commit(session, principal.user_id)
     values: dict[str, Any] = changes.model_dump(exclude_unset=True, mode="json")
     for field, value in values.items():
         setattr(profile, field, value)
@@ -265,7 +258,7 @@ async def delete_account(
     session: AsyncSession, *, principal: Principal, outbox: Outbox, cache: ProfileCache
 ) -> None:
     """Erase the profile and lists, remember the id, and tell the other services to erase theirs."""
-    _forget_after_commit(session, cache, principal.user_id)
+    cache.forget_after_commit(session, principal.user_id)
     profiles = ProfileRepository(session)
     await _ensure_alive(profiles, principal)
     profile = await profiles.get(principal.user_id)
