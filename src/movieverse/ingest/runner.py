@@ -172,7 +172,6 @@ class CatalogImport:
     async def tmdb_credits(self, path: Path) -> None:
         """TMDB 5000 credits CSV: people, and each catalog movie's cast and crew."""
         task = self.progress.start("TMDB credits")
-        imported: set[int] = set()
         records = read_tmdb_credits(path, report=self.report.bad_rows.append)
         for batch in chunks(records, self.batch_size):
             async with self.movies_ctx.db.unit_of_work(write=False) as session:
@@ -183,10 +182,9 @@ class CatalogImport:
             async with self.metadata_ctx.db.unit_of_work() as session:
                 summary = await self.metadata_importer.apply_credits(session, items)
             self.report.metadata.add(summary)
-            imported.update(item.movie_id for item in items)
             self.progress.advance(task, len(batch))
         self.progress.finish(task)
-        await self._refresh_people(imported)
+        await self._refresh_people()
 
     # Helpers -------------------------------------------------------------------------------
 
@@ -237,19 +235,21 @@ class CatalogImport:
                 self.report.bad_rows.append(BadRow(file, record.line, _first_error(exc)))
         return items
 
-    async def _refresh_people(self, movie_ids: set[int]) -> None:
-        people = self.report.metadata.touched_people
-        if not people:
-            return
-        async with self.movies_ctx.db.unit_of_work(write=False) as session:
-            popularity = await movies_service.popularity_by_id(session, movie_ids=sorted(movie_ids))
-        ordered = sorted(people)
+    async def _refresh_people(self) -> None:
+        """Everyone the credits named gets the popularity of all the movies they are in (asked
+        of movies), not only of this file's: compared first, so a re-run writes nothing."""
+        ordered = sorted(self.report.metadata.touched_people)
         for start in range(0, len(ordered), self.batch_size):
+            chunk = ordered[start : start + self.batch_size]
+            async with self.metadata_ctx.db.unit_of_work(write=False) as session:
+                movie_ids = await self.metadata_importer.movies_of(session, person_ids=chunk)
+            async with self.movies_ctx.db.unit_of_work(write=False) as session:
+                popularity = await movies_service.popularity_by_id(
+                    session, movie_ids=sorted(movie_ids)
+                )
             async with self.metadata_ctx.db.unit_of_work() as session:
                 self.report.people_refreshed += await self.metadata_importer.refresh_people(
-                    session,
-                    person_ids=ordered[start : start + self.batch_size],
-                    movie_popularity=popularity,
+                    session, person_ids=chunk, movie_popularity=popularity
                 )
 
     @property

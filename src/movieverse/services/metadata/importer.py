@@ -124,7 +124,9 @@ class MetadataImporter:
             for movie_id, credits in changes.items():
                 people = credit_index.credited_people(credits)
                 events.append((CreditsChanged(movie_id=movie_id, people=people), movie_id))
-        summary.touched_people = affected
+        # Everyone named, not only those whose credits changed: a run interrupted before the
+        # people were refreshed is completed by the next.
+        summary.touched_people = affected | set(seeds)
         await self._emit(session, events)
         return summary
 
@@ -156,6 +158,13 @@ class MetadataImporter:
             await repo.put_people(to_put)
             for person_id, document in to_put.items():
                 events.append((person_changed(PersonRead.model_validate(document)), person_id))
+
+    async def movies_of(self, session: AsyncSession, *, person_ids: Iterable[int]) -> set[int]:
+        """Every movie these people are credited in."""
+        index = await MetadataRepository(session, self.store).person_credits(person_ids)
+        roles = [MovieCredits.model_validate(document) for document in index.values()]
+        cast = {c.movie_id for r in roles for c in r.cast}
+        return cast | {c.movie_id for r in roles for c in r.crew}
 
     async def refresh_people(
         self,
