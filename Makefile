@@ -44,6 +44,7 @@ migrate: $(VENV)/.installed-run
 bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/login.py
 	$(BIN)/python bench/users_me.py
+	$(BIN)/python bench/import_catalog.py
 	$(BIN)/python bench/catalog_reads.py
 	$(BIN)/python bench/discover_scale.py
 
