@@ -30,6 +30,7 @@ from movieverse.platform.clientip import IpNetwork, parse_networks
 from movieverse.platform.db import Database
 from movieverse.platform.errors import PROBLEM_RESPONSES, install_error_handlers
 from movieverse.platform.events.bus import EventBus
+from movieverse.platform.events.deadletters import DeadLetterStore
 from movieverse.platform.events.inbox import Inbox
 from movieverse.platform.events.memory import InMemoryEventBus
 from movieverse.platform.events.outbox import Outbox, OutboxRelay
@@ -47,13 +48,36 @@ SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 log = structlog.get_logger("movieverse.service")
 
 
-def create_event_bus(url: str) -> EventBus:
-    if url == "memory://":
-        return InMemoryEventBus()
-    raise ValueError(
-        f"event bus {url.split('://', 1)[0]!r} is not available yet; use memory:// "
-        "(Kafka and RabbitMQ adapters arrive with the event backbone)"
-    )
+def create_event_bus(settings: PlatformSettings, *, consume: bool = True) -> EventBus:
+    """The adapter ``MOVIEVERSE_EVENT_BUS_URL`` names. ``consume=False`` for command-line tools:
+    they declare what their services' subscriptions need but leave consuming to the services."""
+    url = settings.event_bus_url
+    base, ceiling = settings.event_retry_base_seconds, settings.event_retry_max_seconds
+    if url.startswith("kafka://"):
+        from movieverse.platform.events.kafka import KafkaEventBus
+
+        return KafkaEventBus(
+            url=url,
+            prefix=settings.event_prefix,
+            partitions=settings.kafka_partitions,
+            session_timeout_ms=settings.kafka_session_timeout_ms,
+            retry_base_seconds=base,
+            retry_max_seconds=ceiling,
+            consume=consume,
+        )
+    if url.startswith(("amqp://", "amqps://")):
+        from movieverse.platform.events.rabbitmq import RabbitMqEventBus
+
+        return RabbitMqEventBus(
+            url=url,
+            prefix=settings.event_prefix,
+            retry_base_seconds=base,
+            retry_max_seconds=ceiling,
+            consume=consume,
+        )
+    # The in-process bus keeps its dead letters beside the services' data, for `movieverse dlq`.
+    store = DeadLetterStore(settings.var_dir / "dead-letters.db")
+    return InMemoryEventBus(store=store, consume=consume)
 
 
 class SharedRuntime:
@@ -68,8 +92,16 @@ class SharedRuntime:
     its runtime opens the gate after its own start-up; the all-in-one app opens it after all.
     """
 
-    def __init__(self, settings: PlatformSettings, *, opened_by_services: bool = True) -> None:
+    def __init__(
+        self,
+        settings: PlatformSettings,
+        *,
+        opened_by_services: bool = True,
+        consume: bool = True,
+    ) -> None:
         self.settings = settings
+        # False for command-line tools: their bus must not take events from the services.
+        self.consume = consume
         self._bus: EventBus | None = None
         self._starts = 0
         self.consumers_ready = asyncio.Event()
@@ -85,7 +117,7 @@ class SharedRuntime:
 
     async def start(self) -> None:
         if self._starts == 0:
-            self._bus = create_event_bus(self.settings.event_bus_url)
+            self._bus = create_event_bus(self.settings, consume=self.consume)
             await self._bus.start()
         self._starts += 1
 
@@ -172,6 +204,7 @@ async def service_runtime(
             db=db,
             bus=shared.bus,
             poll_seconds=platform.outbox_poll_seconds,
+            batch_size=platform.outbox_batch_size,
             gate=shared.consumers_ready,
         )
         ctx = ServiceContext(

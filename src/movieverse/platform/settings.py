@@ -76,9 +76,19 @@ class PlatformSettings(BaseSettings):
     redis_url: str | None = None
     # Namespace of every key this deployment writes, so deployments (and tests) can share a Redis.
     redis_key_prefix: str = Field(default="movieverse:", min_length=1, max_length=100)
-    # Event bus. "memory://" is the in-process bus of the embedded shape.
-    event_bus_url: str = "memory://"
+    # Event bus: "memory://" (the in-process bus of the embedded shape), "amqp://…" (RabbitMQ)
+    # or "kafka://host:port[,host:port]" (any Kafka-protocol broker).
+    event_bus_url: str = Field(default="memory://", pattern=r"^(memory|amqps?|kafka)://")
+    # Names of exchanges, queues, topics and consumer groups start with it, so deployments (and
+    # tests) can share a broker.
+    event_prefix: str = Field(default="movieverse.", pattern=r"^[a-z0-9._-]{1,40}$")
+    kafka_partitions: int = Field(default=3, ge=1, le=1000)
+    kafka_session_timeout_ms: int = Field(default=10_000, ge=1000, le=300_000)
+    event_retry_base_seconds: float = Field(default=0.2, gt=0, le=60)
+    event_retry_max_seconds: float = Field(default=5.0, gt=0, le=600)
     outbox_poll_seconds: float = Field(default=1.0, gt=0, le=60)
+    # Events a relay publishes per round trip to the bus (and marks in one transaction).
+    outbox_batch_size: int = Field(default=200, ge=1, le=10_000)
 
     # Signing secret for HS256 tokens. None in development: generated once under var_dir.
     secret_key: SecretStr | None = None

@@ -1,0 +1,56 @@
+"""Handing one event to one group: retries with back-off, then the verdict. Shared by every bus
+adapter, so a handler is treated alike in process and behind a broker."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+import structlog
+
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
+
+log = structlog.get_logger("movieverse.events")
+
+
+async def deliver(
+    subscription: Subscription,
+    event: Event,
+    *,
+    delay: Callable[[int], float],
+    first_attempt: int = 1,
+) -> tuple[str, int] | None:
+    """Run the group's handler until it succeeds (None) or has failed ``max_attempts`` times in
+    all (the last error and the attempt count). ``first_attempt`` counts attempts an earlier
+    delivery already made (a broker's redelivery count). Cancellation is never caught: a
+    stopping or crashing consumer must leave the event unacknowledged."""
+    attempt = first_attempt
+    while True:
+        try:
+            await subscription.handler(event)
+            return None
+        except Exception as exc:
+            if attempt >= subscription.max_attempts:
+                return repr(exc), attempt
+            log.warning(
+                "event_handler_failed",
+                group=subscription.group,
+                event_id=str(event.id),
+                event_type=event.type,
+                attempt=attempt,
+                error=repr(exc),
+            )
+            await asyncio.sleep(delay(attempt))
+            attempt += 1
+
+
+def log_dead_letter(group: str, event: Event, error: str, attempts: int) -> None:
+    # The whole event is logged, so it can be replayed even if the dead-letter store is lost.
+    log.error(
+        "event_dead_lettered",
+        group=group,
+        attempts=attempts,
+        error=error,
+        dead_event=event.model_dump(mode="json"),
+    )
