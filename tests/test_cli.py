@@ -3,24 +3,43 @@
 from __future__ import annotations
 
 import asyncio
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
+import aio_pika
 import jwt
 import pytest
 from typer.testing import CliRunner
 
 from movieverse.cli import app
-from movieverse.platform.db import Database
+from movieverse.platform.db import Database, utcnow
+from movieverse.platform.events import new_event
+from movieverse.platform.events.bus import DeadLetter
+from movieverse.platform.events.deadletters import DeadLetterStore
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.repository import AccountRepository
-from tests.support import Stack, eventually, login, running_gateway
+from tests.brokers import kafka_broker
+from tests.platform.toy_service import NoteWritten
+from tests.support import Stack, eventually, login, require_server, running_gateway
 
 runner = CliRunner()
 
 
+@pytest.fixture(scope="module")
+def kafka_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    with kafka_broker(tmp_path_factory.mktemp("kafka")) as url:
+        yield url
+
+
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    for name in ("MOVIEVERSE_DATABASE_URL", "MOVIEVERSE_REDIS_URL", "MOVIEVERSE_ENVIRONMENT"):
+    for name in (
+        "MOVIEVERSE_DATABASE_URL",
+        "MOVIEVERSE_REDIS_URL",
+        "MOVIEVERSE_ENVIRONMENT",
+        "MOVIEVERSE_EVENT_BUS_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
     return {
         "MOVIEVERSE_VAR_DIR": str(tmp_path / "var"),
@@ -32,7 +51,25 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 @pytest.mark.parametrize(
     "command",
-    [[], ["up"], ["serve"], ["migrate"], ["check"], ["users"], ["users", "create-admin"]],
+    [
+        [],
+        ["up"],
+        ["serve"],
+        ["migrate"],
+        ["check"],
+        ["users"],
+        ["users", "create-admin"],
+        ["dlq"],
+        ["dlq", "list"],
+        ["dlq", "replay"],
+        ["dlq", "purge"],
+        ["publish"],
+        ["consume"],
+        ["import"],
+        ["import", "tmdb-csv"],
+        ["import", "movielens"],
+        ["demo-data"],
+    ],
 )
 def test_every_command_has_help(command: list[str]) -> None:
     result = runner.invoke(app, [*command, "--help"])
@@ -131,3 +168,73 @@ async def test_events_from_the_cli_are_delivered_when_the_server_starts(
         token = (await login(client, "boss_admin", "projector-room-42")).json()["access_token"]
         claims = jwt.decode(token, options={"verify_signature": False})
         assert claims["roles"] == ["user", "admin"]
+
+
+def test_publish_and_consume_need_a_broker(env: dict[str, str]) -> None:
+    result = runner.invoke(app, ["publish", "--queue", "q", "--message", "m"], env=env)
+    assert result.exit_code == 2
+    assert "MOVIEVERSE_EVENT_BUS_URL" in result.output
+
+
+@pytest.mark.parametrize("broker", ["rabbitmq", "kafka"])
+def test_publish_then_consume_on_a_real_broker(
+    env: dict[str, str], broker: str, request: pytest.FixtureRequest
+) -> None:
+    url = (
+        require_server("rabbitmq") if broker == "rabbitmq" else request.getfixturevalue("kafka_url")
+    )
+    env = {**env, "MOVIEVERSE_EVENT_BUS_URL": url}
+    queue = f"mvtest-smoke-{uuid.uuid4().hex[:8]}"
+    for text in ("first", "second"):
+        published = runner.invoke(app, ["publish", "--queue", queue, "--message", text], env=env)
+        assert published.exit_code == 0, published.output
+    consumed = runner.invoke(app, ["consume", "--queue", queue, "--count", "2"], env=env)
+    assert consumed.exit_code == 0, consumed.output
+    assert consumed.output.splitlines()[:2] == ["first", "second"]
+    # Acknowledged: they are gone.
+    again = runner.invoke(app, ["consume", "--queue", queue, "--timeout", "1"], env=env)
+    assert again.exit_code == 1
+
+
+def test_migrate_declares_the_consumers_queues_on_rabbitmq(env: dict[str, str]) -> None:
+    url = require_server("rabbitmq")
+    prefix = f"mvtest.{uuid.uuid4().hex[:8]}."
+    env = {**env, "MOVIEVERSE_EVENT_BUS_URL": url, "MOVIEVERSE_EVENT_PREFIX": prefix}
+    result = runner.invoke(app, ["migrate"], env=env)
+    assert result.exit_code == 0, result.output
+    assert "declared event topology" in result.output
+
+    async def declared(name: str) -> bool:
+        connection = await aio_pika.connect_robust(url)
+        async with connection:
+            channel = await connection.channel()
+            try:
+                await channel.declare_queue(name, passive=True)
+            except aio_pika.exceptions.ChannelClosed:
+                return False
+            return True
+
+    # users consumes auth.user.registered: its queue exists before either service ever ran.
+    assert asyncio.run(declared(f"{prefix}users.create-profiles"))
+    assert not asyncio.run(declared(f"{prefix}nobody.consumes-this"))
+
+
+def test_dead_letters_are_listed_replayed_and_purged(env: dict[str, str], tmp_path: Path) -> None:
+    store = DeadLetterStore(tmp_path / "var" / "dead-letters.db")
+    event = new_event(NoteWritten(text="poison"), producer="toy", key="k1")
+    letter = DeadLetter(
+        group="toy.notes", event=event, error="ValueError('bad')", attempts=5, failed_at=utcnow()
+    )
+    asyncio.run(store.add(letter))
+    listed = runner.invoke(app, ["dlq", "list"], env=env)
+    assert listed.exit_code == 0, listed.output
+    assert "toy.notes" in listed.output
+    assert str(event.id) in listed.output
+    assert "ValueError('bad')" in listed.output
+    # Replay marks them for the running server's bus (the only one with the consumer) ...
+    replayed = runner.invoke(app, ["dlq", "replay", "--group", "toy.notes"], env=env)
+    assert "replayed 1 dead letter(s) of toy.notes" in replayed.output
+    assert [i for i, _ in asyncio.run(store.to_replay({"toy.notes"}))]
+    purged = runner.invoke(app, ["dlq", "purge", "--group", "toy.notes"], env=env)
+    assert "purged 1 dead letter(s) of toy.notes" in purged.output
+    assert asyncio.run(store.letters(None)) == []

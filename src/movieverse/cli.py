@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -27,9 +29,15 @@ from movieverse.ingest import CatalogImport, ImportReport
 from movieverse.ingest.runner import DEFAULT_BATCH_SIZE
 from movieverse.platform.cache import create_key_value_store
 from movieverse.platform.db import Database, redact_url
+from movieverse.platform.events.bus import DeadLetter, EventBus
 from movieverse.platform.migrations import upgrade
 from movieverse.platform.observability import configure_logging
-from movieverse.platform.service import ServiceDefinition, SharedRuntime, service_runtime
+from movieverse.platform.service import (
+    ServiceContext,
+    ServiceDefinition,
+    SharedRuntime,
+    service_runtime,
+)
 from movieverse.platform.settings import (
     ConfigurationError,
     PlatformSettings,
@@ -46,6 +54,10 @@ users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
 import_app = typer.Typer(help="Fill the catalog from public datasets.", no_args_is_help=True)
 app.add_typer(import_app, name="import")
+dlq_app = typer.Typer(
+    help="Events a consumer gave up on: list, replay (after a fix), purge.", no_args_is_help=True
+)
+app.add_typer(dlq_app, name="dlq")
 console = Console()
 
 # Every service built so far. Ports for `serve NAME` when MOVIEVERSE_<NAME>_PORT is unset.
@@ -131,7 +143,9 @@ def serve(
 def migrate(
     name: Annotated[str | None, typer.Argument(help="One service; all when omitted")] = None,
 ) -> None:
-    """Bring service databases to the latest schema."""
+    """Bring service databases to the latest schema, and declare on the event broker (if one is
+    configured) the queues and topics the services consume, so no event is lost to a service
+    that has not run yet."""
     settings = _settings()
     names = [name] if name else list(DEFINITIONS)
     for service in names:
@@ -139,6 +153,33 @@ def migrate(
         url = resolve_database_url(settings, definition.settings_factory(), service)
         upgrade(service, url)
         console.print(f"[green]migrated[/green] {service} ({redact_url(url)})")
+    if settings.event_bus_url != "memory://":
+
+        async def declare() -> None:
+            async with _runtimes(settings, names) as (bus, _):
+                await bus.ready()
+
+        asyncio.run(declare())
+        console.print(
+            f"[green]declared[/green] event topology on {redact_url(settings.event_bus_url)}"
+        )
+
+
+@asynccontextmanager
+async def _runtimes(
+    settings: PlatformSettings, names: Iterable[str] | None = None
+) -> AsyncIterator[tuple[EventBus, list[ServiceContext]]]:
+    """Every service's runtime on a bus that does not consume: their subscriptions are known
+    (and declared on a broker), but events stay for the services' own processes."""
+    runtime = SharedRuntime(settings, consume=False)
+    async with AsyncExitStack() as stack:
+        contexts = [
+            await stack.enter_async_context(
+                service_runtime(DEFINITIONS[name], settings, runtime, start_relay=False)
+            )
+            for name in (names or DEFINITIONS)
+        ]
+        yield runtime.bus, contexts
 
 
 @app.command()
@@ -180,8 +221,34 @@ async def _check_stores(settings: PlatformSettings) -> list[tuple[str, ...]]:
         )
         redis_url = resolve_redis_url(settings, own)
         rows.append(await _check_kv(name, redis_url))
-    rows.append(("all", "event bus", settings.event_bus_url, "yes", "-", "in-process"))
+    rows.append(await _check_bus(settings))
     return rows
+
+
+async def _check_bus(settings: PlatformSettings) -> tuple[str, ...]:
+    import time
+
+    from movieverse.platform.service import create_event_bus
+
+    shown = redact_url(settings.event_bus_url)
+    bus = create_event_bus(settings, consume=False)
+    started = time.perf_counter()
+    try:
+        await asyncio.wait_for(bus.start(), timeout=10)
+        version = await asyncio.wait_for(bus.ping(), timeout=5)
+    except Exception as exc:  # a health table reports failures instead of raising
+        return ("all", "event bus", shown, "no", "-", repr(exc))
+    finally:
+        with contextlib.suppress(Exception):
+            await bus.stop()
+    return (
+        "all",
+        "event bus",
+        shown,
+        "yes",
+        f"{(time.perf_counter() - started) * 1000:.1f}",
+        version,
+    )
 
 
 async def _check_kv(service: str, url: str | None) -> tuple[str, ...]:
@@ -223,7 +290,7 @@ def create_admin(
     settings = _settings()
 
     async def run() -> str:
-        runtime = SharedRuntime(settings)
+        runtime = SharedRuntime(settings, consume=False)
         async with service_runtime(AUTH, settings, runtime, start_relay=False) as ctx:
             components = build_components(ctx)
             async with ctx.db.unit_of_work() as session:
@@ -404,6 +471,101 @@ def demo_data() -> None:
         console.print(f"[green]demo data:[/green] {outcome.source} -- {outcome.detail}")
 
     asyncio.run(run())
+
+
+@dlq_app.command("list")
+def dlq_list(
+    group: Annotated[str | None, typer.Option(help="One consumer group; all when omitted")] = None,
+) -> None:
+    """Show dead letters: group, event, attempts, when, and the last error."""
+
+    async def run() -> list[DeadLetter]:
+        async with _runtimes(_settings()) as (bus, _):
+            return list(await bus.dead_letters(group))
+
+    letters = asyncio.run(run())
+    table = Table(title=f"Dead letters ({len(letters)})")
+    for column in ("group", "event type", "event id", "key", "attempts", "failed at", "error"):
+        table.add_column(column)
+    for letter in letters:
+        table.add_row(
+            letter.group,
+            letter.event.type,
+            str(letter.event.id),
+            letter.event.key,
+            str(letter.attempts),
+            letter.failed_at.isoformat(timespec="seconds"),
+            letter.error[:120],
+        )
+    console.print(table)
+
+
+GroupOption = Annotated[str, typer.Option(help="The consumer group, e.g. movies.people-index")]
+
+
+@dlq_app.command("replay")
+def dlq_replay(group: GroupOption) -> None:
+    """Give a group its dead letters again (once the cause is fixed); other groups are not
+    bothered. With the in-process bus, the running server delivers them within a second."""
+
+    async def run() -> int:
+        async with _runtimes(_settings()) as (bus, _):
+            return await bus.replay_dead_letters(group)
+
+    console.print(f"[green]replayed[/green] {asyncio.run(run())} dead letter(s) of {group}")
+
+
+@dlq_app.command("purge")
+def dlq_purge(group: GroupOption) -> None:
+    """Drop a group's dead letters for good."""
+
+    async def run() -> int:
+        async with _runtimes(_settings()) as (bus, _):
+            return await bus.purge_dead_letters(group)
+
+    console.print(f"[yellow]purged[/yellow] {asyncio.run(run())} dead letter(s) of {group}")
+
+
+@app.command()
+def publish(
+    queue: Annotated[str, typer.Option(help="Queue (RabbitMQ) or topic (Kafka) to publish to")],
+    message: Annotated[str, typer.Option(help="The message text")],
+) -> None:
+    """Smoke-test the configured broker: publish one raw message (confirmed by the broker)."""
+    from movieverse.platform.events.smoke import NoBroker, publish_raw
+
+    settings = _settings()
+    try:
+        asyncio.run(publish_raw(settings.event_bus_url, queue, message))
+    except NoBroker as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    console.print(f"[green]published[/green] to {queue} on {redact_url(settings.event_bus_url)}")
+
+
+@app.command()
+def consume(
+    queue: Annotated[str, typer.Option(help="Queue (RabbitMQ) or topic (Kafka) to read")],
+    count: Annotated[int, typer.Option(min=1, max=10_000, help="Stop after this many")] = 1,
+    timeout: Annotated[float, typer.Option(min=0.1, max=600, help="Seconds to wait")] = 10.0,
+) -> None:
+    """Smoke-test the configured broker: print (and acknowledge) raw messages. Exits 1 if none
+    came within the timeout."""
+    from movieverse.platform.events.smoke import NoBroker, consume_raw
+
+    settings = _settings()
+    try:
+        messages = asyncio.run(
+            consume_raw(settings.event_bus_url, queue, count=count, wait_seconds=timeout)
+        )
+    except NoBroker as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+    for text in messages:
+        typer.echo(text)
+    if not messages:
+        console.print(f"[yellow]no message on {queue} within {timeout:g} s[/yellow]")
+        raise typer.Exit(1)
 
 
 def main() -> None:

@@ -111,7 +111,7 @@ class CatalogImport:
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> CatalogImport:
-        runtime = SharedRuntime(self.settings)
+        runtime = SharedRuntime(self.settings, consume=False)
         try:
             self.movies_ctx = await self._stack.enter_async_context(
                 service_runtime(MOVIES, self.settings, runtime, start_relay=False)
