@@ -47,6 +47,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/import_catalog.py
 	$(BIN)/python bench/catalog_reads.py
 	$(BIN)/python bench/discover_scale.py
+	$(BIN)/python bench/relay_throughput.py
 
 # Re-pin the whole dependency tree from a clean environment.
 lock:

@@ -216,8 +216,8 @@ class KafkaEventBus:
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=max(100, self._session_timeout_ms // 10),
         )
-        await consumer.start()
         try:
+            await consumer.start()
             while True:
                 batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=200)
                 for partition, records in batch.items():
