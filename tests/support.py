@@ -26,6 +26,7 @@ from movieverse.services.auth.settings import AuthSettings
 from movieverse.services.metadata.models import Base as MetadataBase
 from movieverse.services.movies.models import Base as MoviesBase
 from movieverse.services.movies.models import Movie
+from movieverse.services.reviews.models import Base as ReviewsBase
 from movieverse.services.users.models import Base as UsersBase
 
 SERVICE_METADATA: dict[str, MetaData] = {
@@ -33,6 +34,7 @@ SERVICE_METADATA: dict[str, MetaData] = {
     "users": UsersBase.metadata,
     "movies": MoviesBase.metadata,
     "metadata": MetadataBase.metadata,
+    "reviews": ReviewsBase.metadata,
 }
 PASSWORD = "popcorn-matinee-1987"
 

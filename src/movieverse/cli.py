@@ -47,6 +47,7 @@ from movieverse.platform.settings import (
 from movieverse.services.auth.app import DEFINITION as AUTH
 from movieverse.services.metadata.app import DEFINITION as METADATA
 from movieverse.services.movies.app import DEFINITION as MOVIES
+from movieverse.services.reviews.app import DEFINITION as REVIEWS
 from movieverse.services.users.app import DEFINITION as USERS
 
 app = typer.Typer(help="MovieVerse: run, migrate and inspect the services.", no_args_is_help=True)
@@ -66,8 +67,9 @@ DEFINITIONS: Mapping[str, ServiceDefinition] = {
     "users": USERS,
     "movies": MOVIES,
     "metadata": METADATA,
+    "reviews": REVIEWS,
 }
-DEFAULT_PORTS = {"auth": 8001, "users": 8002, "movies": 8003, "metadata": 8004}
+DEFAULT_PORTS = {"auth": 8001, "users": 8002, "movies": 8003, "metadata": 8004, "reviews": 8005}
 
 
 def _settings() -> PlatformSettings:

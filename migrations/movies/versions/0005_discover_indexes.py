@@ -55,7 +55,8 @@ def upgrade() -> None:
 def downgrade() -> None:
     if op.get_bind().dialect.name == "sqlite":
         for name in SQLITE_INDEXES:
-            op.execute(sa.text(f"DROP INDEX {name}"))
+            # A later revision's table rebuild may have taken them already.
+            op.execute(sa.text(f"DROP INDEX IF EXISTS {name}"))
     with op.batch_alter_table("movies_movies", schema=None) as batch_op:
         for column in LISTED:
             batch_op.drop_index(batch_op.f(f"ix_movies_movies_{column}_listed"))

@@ -220,5 +220,15 @@ async def get_admin(principal: Annotated[Principal, Depends(get_principal)]) -> 
     return principal
 
 
+async def get_optional_principal(request: Request) -> Principal | None:
+    """The caller if they sent a token (a bad one is still a 401), else None: for public reads
+    that show the caller a little more (their own hidden review)."""
+    if "authorization" not in request.headers:
+        return None
+    verifier: TokenVerifier = request.app.state.ctx.verifier
+    return verifier.verify_access(bearer_token(request))
+
+
 CurrentUser = Annotated[Principal, Depends(get_principal)]
 AdminUser = Annotated[Principal, Depends(get_admin)]
+OptionalUser = Annotated[Principal | None, Depends(get_optional_principal)]

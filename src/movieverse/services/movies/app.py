@@ -28,10 +28,15 @@ from movieverse.services.movies.cache import MovieCache
 from movieverse.services.movies.events import (
     METADATA_CREDITS_CHANGED,
     METADATA_KEYWORD_CHANGED,
+    REVIEWS_MOVIE_RATINGS_CHANGED,
+    REVIEWS_RATING_CHANGED,
+    REVIEWS_REVIEW_WRITTEN,
     USERS_LIST_CHANGED,
     CreditsChanged,
     KeywordChanged,
     ListChanged,
+    MovieRatingsChanged,
+    ReviewActivity,
 )
 from movieverse.services.movies.models import SERVICE, Base
 from movieverse.services.movies.people import PeopleDirectory
@@ -63,6 +68,19 @@ async def on_keyword_changed(session: AsyncSession, event: Event) -> None:
     await service.name_keyword(session, keyword_id=change.keyword_id, name=change.name)
 
 
+async def on_review_activity(session: AsyncSession, event: Event) -> None:
+    activity = ReviewActivity.model_validate(event.payload)
+    if event.type == REVIEWS_RATING_CHANGED and activity.value is not None:
+        kind = "rating"
+    elif event.type == REVIEWS_REVIEW_WRITTEN and activity.created:
+        kind = "review"
+    else:
+        return
+    await service.record_review_activity(
+        session, movie_id=activity.movie_id, kind=kind, occurred_at=event.occurred_at
+    )
+
+
 async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     people = PeopleDirectory(service_client("metadata", local_apps=ctx.shared.local_apps))
     stack.push_async_callback(people.close)
@@ -75,6 +93,34 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
             group=f"{SERVICE}.people-index",
             event_types=frozenset({METADATA_CREDITS_CHANGED}),
             handler=ctx.inbox.handler("people-index", on_credits_changed),
+        )
+    )
+    cache: MovieCache = ctx.state["movie_cache"]
+
+    async def on_movie_ratings(session: AsyncSession, event: Event) -> None:
+        totals = MovieRatingsChanged.model_validate(event.payload)
+        await service.apply_ratings(
+            session,
+            outbox=ctx.outbox,
+            cache=cache,
+            movie_id=totals.movie_id,
+            count=totals.count,
+            average=totals.average,
+            version=totals.version,
+        )
+
+    ctx.bus.subscribe(
+        Subscription(
+            group=f"{SERVICE}.ratings",
+            event_types=frozenset({REVIEWS_MOVIE_RATINGS_CHANGED}),
+            handler=ctx.inbox.handler("ratings", on_movie_ratings),
+        )
+    )
+    ctx.bus.subscribe(
+        Subscription(
+            group=f"{SERVICE}.trending-reviews",
+            event_types=frozenset({REVIEWS_RATING_CHANGED, REVIEWS_REVIEW_WRITTEN}),
+            handler=ctx.inbox.handler("trending-reviews", on_review_activity),
         )
     )
     ctx.bus.subscribe(

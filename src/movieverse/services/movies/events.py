@@ -78,3 +78,25 @@ class KeywordChanged(BaseModel):
 
 
 METADATA_KEYWORD_CHANGED = "metadata.keyword.changed"
+
+
+class MovieRatingsChanged(BaseModel):
+    """What movies reads of ``reviews.movie_ratings.changed``: MovieVerse's ratings of a movie."""
+
+    movie_id: int
+    count: int
+    average: float
+    version: int
+
+
+class ReviewActivity(BaseModel):
+    """What trending reads of ``reviews.rating.changed`` and ``reviews.review.written``."""
+
+    movie_id: int
+    value: float | None = None  # a rating's; None when it was removed
+    created: bool = True  # a review's; an edit is no new interest
+
+
+REVIEWS_MOVIE_RATINGS_CHANGED = "reviews.movie_ratings.changed"
+REVIEWS_RATING_CHANGED = "reviews.rating.changed"
+REVIEWS_REVIEW_WRITTEN = "reviews.review.written"

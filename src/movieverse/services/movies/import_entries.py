@@ -55,8 +55,9 @@ def tmdb_entry(movie: TmdbMovie) -> ImportEntry:
         "revenue": movie.revenue,
         "homepage": movie.homepage,
         "popularity": movie.popularity,
-        "vote_average": movie.vote_average,
-        "vote_count": movie.vote_count,
+        # The source's votes; the score lists show pools them with MovieVerse's ratings.
+        "source_vote_average": movie.vote_average,
+        "source_vote_count": movie.vote_count,
         "production_companies": [{"id": i, "name": n} for i, n in movie.production_companies],
         "production_countries": [
             {"iso_3166_1": c, "name": n} for c, n in movie.production_countries

@@ -39,13 +39,14 @@ from movieverse.services.movies.models import (
     MovieGenre,
     MovieKeyword,
 )
+from movieverse.services.movies.scores import pooled
 
 # Columns a source may set, and which source wins when both do.
 TMDB_FIELDS = (
     "title", "title_sort", "original_title", "original_language", "overview", "tagline",
     "release_date", "release_year", "runtime", "status", "budget", "revenue", "homepage",
-    "popularity", "vote_average", "vote_count", "production_companies", "production_countries",
-    "spoken_languages",
+    "popularity", "source_vote_average", "source_vote_count", "production_companies",
+    "production_countries", "spoken_languages",
 )  # fmt: skip
 # Ids of keywords MovieVerse made (from tags); TMDB's keyword ids are far below.
 LOCAL_KEYWORD_IDS = range(1_000_000_000, 2**31)
@@ -53,7 +54,7 @@ LOCAL_KEYWORD_IDS = range(1_000_000_000, 2**31)
 _TABLES = Base.metadata.tables
 SNAPSHOT_COLUMNS = (
     Movie.id, Movie.tmdb_id, Movie.imdb_id, Movie.movielens_id, Movie.ml100k_id, Movie.sources,
-    Movie.adult,
+    Movie.adult, Movie.vote_average, Movie.vote_count, Movie.ratings_average, Movie.ratings_count,
     *(getattr(Movie, name) for name in TMDB_FIELDS),
 )  # fmt: skip
 
@@ -344,8 +345,10 @@ class CatalogImporter:
             "ml100k_id": entry.ml100k_id,
             "adult": False,
             "popularity": 0.0,
-            "vote_average": 0.0,
-            "vote_count": 0,
+            "source_vote_average": 0.0,
+            "source_vote_count": 0,
+            "ratings_average": 0.0,
+            "ratings_count": 0,
             "spoken_languages": [],
             "production_countries": [],
             "production_companies": [],
@@ -354,6 +357,7 @@ class CatalogImporter:
             "updated_at": now,
         }
         row.update(entry.values)
+        row["vote_average"], row["vote_count"] = _pooled(row)
         return row
 
     @staticmethod
@@ -372,6 +376,8 @@ class CatalogImporter:
         sources = sorted({*(row.get("sources") or []), entry.source})
         if sources != sorted(row.get("sources") or []):
             wanted["sources"] = sources
+        if "source_vote_average" in wanted or "source_vote_count" in wanted:
+            wanted["vote_average"], wanted["vote_count"] = _pooled({**row, **wanted})
         return {k: v for k, v in wanted.items() if row.get(k) != v}
 
     # Writing ---------------------------------------------------------------------------------
@@ -488,6 +494,15 @@ class CatalogImporter:
                 )
                 events.append(new_event(payload, producer=SERVICE, key=str(row["id"])))
         await self.outbox.add(session, *events)
+
+
+def _pooled(row: dict[str, Any]) -> tuple[float, int]:
+    return pooled(
+        row.get("source_vote_average") or 0.0,
+        row.get("source_vote_count") or 0,
+        row.get("ratings_average") or 0.0,
+        row.get("ratings_count") or 0,
+    )
 
 
 async def genre_names(session: AsyncSession) -> dict[int, str]:

@@ -136,8 +136,16 @@ class Movie(Base):
     production_companies: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
 
     popularity: Mapped[float] = mapped_column(Float, default=0.0)
+    # What lists show and filter on: the source's votes pooled with MovieVerse's ratings (see
+    # services.movies.scores); the two parts are kept beside it.
     vote_average: Mapped[float] = mapped_column(Float, default=0.0)
     vote_count: Mapped[int] = mapped_column(Integer, default=0)
+    source_vote_average: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    source_vote_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    ratings_average: Mapped[float] = mapped_column(Float, default=0.0, server_default="0")
+    ratings_count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The highest version of reviews' totals applied: older or repeated events change nothing.
+    ratings_version: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
     # Which sources describe this movie ("tmdb", "movielens", "admin").
     sources: Mapped[list[str]] = mapped_column(JSON, default=list)

@@ -31,6 +31,7 @@ from movieverse.services.movies.schemas import (
     MovieSummary,
     MovieUpdate,
 )
+from movieverse.services.movies.scores import pooled
 
 # Sub-resources GET /movies/{id}?append_to_response= can add, and who provides them. Reviews,
 # similar and recommendations join when their services exist.
@@ -284,6 +285,11 @@ async def create_movie(
         popularity=0.0,
         vote_average=0.0,
         vote_count=0,
+        source_vote_average=0.0,
+        source_vote_count=0,
+        ratings_average=0.0,
+        ratings_count=0,
+        ratings_version=0,
         sources=["admin"],
         spoken_languages=[],
         production_countries=[],
@@ -341,8 +347,10 @@ async def existing_movie(session: AsyncSession, movie_id: int) -> Movie:
 _SCALARS = {
     "tmdb_id", "imdb_id", "original_title", "original_language", "overview", "tagline",
     "release_date", "runtime", "status", "budget", "revenue", "homepage", "poster_path",
-    "backdrop_path", "popularity", "vote_average", "vote_count",
+    "backdrop_path", "popularity",
 }  # fmt: skip
+# An admin's vote_average/vote_count are the source's votes: MovieVerse's ratings pool with them.
+_SOURCE_VOTES = {"vote_average": "source_vote_average", "vote_count": "source_vote_count"}
 _LISTS = {"spoken_languages", "production_countries", "production_companies"}
 
 
@@ -359,6 +367,58 @@ def _apply(movie: Movie, values: dict[str, Any]) -> None:
             movie.adult = bool(value)
         elif name in _LISTS:
             setattr(movie, name, list(value or []))
+        elif name in _SOURCE_VOTES:
+            setattr(movie, _SOURCE_VOTES[name], value or 0)
+    _repool(movie)
+
+
+def _repool(movie: Movie) -> None:
+    movie.vote_average, movie.vote_count = pooled(
+        movie.source_vote_average or 0.0,
+        movie.source_vote_count or 0,
+        movie.ratings_average or 0.0,
+        movie.ratings_count or 0,
+    )
+
+
+async def apply_ratings(
+    session: AsyncSession,
+    *,
+    outbox: Outbox,
+    cache: MovieCache,
+    movie_id: int,
+    count: int,
+    average: float,
+    version: int,
+) -> None:
+    """``reviews.movie_ratings.changed``: MovieVerse's ratings of the movie now total this; only a
+    newer version than the one applied changes anything."""
+    movie = await MovieRepository(session).get(movie_id, include_deleted=True)
+    if movie is None or version <= (movie.ratings_version or 0):
+        return
+    movie.ratings_count, movie.ratings_average, movie.ratings_version = count, average, version
+    before = (movie.vote_average, movie.vote_count)
+    _repool(movie)
+    if (movie.vote_average, movie.vote_count) == before or movie.deleted_at is not None:
+        return
+    movie.updated_at = utcnow()
+    await session.flush()
+    await _emit(outbox, session, MovieUpdated, movie)
+    cache.forget_after_commit(session, movie.id)
+
+
+async def record_review_activity(
+    session: AsyncSession, *, movie_id: int, kind: str, occurred_at: datetime
+) -> None:
+    """A rating or a new review is interest too: trending counts it."""
+    await MovieRepository(session).record_activity(
+        Activity(
+            movie_id=movie_id,
+            kind=kind,
+            weight=trending.ACTIVITY_WEIGHTS[kind],
+            occurred_at=occurred_at,
+        )
+    )
 
 
 async def _set_relations(

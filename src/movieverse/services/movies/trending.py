@@ -20,6 +20,9 @@ ACTIVITY_WEIGHTS = {
     "watchlist_add": 1.0,
     "favourite_add": 2.0,
     "seen_add": 0.5,
+    # Rating a movie takes a decision, reviewing it more: both say more than a list add.
+    "rating": 1.5,
+    "review": 3.0,
 }
 
 

@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.platform.catalog import Catalog
 from movieverse.platform.events.bus import Subscription
 from movieverse.platform.events.envelope import Event
 from movieverse.platform.http import service_client
@@ -20,7 +21,6 @@ from movieverse.platform.settings import PlatformSettings
 from movieverse.services.users import service
 from movieverse.services.users.api import router
 from movieverse.services.users.cache import ProfileCache
-from movieverse.services.users.catalog import Catalog
 from movieverse.services.users.events import AUTH_USER_REGISTERED, AccountRegistered
 from movieverse.services.users.models import SERVICE, Base
 from movieverse.services.users.settings import UsersSettings

@@ -11,6 +11,7 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.platform.catalog import Catalog
 from movieverse.platform.db import utcnow
 from movieverse.platform.errors import Conflict, NotFound, Unauthorized
 from movieverse.platform.events.envelope import new_event
@@ -18,7 +19,6 @@ from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams
 from movieverse.platform.security import Principal
 from movieverse.services.users.cache import ProfileCache
-from movieverse.services.users.catalog import Catalog
 from movieverse.services.users.events import UserDeleted, UserListChanged
 from movieverse.services.users.models import SERVICE, ListItem, ListKind, Profile, Tombstone
 from movieverse.services.users.repository import ListRepository, ProfileRepository

@@ -1,0 +1,1 @@
+"""Reviews: ratings, reviews, likes, comments and their moderation."""

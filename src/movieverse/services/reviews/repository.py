@@ -1,0 +1,297 @@
+"""Every query reviews makes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Literal
+from uuid import UUID
+
+from sqlalchemy import ColumnElement, and_, delete, func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.services.reviews.models import (
+    Comment,
+    Like,
+    MovieRatings,
+    Rating,
+    Report,
+    ReportStatus,
+    ReportTarget,
+    Review,
+)
+
+ReviewSort = Literal["newest", "top", "rating"]
+
+
+class ReviewsRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @property
+    def _dialect(self) -> str:
+        return self.session.get_bind().dialect.name
+
+    # Ratings ---------------------------------------------------------------------------------
+
+    async def movie_totals(self, movie_id: int) -> MovieRatings:
+        """The movie's totals row, locked until commit: rating writes on one movie take turns,
+        so the totals never miss a concurrent change (SQLite writers take turns anyway)."""
+        totals = await self.session.get(MovieRatings, movie_id, with_for_update=True)
+        if totals is not None:
+            return totals
+        try:
+            async with self.session.begin_nested():
+                self.session.add(
+                    MovieRatings(movie_id=movie_id, count=0, half_points_sum=0, version=0)
+                )
+        except IntegrityError:
+            pass  # another writer made it first; lock theirs
+        totals = await self.session.get(
+            MovieRatings, movie_id, with_for_update=True, populate_existing=True
+        )
+        assert totals is not None
+        return totals
+
+    async def rating(self, user_id: UUID, movie_id: int) -> Rating | None:
+        found = await self.session.execute(
+            select(Rating).where(Rating.user_id == user_id, Rating.movie_id == movie_id)
+        )
+        return found.scalar_one_or_none()
+
+    async def add(self, row: Rating | Review | Like | Comment | Report) -> None:
+        self.session.add(row)
+        await self.session.flush()
+
+    async def remove(self, row: Rating | Review | Comment) -> None:
+        await self.session.delete(row)
+        await self.session.flush()
+
+    async def ratings_page(
+        self, user_id: UUID, *, offset: int, limit: int
+    ) -> tuple[int, list[Rating]]:
+        where = Rating.user_id == user_id
+        total = await self._count(Rating, where)
+        rows = await self.session.execute(
+            select(Rating)
+            .where(where)
+            .order_by(Rating.updated_at.desc(), Rating.id.desc())
+            .offset(offset)
+            .limit(limit)
+        )
+        return total, list(rows.scalars())
+
+    async def ratings_by(self, movie_id: int, user_ids: Sequence[UUID]) -> dict[UUID, int]:
+        """Half points each of these users gave the movie."""
+        if not user_ids:
+            return {}
+        rows = await self.session.execute(
+            select(Rating.user_id, Rating.half_points).where(
+                Rating.movie_id == movie_id, Rating.user_id.in_(user_ids)
+            )
+        )
+        return {row.user_id: row.half_points for row in rows}
+
+    async def ratings_for(self, pairs: Sequence[tuple[UUID, int]]) -> dict[tuple[UUID, int], int]:
+        """Half points per (user, movie), for lists of reviews of several movies."""
+        found: dict[tuple[UUID, int], int] = {}
+        for movie_id in sorted({m for _, m in pairs}):
+            users = [u for u, m in pairs if m == movie_id]
+            for user_id, points in (await self.ratings_by(movie_id, users)).items():
+                found[(user_id, movie_id)] = points
+        return found
+
+    # Reviews ---------------------------------------------------------------------------------
+
+    async def review(self, review_id: UUID) -> Review | None:
+        return await self.session.get(Review, review_id)
+
+    async def review_of(self, user_id: UUID, movie_id: int) -> Review | None:
+        found = await self.session.execute(
+            select(Review).where(Review.user_id == user_id, Review.movie_id == movie_id)
+        )
+        return found.scalar_one_or_none()
+
+    async def movie_reviews(
+        self, movie_id: int, *, sort: ReviewSort, has_text: bool | None, offset: int, limit: int
+    ) -> tuple[int, list[Review]]:
+        where: list[ColumnElement[bool]] = [Review.movie_id == movie_id, Review.hidden.is_(False)]
+        if has_text is not None:
+            where.append(Review.has_text.is_(has_text))
+        total = await self._count(Review, *where)
+        statement = select(Review).where(*where)
+        if sort == "newest":
+            statement = statement.order_by(Review.created_at.desc(), Review.id)
+        elif sort == "top":
+            statement = statement.order_by(
+                Review.likes_count.desc(), Review.created_at.desc(), Review.id
+            )
+        else:
+            statement = statement.outerjoin(
+                Rating, and_(Rating.user_id == Review.user_id, Rating.movie_id == Review.movie_id)
+            )
+            by_rating = Rating.half_points.desc()
+            # Reviews without a rating last: PostgreSQL puts NULLs first when descending.
+            if self._dialect == "postgresql":
+                by_rating = by_rating.nulls_last()
+            statement = statement.order_by(by_rating, Review.created_at.desc(), Review.id)
+        rows = await self.session.execute(statement.offset(offset).limit(limit))
+        return total, list(rows.scalars())
+
+    async def reviews_by_username(
+        self, username: str, *, offset: int, limit: int
+    ) -> tuple[int, list[Review]]:
+        where = (Review.username == username, Review.hidden.is_(False))
+        total = await self._count(Review, *where)
+        rows = await self.session.execute(
+            select(Review)
+            .where(*where)
+            .order_by(Review.created_at.desc(), Review.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return total, list(rows.scalars())
+
+    async def adjust_counts(self, review_id: UUID, *, likes: int = 0, comments: int = 0) -> None:
+        """Counters move in the database, not in Python: two likes at once both count."""
+        await self.session.execute(
+            update(Review)
+            .where(Review.id == review_id)
+            .values(
+                likes_count=Review.likes_count + likes,
+                comments_count=Review.comments_count + comments,
+            )
+        )
+
+    # Likes -----------------------------------------------------------------------------------
+
+    async def like(self, review_id: UUID, user_id: UUID) -> Like | None:
+        return await self.session.get(Like, (review_id, user_id))
+
+    async def delete_like(self, like: Like) -> None:
+        await self.session.delete(like)
+        await self.session.flush()
+
+    # Comments --------------------------------------------------------------------------------
+
+    async def comment(self, comment_id: UUID) -> Comment | None:
+        return await self.session.get(Comment, comment_id)
+
+    async def replies_count(self, comment_id: UUID) -> int:
+        return await self._count(Comment, Comment.parent_id == comment_id)
+
+    async def delete_comment(self, comment: Comment) -> None:
+        # Replies go with it (and counted before: the counter drops by all of them).
+        await self.session.execute(delete(Comment).where(Comment.parent_id == comment.id))
+        await self.session.execute(delete(Comment).where(Comment.id == comment.id))
+
+    async def comments_page(
+        self, review_id: UUID, *, offset: int, limit: int
+    ) -> tuple[int, list[Comment], list[Comment]]:
+        """A page of top-level comments, oldest first, and every visible reply to them."""
+        where = (
+            Comment.review_id == review_id,
+            Comment.parent_id.is_(None),
+            Comment.hidden.is_(False),
+        )
+        total = await self._count(Comment, *where)
+        top = list(
+            (
+                await self.session.execute(
+                    select(Comment)
+                    .where(*where)
+                    .order_by(Comment.created_at, Comment.id)
+                    .offset(offset)
+                    .limit(limit)
+                )
+            ).scalars()
+        )
+        replies: list[Comment] = []
+        if top:
+            replies = list(
+                (
+                    await self.session.execute(
+                        select(Comment)
+                        .where(
+                            Comment.parent_id.in_([c.id for c in top]),
+                            Comment.hidden.is_(False),
+                        )
+                        .order_by(Comment.created_at, Comment.id)
+                    )
+                ).scalars()
+            )
+        return total, top, replies
+
+    # Reports ---------------------------------------------------------------------------------
+
+    async def report_by(
+        self, target_type: ReportTarget, target_id: UUID, reporter_id: UUID
+    ) -> Report | None:
+        found = await self.session.execute(
+            select(Report).where(
+                Report.target_type == target_type,
+                Report.target_id == target_id,
+                Report.reporter_id == reporter_id,
+            )
+        )
+        return found.scalar_one_or_none()
+
+    async def reports_page(
+        self, status: ReportStatus | None, *, offset: int, limit: int
+    ) -> tuple[int, list[Report]]:
+        where = [Report.status == status] if status is not None else []
+        total = await self._count(Report, *where)
+        rows = await self.session.execute(
+            select(Report)
+            .where(*where)
+            .order_by(Report.created_at, Report.id)
+            .offset(offset)
+            .limit(limit)
+        )
+        return total, list(rows.scalars())
+
+    async def resolve_reports(
+        self, target_type: ReportTarget, target_id: UUID, when: object
+    ) -> None:
+        await self.session.execute(
+            update(Report)
+            .where(
+                Report.target_type == target_type,
+                Report.target_id == target_id,
+                Report.status == ReportStatus.OPEN,
+            )
+            .values(status=ReportStatus.RESOLVED, resolved_at=when)
+        )
+
+    # A user's erasure -------------------------------------------------------------------------
+
+    async def ratings_of_user(self, user_id: UUID) -> list[Rating]:
+        return list(
+            (await self.session.execute(select(Rating).where(Rating.user_id == user_id))).scalars()
+        )
+
+    async def reviews_of_user(self, user_id: UUID) -> list[Review]:
+        return list(
+            (await self.session.execute(select(Review).where(Review.user_id == user_id))).scalars()
+        )
+
+    async def likes_of_user(self, user_id: UUID) -> list[Like]:
+        return list(
+            (await self.session.execute(select(Like).where(Like.user_id == user_id))).scalars()
+        )
+
+    async def comments_of_user(self, user_id: UUID) -> list[Comment]:
+        return list(
+            (
+                await self.session.execute(select(Comment).where(Comment.user_id == user_id))
+            ).scalars()
+        )
+
+    async def delete_reports_by(self, user_id: UUID) -> None:
+        await self.session.execute(delete(Report).where(Report.reporter_id == user_id))
+
+    # -----------------------------------------------------------------------------------------
+
+    async def _count(self, model: type[object], *where: ColumnElement[bool]) -> int:
+        statement = select(func.count()).select_from(model).where(*where)
+        return int((await self.session.execute(statement)).scalar_one())
