@@ -398,14 +398,17 @@ def import_movielens(
     download: Annotated[
         bool, typer.Option(help="Download a named dataset that is not on disk")
     ] = True,
+    ratings: Annotated[
+        bool, typer.Option(help="Also import the ratings, as ratings by imported users")
+    ] = True,
 ) -> None:
-    """Import MovieLens movies, their links (matched to TMDB/IMDb ids, never by title) and tags
-    (as keywords)."""
+    """Import MovieLens movies, their links (matched to TMDB/IMDb ids, never by title), tags
+    (as keywords) and ratings (by imported users, MovieLens's 0.5-5 as 1-10)."""
     settings = _settings()
     folder = _dataset_folder(path_or_name, settings, download=download)
 
     async def steps(catalog: CatalogImport) -> None:
-        await catalog.movielens(folder)
+        await catalog.movielens(folder, ratings=ratings)
 
     _print_report(_run_import(settings, batch_size, steps))
 
@@ -446,6 +449,11 @@ def _print_report(report: ImportReport) -> None:
         f"people refreshed: {report.people_refreshed}; "
         f"conflicts: {len(movies.conflicts)}; bad rows: {len(report.bad_rows)}"
     )
+    if report.ratings.read:
+        console.print(
+            f"ratings: {report.ratings.read} read, "
+            f"totals changed for {report.ratings.movies_updated} movies"
+        )
     for note in report.notes:
         console.print(f"[cyan]note:[/cyan] {note}")
     for conflict in movies.conflicts:

@@ -283,9 +283,9 @@ def test_ratings_are_parsed_and_bad_ones_reported(tmp_path: Path) -> None:
     bad: list[BadRow] = []
     ratings = list(read_movielens(tmp_path, report=bad.append).ratings())
     assert ratings == [
-        MovieLensRating(1, 1, 4.0, datetime(2000, 7, 30, 18, 45, 3, tzinfo=UTC)),
-        MovieLensRating(1, 3, 0.5, datetime(2000, 7, 30, 18, 20, 47, tzinfo=UTC)),
-        MovieLensRating(2, 3, 2.5, datetime(2015, 10, 24, 19, 27, 15, tzinfo=UTC)),
+        MovieLensRating(1, 1, 4.0, datetime(2000, 7, 30, 18, 45, 3, tzinfo=UTC), line=2),
+        MovieLensRating(1, 3, 0.5, datetime(2000, 7, 30, 18, 20, 47, tzinfo=UTC), line=3),
+        MovieLensRating(2, 3, 2.5, datetime(2015, 10, 24, 19, 27, 15, tzinfo=UTC), line=8),
     ]
     file = str(tmp_path / "ratings.csv")
     assert bad == [

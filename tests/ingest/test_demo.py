@@ -62,6 +62,9 @@ def test_offline_first_run_gets_the_synthetic_catalog_once(
         == 2500
     )
     assert (var / "datasets" / "movieverse-synthetic" / "movielens" / "ratings.csv").is_file()
+    # The demo's ratings are MovieVerse ratings by imported users: the scores come from them.
+    assert _count(var / "reviews.db", "select count(*) from reviews_ratings") == 40_237
+    assert _count(var / "reviews.db", "select count(distinct user_id) from reviews_ratings") == 610
     events = _count(var / "movies.db", "select count(*) from movies_outbox")
 
     again = _demo(env)

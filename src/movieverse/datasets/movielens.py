@@ -228,7 +228,7 @@ class MovieLensDataset:
                 self._bad(ratings_file, line, reason)
                 continue
             first_line[movie_id] = line
-            yield MovieLensRating(user_id, movie_id, rating, timestamp)
+            yield MovieLensRating(user_id, movie_id, rating, timestamp, line)
 
     # ml-100k layout -------------------------------------------------------------------------
 
@@ -276,7 +276,7 @@ class MovieLensDataset:
                 self._bad(data_file, line, _duplicate_rating(user_id, movie_id, first_line[key]))
                 continue
             first_line[key] = line
-            yield MovieLensRating(user_id, movie_id, rating, timestamp)
+            yield MovieLensRating(user_id, movie_id, rating, timestamp, line)
 
 
 def _movie(

@@ -86,6 +86,8 @@ class MovieLensRating:
     movie_id: int
     rating: float
     timestamp: datetime
+    # Where the row starts, so a rating the importer cannot place is reported there.
+    line: int = 0
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,9 @@ the importers already read, so it goes through exactly the same import path as r
 
 Every id (movie, person, keyword, company, MovieLens movie) starts at ``SYNTHETIC_ID_BASE``, far
 above any real TMDB or MovieLens id, so a real import later never mistakes a synthetic movie for
-a real one. The same seed gives byte-identical files. ``vote_average``/``vote_count`` in the TMDB
-file are the mean (on TMDB's 10-point scale) and count of the generated ratings, so the catalog's
-scores and its ratings agree.
+a real one. The same seed gives byte-identical files. The TMDB file's ``vote_average`` and
+``vote_count`` are 0: a movie's score is its ratings (imported with the MovieLens part), which
+would otherwise be counted twice -- once as TMDB's votes, once as MovieVerse's ratings.
 """
 
 from __future__ import annotations
@@ -369,7 +369,6 @@ def _json(items: list[dict[str, object]]) -> str:
 def _tmdb_row(rng: random.Random, movie: _Movie) -> dict[str, object]:
     code, language_name, _, country, country_name = movie.language
     count = len(movie.ratings)
-    average = round(2 * sum(movie.ratings) / count, 1) if count else 0.0
     budget = 0 if rng.random() < 0.3 else rng.randrange(1, 200) * 1_000_000
     revenue = 0 if budget == 0 or rng.random() < 0.2 else int(budget * rng.lognormvariate(0.4, 0.8))
     role, event = rng.choice(_ROLES), rng.choice(_EVENTS)
@@ -398,8 +397,9 @@ def _tmdb_row(rng: random.Random, movie: _Movie) -> dict[str, object]:
         "status": "Released",
         "tagline": f"Every {rng.choice(_NOUNS).lower()} has a price." if rng.random() < 0.6 else "",
         "title": movie.title,
-        "vote_average": average,
-        "vote_count": count,
+        # The score comes from the ratings (see the module docstring).
+        "vote_average": 0.0,
+        "vote_count": 0,
     }
 
 

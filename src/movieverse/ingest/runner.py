@@ -13,6 +13,7 @@ with a relay runs (a CLI process has none: on the in-process bus they would reac
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from pydantic import ValidationError
 
 from movieverse.datasets import (
     BadRow,
+    MovieLensDataset,
     TmdbCastMember,
     TmdbCredits,
     TmdbCrewMember,
@@ -50,8 +52,17 @@ from movieverse.services.movies.import_entries import (
     tmdb_entry,
 )
 from movieverse.services.movies.importer import CatalogImporter, ImportSummary, genre_names
+from movieverse.services.reviews.app import DEFINITION as REVIEWS
+from movieverse.services.reviews.importer import (
+    ImportedRating,
+    RatingsImporter,
+    RatingsImportSummary,
+    imported_user_id,
+)
 
 DEFAULT_BATCH_SIZE = 1000
+# Ratings are small rows: far more of them per unit of work.
+RATINGS_BATCH = 20_000
 T = TypeVar("T")
 
 
@@ -81,6 +92,7 @@ class ImportReport:
     movies: ImportSummary = field(default_factory=ImportSummary)
     metadata: MetadataImportSummary = field(default_factory=MetadataImportSummary)
     people_refreshed: int = 0
+    ratings: RatingsImportSummary = field(default_factory=RatingsImportSummary)
     bad_rows: list[BadRow] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
@@ -119,6 +131,9 @@ class CatalogImport:
             self.metadata_ctx = await self._stack.enter_async_context(
                 service_runtime(METADATA, self.settings, runtime, start_relay=False)
             )
+            self.reviews_ctx = await self._stack.enter_async_context(
+                service_runtime(REVIEWS, self.settings, runtime, start_relay=False)
+            )
         except BaseException:
             await self._stack.aclose()
             raise
@@ -147,9 +162,9 @@ class CatalogImport:
         records = read_tmdb_csv(path, report=self.report.bad_rows.append)
         await self._movies((tmdb_entry(m) for m in records), label="TMDB movies")
 
-    async def movielens(self, folder: Path) -> None:
-        """A MovieLens folder: movies and links, and tags.csv (where the layout has one) as
-        keywords."""
+    async def movielens(self, folder: Path, *, ratings: bool = True) -> None:
+        """A MovieLens folder: movies and links, tags.csv (where the layout has one) as
+        keywords, and (unless ``ratings`` is false) its ratings as ratings by imported users."""
         dataset = read_movielens(folder, report=self.report.bad_rows.append)
         tags_file = folder / "tags.csv"
         tags: TagIndex | None = None
@@ -168,6 +183,53 @@ class CatalogImport:
         await self._movies(entries, label="MovieLens movies")
         if tags is not None:
             tags.report_orphans()
+        ratings_file = folder / ("u.data" if dataset.layout == "100k" else "ratings.csv")
+        if ratings and not ratings_file.is_file():
+            self.report.notes.append(f"{ratings_file} is missing: no ratings")
+        elif ratings:
+            # The dataset's own name (ml-latest-small), however the folder was named on the way.
+            name = (await asyncio.to_thread(folder.resolve)).name
+            await self._ratings(dataset, dataset_name=name)
+
+    async def _ratings(self, dataset: MovieLensDataset, *, dataset_name: str) -> None:
+        """The dataset's ratings into reviews, in large batches, then each movie's totals."""
+        async with self.movies_ctx.db.unit_of_work(write=False) as session:
+            catalog_ids = await movies_service.movielens_ids(
+                session, ml100k=dataset.layout == "100k"
+            )
+        importer = RatingsImporter(outbox=self.reviews_ctx.outbox, dataset="movielens")
+        unplaced: dict[int, int] = {}  # MovieLens movie id -> first line of its ratings
+        task = self.progress.start("MovieLens ratings")
+        for batch in chunks(dataset.ratings(), RATINGS_BATCH):
+            items: list[ImportedRating] = []
+            for rating in batch:
+                movie_id = catalog_ids.get(rating.movie_id)
+                if movie_id is None:
+                    unplaced.setdefault(rating.movie_id, rating.line)
+                    continue
+                items.append(
+                    ImportedRating(
+                        user_id=imported_user_id(dataset_name, rating.user_id),
+                        movie_id=movie_id,
+                        # MovieLens's 0.5-5 stars on MovieVerse's 0.5-10, in half points.
+                        half_points=round(rating.rating * 4),
+                        rated_at=rating.timestamp,
+                    )
+                )
+            async with self.reviews_ctx.db.unit_of_work() as session:
+                self.report.ratings.read += await importer.apply(session, items)
+            self.progress.advance(task, len(batch))
+        self.progress.finish(task)
+        movies = sorted(importer.movies)
+        for start in range(0, len(movies), self.batch_size):
+            async with self.reviews_ctx.db.unit_of_work() as session:
+                self.report.ratings.movies_updated += await importer.refresh_totals(
+                    session, movies[start : start + self.batch_size]
+                )
+        ratings_file = str(dataset.path / ("u.data" if dataset.layout == "100k" else "ratings.csv"))
+        for movie_id, line in sorted(unplaced.items()):
+            reason = f"ratings of movieId {movie_id}, which is not in the catalog"
+            self.report.bad_rows.append(BadRow(ratings_file, line, reason))
 
     async def tmdb_credits(self, path: Path) -> None:
         """TMDB 5000 credits CSV: people, and each catalog movie's cast and crew."""

@@ -181,6 +181,14 @@ class MovieRepository:
         )
         return {int(t): int(i) for t, i in rows if t is not None}
 
+    async def movielens_ids(self, *, ml100k: bool) -> dict[int, int]:
+        """Catalog ids of every (not deleted) movie by its MovieLens id (or ml-100k item id)."""
+        column = Movie.ml100k_id if ml100k else Movie.movielens_id
+        rows = await self.session.execute(
+            select(column, Movie.id).where(column.is_not(None), Movie.deleted_at.is_(None))
+        )
+        return {int(external): int(movie_id) for external, movie_id in rows if external is not None}
+
     async def count_listed(self) -> int:
         statement = select(func.count()).select_from(Movie).where(Movie.deleted_at.is_(None))
         return int((await self.session.execute(statement)).scalar_one())

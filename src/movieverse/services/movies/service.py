@@ -217,6 +217,10 @@ async def popularity_by_id(session: AsyncSession, *, movie_ids: Sequence[int]) -
     return await MovieRepository(session).popularity_by_id(movie_ids)
 
 
+async def movielens_ids(session: AsyncSession, *, ml100k: bool) -> dict[int, int]:
+    return await MovieRepository(session).movielens_ids(ml100k=ml100k)
+
+
 async def catalog_size(session: AsyncSession) -> int:
     """How many movies the catalog lists (deleted ones left out)."""
     return await MovieRepository(session).count_listed()

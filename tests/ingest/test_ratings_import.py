@@ -1,0 +1,110 @@
+"""`movieverse import movielens` brings the ratings too: as ratings by imported users, checked
+against counts computed here from the source files."""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import sqlite3
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from movieverse.cli import app
+from tests.datasets.conftest import require_dataset
+from tests.support import Stack, eventually, running_gateway
+
+runner = CliRunner()
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    for name in ("MOVIEVERSE_DATABASE_URL", "MOVIEVERSE_REVIEWS_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    return {"MOVIEVERSE_VAR_DIR": str(tmp_path / "var"), "COLUMNS": "200"}
+
+
+def _import(env: dict[str, str], folder: Path) -> str:
+    result = runner.invoke(app, ["import", "movielens", str(folder)], env=env)
+    assert result.exit_code == 0, result.output
+    return " ".join(result.output.split())
+
+
+def _expected_totals(ratings_file: Path, delimiter: str) -> dict[int, tuple[int, int]]:
+    """MovieLens movie id -> (ratings, sum of half points on MovieVerse's 0.5-10 scale)."""
+    totals: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    with ratings_file.open(encoding="latin-1", newline="") as handle:
+        if delimiter == ",":
+            rows = ((int(r["movieId"]), float(r["rating"])) for r in csv.DictReader(handle))
+        else:
+            rows = ((int(f[1]), float(f[2])) for f in (line.split("\t") for line in handle))
+        for movie_id, rating in rows:
+            totals[movie_id][0] += 1
+            totals[movie_id][1] += round(rating * 4)
+    return {m: (c, s) for m, (c, s) in totals.items()}
+
+
+def _observed_totals(var: Path, column: str) -> dict[int, tuple[int, int]]:
+    with sqlite3.connect(var / "movies.db") as movies:
+        external = dict(movies.execute(f"select id, {column} from movies_movies"))  # noqa: S608
+    with sqlite3.connect(var / "reviews.db") as reviews:
+        rows = reviews.execute("select movie_id, count, half_points_sum from reviews_movie_ratings")
+        return {external[m]: (c, s) for m, c, s in rows}
+
+
+def _reviews_rows(var: Path) -> tuple[int, int, int]:
+    with sqlite3.connect(var / "reviews.db") as reviews:
+        ratings, users = reviews.execute(
+            "select count(*), count(distinct user_id) from reviews_ratings"
+        ).fetchone()
+        events = reviews.execute("select count(*) from reviews_outbox").fetchone()[0]
+        return int(ratings), int(users), int(events)
+
+
+def test_ml_latest_small_ratings_match_the_file(env: dict[str, str], tmp_path: Path) -> None:
+    folder = require_dataset("ml-latest-small", "ratings.csv")
+    output = _import(env, folder)
+    assert "ratings: 100836 read, totals changed for 9724 movies" in output
+    var = tmp_path / "var"
+    ratings, users, events = _reviews_rows(var)
+    assert (ratings, users) == (100_836, 610)
+    expected = _expected_totals(folder / "ratings.csv", ",")
+    assert _observed_totals(var, "movielens_id") == expected
+    assert events == len(expected)  # one totals event per rated movie, none per rating
+
+    again = _import(env, folder)
+    assert "totals changed for 0 movies" in again
+    assert _reviews_rows(var) == (ratings, users, events)
+
+
+async def test_ml_100k_ratings_become_the_movies_scores(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    folder = require_dataset("ml-100k", "u.data")
+    output = await asyncio.to_thread(_import, env, folder)
+    assert "ratings: 100000 read" in output
+    var = tmp_path / "var"
+    assert _reviews_rows(var)[:2] == (100_000, 943)
+    expected = _expected_totals(folder / "u.data", "\t")
+    assert _observed_totals(var, "ml100k_id") == expected
+
+    # Once the server runs, the totals events reach movies: each score is its ratings' mean.
+    toy_story = 1  # ml-100k item 1: 452 ratings
+    count, points = expected[toy_story]
+    settings = Stack("embedded", database_url=None, redis_url=None).settings(var)
+    async with running_gateway(settings) as (_, client):
+        with sqlite3.connect(var / "movies.db") as movies:
+            (movie_id,) = movies.execute(
+                "select id from movies_movies where ml100k_id = ?", (toy_story,)
+            ).fetchone()
+
+        async def scored() -> bool:
+            movie = (await client.get(f"/movies/{movie_id}")).json()
+            return bool(
+                movie["vote_count"] == count
+                and abs(movie["vote_average"] - points / count / 2) < 1e-3
+            )
+
+        await eventually(scored, within=60)
