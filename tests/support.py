@@ -26,6 +26,7 @@ from movieverse.services.auth.settings import AuthSettings
 from movieverse.services.metadata.models import Base as MetadataBase
 from movieverse.services.movies.models import Base as MoviesBase
 from movieverse.services.movies.models import Movie
+from movieverse.services.notifications.models import Base as NotificationsBase
 from movieverse.services.reviews.models import Base as ReviewsBase
 from movieverse.services.users.models import Base as UsersBase
 
@@ -35,6 +36,7 @@ SERVICE_METADATA: dict[str, MetaData] = {
     "movies": MoviesBase.metadata,
     "metadata": MetadataBase.metadata,
     "reviews": ReviewsBase.metadata,
+    "notifications": NotificationsBase.metadata,
 }
 PASSWORD = "popcorn-matinee-1987"
 

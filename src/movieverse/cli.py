@@ -47,6 +47,7 @@ from movieverse.platform.settings import (
 from movieverse.services.auth.app import DEFINITION as AUTH
 from movieverse.services.metadata.app import DEFINITION as METADATA
 from movieverse.services.movies.app import DEFINITION as MOVIES
+from movieverse.services.notifications.app import DEFINITION as NOTIFICATIONS
 from movieverse.services.reviews.app import DEFINITION as REVIEWS
 from movieverse.services.users.app import DEFINITION as USERS
 
@@ -68,8 +69,16 @@ DEFINITIONS: Mapping[str, ServiceDefinition] = {
     "movies": MOVIES,
     "metadata": METADATA,
     "reviews": REVIEWS,
+    "notifications": NOTIFICATIONS,
 }
-DEFAULT_PORTS = {"auth": 8001, "users": 8002, "movies": 8003, "metadata": 8004, "reviews": 8005}
+DEFAULT_PORTS = {
+    "auth": 8001,
+    "users": 8002,
+    "movies": 8003,
+    "metadata": 8004,
+    "reviews": 8005,
+    "notifications": 8006,
+}
 
 
 def _settings() -> PlatformSettings:
@@ -139,6 +148,32 @@ def serve(
         port=port or own.port or DEFAULT_PORTS.get(name, 8000),
         settings=settings,
     )
+
+
+@app.command()
+def worker(
+    name: Annotated[str, typer.Argument(help="The worker: notifications")],
+) -> None:
+    """Run a service's background worker on its own (the distributed shape; set
+    MOVIEVERSE_NOTIFICATIONS_RUN_WORKER=false for the service's API processes)."""
+    if name != "notifications":
+        console.print(f"[red]No worker named {name!r}.[/red] Known: notifications")
+        raise typer.Exit(2)
+    settings = _settings()
+    configure_logging(level=settings.log_level, fmt=settings.log_format)
+
+    async def run() -> None:
+        from movieverse.services.notifications.worker import DeliveryWorker
+
+        # No consumers here (the API processes have them); its relay publishes what it makes.
+        runtime = SharedRuntime(settings, consume=False)
+        async with service_runtime(NOTIFICATIONS, settings, runtime) as ctx:
+            delivery: DeliveryWorker = ctx.state["worker"]
+            console.print("[green]notifications worker running[/green] (Ctrl+C stops it)")
+            await delivery.run()
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(run())
 
 
 @app.command()

@@ -72,11 +72,18 @@ def errors_are_problem_details(ctx: Any, response: Any, case: Any) -> bool | Non
     return True
 
 
+# A stream that answers 200 never ends, so a generated call cannot be validated; its bad input
+# (no token, an over-long Last-Event-ID) is checked in tests/e2e/test_stream.py instead.
+ENDLESS = frozenset({"GET /notifications/stream"})
+
+
 def _operations(server: Server) -> list[Any]:
     schema = schemathesis.openapi.from_url(f"{server.base_url}/openapi.json")
     operations = []
     for result in schema.get_all_operations():
         assert isinstance(result, Ok), f"our OpenAPI document is invalid: {result.err()}"
+        if result.ok().label in ENDLESS:
+            continue
         operations.append(result.ok())
     assert len(operations) >= 18, [op.label for op in operations]  # every auth and users route
     return operations

@@ -26,6 +26,7 @@ from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.app import create_app as create_auth
 from movieverse.services.metadata.app import create_app as create_metadata
 from movieverse.services.movies.app import create_app as create_movies
+from movieverse.services.notifications.app import create_app as create_notifications
 from movieverse.services.reviews.app import create_app as create_reviews
 from movieverse.services.users.app import create_app as create_users
 
@@ -38,6 +39,7 @@ SERVICE_FACTORIES: Mapping[str, AppFactory] = {
     "movies": create_movies,
     "metadata": create_metadata,
     "reviews": create_reviews,
+    "notifications": create_notifications,
 }
 
 

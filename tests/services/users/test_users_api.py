@@ -91,6 +91,9 @@ async def test_preferences_round_trip(gateway_client: httpx.AsyncClient) -> None
             "review_comments": True,
             "new_followers": True,
             "recommendations_digest": False,
+            "watchlist_reviews": True,
+            "watchlist_releases": True,
+            "broadcasts": True,
         },
     }
     changed = await gateway_client.patch(

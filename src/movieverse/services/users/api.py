@@ -80,9 +80,11 @@ async def get_preferences(principal: CurrentUser, session: SessionDep) -> Prefer
 
 @router.patch("/me/preferences", summary="Update your preferences (only the fields sent)")
 async def patch_preferences(
-    body: PreferencesUpdate, principal: CurrentUser, session: SessionDep
+    body: PreferencesUpdate, principal: CurrentUser, session: SessionDep, ctx: CtxDep
 ) -> Preferences:
-    return await service.update_preferences(session, principal=principal, changes=body)
+    return await service.update_preferences(
+        session, principal=principal, changes=body, outbox=ctx.outbox
+    )
 
 
 @router.get("/me/{list_kind}", summary="A page of one of your lists, newest first")

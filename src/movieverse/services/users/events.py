@@ -27,6 +27,15 @@ class UserListChanged(EventPayload):
     action: str  # "added" | "removed"
 
 
+class PreferencesChanged(EventPayload):
+    """A user's notification settings, after a change: notifications keeps a copy of them."""
+
+    event_type = "users.preferences.changed"
+
+    user_id: UUID
+    notifications: dict[str, bool]
+
+
 class AccountRegistered(BaseModel):
     """What users reads of ``auth.user.registered`` (tolerant: unknown fields are ignored)."""
 

@@ -45,6 +45,8 @@ class ProfileUpdate(BaseModel):
 
 
 class NotificationSettings(BaseModel):
+    """Channels (in app, email) and what to be told of; notifications keeps a copy."""
+
     model_config = _WRITE
 
     in_app: bool = True
@@ -53,6 +55,12 @@ class NotificationSettings(BaseModel):
     review_comments: bool = True
     new_followers: bool = True
     recommendations_digest: bool = False
+    # A digest of new reviews of movies on your watchlist.
+    watchlist_reviews: bool = True
+    # A movie on your watchlist got a release date, or came out.
+    watchlist_releases: bool = True
+    # Announcements from the site's admins.
+    broadcasts: bool = True
 
 
 class PreferencesUpdate(BaseModel):

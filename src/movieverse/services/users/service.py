@@ -19,7 +19,7 @@ from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams
 from movieverse.platform.security import Principal
 from movieverse.services.users.cache import ProfileCache
-from movieverse.services.users.events import UserDeleted, UserListChanged
+from movieverse.services.users.events import PreferencesChanged, UserDeleted, UserListChanged
 from movieverse.services.users.models import SERVICE, ListItem, ListKind, Profile, Tombstone
 from movieverse.services.users.repository import ListRepository, ProfileRepository
 from movieverse.services.users.schemas import (
@@ -140,7 +140,7 @@ async def get_preferences(session: AsyncSession, *, principal: Principal) -> Pre
 
 
 async def update_preferences(
-    session: AsyncSession, *, principal: Principal, changes: PreferencesUpdate
+    session: AsyncSession, *, principal: Principal, changes: PreferencesUpdate, outbox: Outbox
 ) -> Preferences:
     profile = await _own_profile(session, principal, create=True)
     assert profile is not None
@@ -152,6 +152,10 @@ async def update_preferences(
         profile.include_adult = changes.include_adult
     if changes.notifications is not None:
         profile.notification_settings = changes.notifications.model_dump()
+        payload = PreferencesChanged(
+            user_id=principal.user_id, notifications=changes.notifications.model_dump()
+        )
+        await outbox.add(session, new_event(payload, producer=SERVICE, key=str(principal.user_id)))
     profile.updated_at = utcnow()
     return _preferences(profile)
 

@@ -1,0 +1,1 @@
+"""Notifications: in app, by live stream, by email and by webhook."""

@@ -1,0 +1,181 @@
+"""Notifications' HTTP routes (thin: parse, call the service, shape the response)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from typing import Annotated
+from uuid import UUID
+
+from fastapi import APIRouter, Header, Query, Request, Response, status
+from sse_starlette import EventSourceResponse, ServerSentEvent
+
+from movieverse.platform.security import AdminUser, CurrentUser, Principal
+from movieverse.platform.service import CtxDep, ServiceContext, SessionDep
+from movieverse.services.notifications import service
+from movieverse.services.notifications.repository import NotificationsRepository
+from movieverse.services.notifications.schemas import (
+    BroadcastCreate,
+    BroadcastRead,
+    DeliveryRead,
+    NotificationFeed,
+    UnreadCount,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookRead,
+)
+from movieverse.services.notifications.settings import NotificationsSettings
+from movieverse.services.notifications.stream import StreamHub
+
+router = APIRouter(prefix="/notifications", tags=["notifications"])
+NO_CONTENT = status.HTTP_204_NO_CONTENT
+# The stream looks for notifications made in other processes this often, and sends a keep-alive
+# comment this often, so proxies do not close an idle connection.
+STREAM_POLL_SECONDS = 5.0
+STREAM_PING_SECONDS = 15
+
+
+def _own(ctx: ServiceContext) -> NotificationsSettings:
+    own = ctx.settings
+    assert isinstance(own, NotificationsSettings)
+    return own
+
+
+def _outlets(ctx: ServiceContext) -> service.Outlets:
+    outlets: service.Outlets = ctx.state["outlets"]
+    return outlets
+
+
+@router.get("", summary="Your notifications, newest first (a cursor feed)")
+async def list_notifications(
+    user: CurrentUser,
+    session: SessionDep,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+) -> NotificationFeed:
+    return await service.feed(session, principal=user, cursor=cursor, limit=limit)
+
+
+@router.get("/unread_count", summary="How many of your notifications are unread")
+async def unread_count(user: CurrentUser, session: SessionDep) -> UnreadCount:
+    return UnreadCount(unread=await service.unread_count(session, principal=user))
+
+
+@router.post("/read_all", status_code=NO_CONTENT, summary="Mark every notification read")
+async def read_all(user: CurrentUser, session: SessionDep) -> Response:
+    await service.mark_all_read(session, principal=user)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.get(
+    "/stream",
+    summary="A live stream of your notifications (Server-Sent Events)",
+    description="Each event's id is its position: reconnect with `Last-Event-ID` to get what "
+    "you missed.",
+    response_class=EventSourceResponse,
+)
+async def stream(
+    request: Request,
+    user: CurrentUser,
+    ctx: CtxDep,
+    last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
+) -> EventSourceResponse:
+    after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    return EventSourceResponse(
+        _events(request, ctx, user, after), ping=STREAM_PING_SECONDS, send_timeout=30
+    )
+
+
+async def _events(
+    request: Request, ctx: ServiceContext, user: Principal, after: int | None
+) -> AsyncIterator[ServerSentEvent]:
+    hub: StreamHub = ctx.state["stream_hub"]
+    woken = hub.listen(user.user_id)
+    try:
+        if after is None:
+            # A first connection starts from now; a resumed one from where it left off.
+            async with ctx.db.unit_of_work(write=False) as session:
+                after = await NotificationsRepository(session).latest_seq(user.user_id)
+        while not await request.is_disconnected():
+            woken.clear()
+            async with ctx.db.unit_of_work(write=False) as session:
+                fresh = await NotificationsRepository(session).since(
+                    user.user_id, after=after, limit=100
+                )
+            for notification in fresh:
+                body = service.notification_read(notification).model_dump_json()
+                yield ServerSentEvent(data=body, event="notification", id=str(notification.seq))
+                after = notification.seq
+            if len(fresh) == 100:
+                continue  # more waiting
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(woken.wait(), timeout=STREAM_POLL_SECONDS)
+    finally:
+        hub.leave(user.user_id, woken)
+
+
+@router.post("/broadcasts", status_code=status.HTTP_201_CREATED, summary="Tell everyone (admin)")
+async def broadcast(
+    body: BroadcastCreate, admin: AdminUser, session: SessionDep, ctx: CtxDep
+) -> BroadcastRead:
+    return await service.broadcast(session, _outlets(ctx), data=body)
+
+
+# Webhooks (before /{notification_id}: "webhooks" is no notification id)
+
+
+@router.post(
+    "/webhooks",
+    status_code=status.HTTP_201_CREATED,
+    summary="Register a URL to be told of your notifications (signed; see the docs)",
+)
+async def create_webhook(
+    body: WebhookCreate, user: CurrentUser, session: SessionDep, ctx: CtxDep
+) -> WebhookCreated:
+    return await service.create_webhook(
+        session, principal=user, data=body, private_allowed=ctx.state["private_webhooks"]
+    )
+
+
+@router.get("/webhooks", summary="Your webhooks (an admin sees every one)")
+async def list_webhooks(user: CurrentUser, session: SessionDep) -> list[WebhookRead]:
+    return await service.list_webhooks(session, principal=user)
+
+
+@router.delete("/webhooks/{webhook_id}", status_code=NO_CONTENT, summary="Remove a webhook")
+async def delete_webhook(webhook_id: UUID, user: CurrentUser, session: SessionDep) -> Response:
+    await service.delete_webhook(session, principal=user, webhook_id=webhook_id)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.post("/webhooks/{webhook_id}/enable", summary="Turn a disabled webhook back on")
+async def enable_webhook(webhook_id: UUID, user: CurrentUser, session: SessionDep) -> WebhookRead:
+    return await service.enable_webhook(session, principal=user, webhook_id=webhook_id)
+
+
+@router.get("/webhooks/{webhook_id}/deliveries", summary="A webhook's delivery history")
+async def webhook_deliveries(
+    webhook_id: UUID,
+    user: CurrentUser,
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=200)] = 50,
+) -> list[DeliveryRead]:
+    return await service.webhook_deliveries(
+        session, principal=user, webhook_id=webhook_id, limit=limit
+    )
+
+
+# One notification
+
+
+@router.post("/{notification_id}/read", status_code=NO_CONTENT, summary="Mark one read")
+async def read_one(notification_id: UUID, user: CurrentUser, session: SessionDep) -> Response:
+    await service.mark_read(session, principal=user, notification_id=notification_id)
+    return Response(status_code=NO_CONTENT)
+
+
+@router.delete("/{notification_id}", status_code=NO_CONTENT, summary="Delete one")
+async def delete_one(notification_id: UUID, user: CurrentUser, session: SessionDep) -> Response:
+    await service.delete(session, principal=user, notification_id=notification_id)
+    return Response(status_code=NO_CONTENT)

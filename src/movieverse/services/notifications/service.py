@@ -1,0 +1,531 @@
+"""Notifications' business logic. Functions take the caller's session and never commit (rule 2).
+
+Everything that makes a notification goes through :func:`notify`, which checks the recipient's
+settings (a copy of their users preferences), refuses a cause it has seen (the dedupe key: a
+redelivered event never notifies twice), and queues its email and webhook deliveries for the
+worker in the same transaction.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.db import after_commit, utcnow
+from movieverse.platform.errors import BadRequest, Forbidden, NotFound
+from movieverse.platform.events.envelope import new_event, new_uuid7
+from movieverse.platform.events.outbox import Outbox
+from movieverse.platform.pagination import decode_cursor, encode_cursor
+from movieverse.platform.security import Principal
+from movieverse.services.notifications.events import NotificationCreated
+from movieverse.services.notifications.models import (
+    SERVICE,
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Kind,
+    Notification,
+    PendingDigest,
+    Recipient,
+    Watch,
+    WatchedMovie,
+    Webhook,
+)
+from movieverse.services.notifications.repository import NotificationsRepository
+from movieverse.services.notifications.schemas import (
+    BroadcastCreate,
+    BroadcastRead,
+    DeliveryRead,
+    NotificationFeed,
+    NotificationRead,
+    WebhookCreate,
+    WebhookCreated,
+    WebhookRead,
+)
+from movieverse.services.notifications.signing import new_secret
+
+# The users service's defaults for settings a recipient has never changed (or that notifications
+# has not heard of yet): in app yes, email no, every topic yes.
+DEFAULT_SETTINGS = {
+    "in_app": True,
+    "email": False,
+    "review_likes": True,
+    "review_comments": True,
+    "watchlist_reviews": True,
+    "watchlist_releases": True,
+    "broadcasts": True,
+}
+# Which setting turns each kind of notification off.
+TOPIC = {
+    Kind.REVIEW_LIKED: "review_likes",
+    Kind.REVIEW_COMMENT: "review_comments",
+    Kind.COMMENT_REPLY: "review_comments",
+    Kind.WATCHLIST_REVIEWS: "watchlist_reviews",
+    Kind.RELEASE_DATE: "watchlist_releases",
+    Kind.RELEASED: "watchlist_releases",
+    Kind.BROADCAST: "broadcasts",
+}
+
+
+@dataclass
+class Outlets:
+    """What notify needs beyond the session: the outbox, whether email can be sent at all, and
+    whom to wake after the commit (live streams, the worker)."""
+
+    outbox: Outbox
+    email_enabled: bool
+    wake: Callable[[set[UUID]], None]
+
+
+def setting(recipient: Recipient | None, name: str) -> bool:
+    settings = (recipient.settings if recipient is not None else None) or {}
+    return bool(settings.get(name, DEFAULT_SETTINGS.get(name, True)))
+
+
+async def notify(
+    session: AsyncSession,
+    outlets: Outlets,
+    *,
+    user_id: UUID,
+    kind: Kind,
+    title: str,
+    body: str,
+    data: dict[str, Any],
+    dedupe_key: str,
+) -> Notification | None:
+    """Make the notification (and queue its deliveries), unless the user opted out of its topic
+    or it was made already; returns it, or None."""
+    repo = NotificationsRepository(session)
+    recipient = await repo.recipient(user_id)
+    if not setting(recipient, TOPIC[kind]):
+        return None
+    if await repo.notification_by_key(user_id, dedupe_key) is not None:
+        return None
+    now = utcnow()
+    email = (
+        outlets.email_enabled
+        and recipient is not None
+        and recipient.email is not None
+        and setting(recipient, "email")
+    )
+    webhooks = [w for w in await repo.webhooks_for(user_id) if not w.kinds or kind in w.kinds]
+    in_app = setting(recipient, "in_app")
+    if not (in_app or email or webhooks):
+        return None
+    notification = Notification(
+        id=new_uuid7(), user_id=user_id, kind=kind, title=title[:300], body=body, data=data,
+        dedupe_key=dedupe_key[:120], in_app=in_app, created_at=now,
+    )  # fmt: skip
+    deliveries = [
+        Delivery(
+            notification_id=notification.id,
+            channel=channel,
+            webhook_id=webhook_id,
+            status=DeliveryStatus.PENDING,
+            attempts=0,
+            next_attempt_at=now,
+            created_at=now,
+        )
+        for channel, webhook_id in (
+            *([(Channel.EMAIL, None)] if email else []),
+            *((Channel.WEBHOOK, w.id) for w in webhooks),
+        )
+    ]
+    await repo.add(notification, *deliveries)
+    created = NotificationCreated(notification_id=notification.id, user_id=user_id, kind=kind)
+    await outlets.outbox.add(session, new_event(created, producer=SERVICE, key=str(user_id)))
+
+    async def wake() -> None:
+        outlets.wake({user_id})
+
+    after_commit(session, wake)
+    return notification
+
+
+# What other services' events make ----------------------------------------------------------------
+
+
+async def on_review_liked(
+    session: AsyncSession, outlets: Outlets, *, event_id: UUID, review_id: UUID, movie_id: int,
+    author_id: UUID, liker_id: UUID, liker: str | None,
+) -> None:  # fmt: skip
+    if author_id == liker_id:
+        return
+    who = liker or "Someone"
+    await notify(
+        session, outlets, user_id=author_id, kind=Kind.REVIEW_LIKED,
+        title=f"{who} liked your review", body=f"{who} liked your review.",
+        data={"review_id": str(review_id), "movie_id": movie_id, "by": liker},
+        dedupe_key=f"event:{event_id}",
+    )  # fmt: skip
+
+
+async def on_comment(
+    session: AsyncSession, outlets: Outlets, *, event_id: UUID, review_id: UUID, movie_id: int,
+    comment_id: UUID, review_author: UUID, parent_author: UUID | None, commenter: UUID,
+    username: str,
+) -> None:  # fmt: skip
+    data = {"review_id": str(review_id), "movie_id": movie_id, "comment_id": str(comment_id)}
+    told: set[UUID] = set()
+    if parent_author is not None and parent_author != commenter:
+        await notify(
+            session, outlets, user_id=parent_author, kind=Kind.COMMENT_REPLY,
+            title=f"{username} replied to your comment",
+            body=f"{username} replied to your comment on a review.", data=data,
+            dedupe_key=f"event:{event_id}",
+        )  # fmt: skip
+        told.add(parent_author)
+    if review_author != commenter and review_author not in told:
+        await notify(
+            session, outlets, user_id=review_author, kind=Kind.REVIEW_COMMENT,
+            title=f"{username} commented on your review",
+            body=f"{username} commented on your review.", data=data,
+            dedupe_key=f"event:{event_id}",
+        )  # fmt: skip
+
+
+async def on_review_written(
+    session: AsyncSession, *, review_id: UUID, movie_id: int, author_id: UUID, author: str
+) -> None:
+    """A new review of a movie people watch: it waits for each watcher's next digest."""
+    repo = NotificationsRepository(session)
+    movie = await repo.movie(movie_id)
+    now = utcnow()
+    for user_id in await repo.watchers(movie_id):
+        if user_id == author_id:
+            continue
+        if await session.get(PendingDigest, (user_id, review_id)) is None:
+            session.add(
+                PendingDigest(
+                    user_id=user_id,
+                    review_id=review_id,
+                    movie_id=movie_id,
+                    movie_title=movie.title if movie else None,
+                    author=author,
+                    created_at=now,
+                )
+            )
+    await session.flush()
+
+
+async def send_digest(session: AsyncSession, outlets: Outlets, *, user_id: UUID) -> bool:
+    repo = NotificationsRepository(session)
+    pending = await repo.pending_digest(user_id)
+    if not pending:
+        return False
+    titles = sorted({p.movie_title or f"movie {p.movie_id}" for p in pending})
+    count = len(pending)
+    title = f"{count} new review{'s' if count > 1 else ''} of movies on your watchlist"
+    lines = [f"- {p.author} reviewed {p.movie_title or f'movie {p.movie_id}'}" for p in pending]
+    await notify(
+        session, outlets, user_id=user_id, kind=Kind.WATCHLIST_REVIEWS, title=title,
+        body="\n".join(lines),
+        data={"reviews": [str(p.review_id) for p in pending], "movies": titles},
+        # The first review of the batch names it: a digest is sent once.
+        dedupe_key=f"digest:{pending[0].review_id}",
+    )  # fmt: skip
+    await repo.clear_digest(user_id, [p.review_id for p in pending])
+    return True
+
+
+async def on_list_changed(
+    session: AsyncSession, *, user_id: UUID, list_name: str, movie_id: int, added: bool,
+    lookup: Callable[[int], Any],
+) -> None:  # fmt: skip
+    """Keep the watchlist copy; a newly watched movie's release date is learnt from the catalog
+    (``lookup``) so its release can be told."""
+    if list_name != "watchlist":
+        return
+    repo = NotificationsRepository(session)
+    current = await repo.watch(user_id, movie_id)
+    if not added:
+        if current is not None:
+            await session.delete(current)
+        return
+    if current is None:
+        session.add(Watch(user_id=user_id, movie_id=movie_id))
+    if await repo.movie(movie_id) is None:
+        found = await lookup(movie_id)
+        if found is not None:
+            title, release_date = found
+            session.add(
+                WatchedMovie(
+                    movie_id=movie_id,
+                    title=title,
+                    release_date=release_date,
+                    # Out already when first watched: that is no news.
+                    released_told=release_date is not None and release_date <= date.today(),
+                )
+            )
+    await session.flush()
+
+
+async def on_movie_changed(
+    session: AsyncSession, outlets: Outlets, *, event_id: UUID, movie_id: int, title: str,
+    release_date: date | None,
+) -> None:  # fmt: skip
+    """A watched movie got a release date: its watchers hear of it."""
+    repo = NotificationsRepository(session)
+    movie = await repo.movie(movie_id)
+    if movie is None:
+        return  # nobody watches it
+    had_date = movie.release_date
+    movie.title = title
+    movie.release_date = release_date
+    if release_date is not None and release_date != had_date and not movie.released_told:
+        when = release_date.isoformat()
+        for user_id in await repo.watchers(movie_id):
+            await notify(
+                session, outlets, user_id=user_id, kind=Kind.RELEASE_DATE,
+                title=f"{title} has a release date: {when}",
+                body=f"{title}, on your watchlist, comes out on {when}.",
+                data={"movie_id": movie_id, "release_date": when},
+                dedupe_key=f"release-date:{movie_id}:{when}",
+            )  # fmt: skip
+    await session.flush()
+
+
+async def tell_releases(session: AsyncSession, outlets: Outlets, *, today: date) -> int:
+    """Watched movies whose day has come: their watchers hear they are out (once)."""
+    repo = NotificationsRepository(session)
+    told = 0
+    for movie in await repo.released_untold(today):
+        for user_id in await repo.watchers(movie.movie_id):
+            made = await notify(
+                session, outlets, user_id=user_id, kind=Kind.RELEASED,
+                title=f"{movie.title} is out", body=f"{movie.title}, on your watchlist, is out.",
+                data={"movie_id": movie.movie_id}, dedupe_key=f"released:{movie.movie_id}",
+            )  # fmt: skip
+            told += made is not None
+        movie.released_told = True
+    await session.flush()
+    return told
+
+
+async def broadcast(
+    session: AsyncSession, outlets: Outlets, *, data: BroadcastCreate, batch: int = 500
+) -> BroadcastRead:
+    """An admin's announcement to every known user (the ones who opted out are skipped)."""
+    repo = NotificationsRepository(session)
+    broadcast_id = new_uuid7()
+    sent = 0
+    after: UUID | None = None
+    while ids := await repo.all_recipient_ids(after=after, limit=batch):
+        for user_id in ids:
+            made = await notify(
+                session, outlets, user_id=user_id, kind=Kind.BROADCAST, title=data.title,
+                body=data.body, data={"broadcast_id": str(broadcast_id)},
+                dedupe_key=f"broadcast:{broadcast_id}",
+            )  # fmt: skip
+            sent += made is not None
+        after = ids[-1]
+    return BroadcastRead(id=broadcast_id, recipients=sent)
+
+
+# Recipients ------------------------------------------------------------------------------------
+
+
+async def remember_account(
+    session: AsyncSession, *, user_id: UUID, username: str, email: str | None
+) -> None:
+    recipient = await NotificationsRepository(session).recipient(user_id)
+    if recipient is None:
+        session.add(
+            Recipient(
+                user_id=user_id,
+                username=username,
+                email=email,
+                settings={},
+                updated_at=utcnow(),
+            )
+        )
+    else:
+        recipient.username, recipient.email = username, email or recipient.email
+        recipient.updated_at = utcnow()
+    await session.flush()
+
+
+async def remember_settings(
+    session: AsyncSession, *, user_id: UUID, settings: dict[str, bool]
+) -> None:
+    recipient = await NotificationsRepository(session).recipient(user_id)
+    if recipient is None:
+        recipient = Recipient(user_id=user_id, settings={}, updated_at=utcnow())
+        session.add(recipient)
+    recipient.settings = dict(settings)
+    recipient.updated_at = utcnow()
+    await session.flush()
+
+
+async def forget_user(session: AsyncSession, *, user_id: UUID) -> None:
+    await NotificationsRepository(session).erase(user_id)
+
+
+# The API ---------------------------------------------------------------------------------------
+
+
+def notification_read(notification: Notification) -> NotificationRead:
+    return NotificationRead(
+        id=notification.id,
+        kind=notification.kind,
+        title=notification.title,
+        body=notification.body,
+        data=notification.data,
+        read=notification.read_at is not None,
+        created_at=notification.created_at,
+    )
+
+
+async def feed(
+    session: AsyncSession, *, principal: Principal, cursor: str | None, limit: int
+) -> NotificationFeed:
+    before: int | None = None
+    if cursor:
+        try:
+            before = int(decode_cursor(cursor)["seq"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise BadRequest("The cursor is malformed; use one returned by this endpoint") from exc
+    rows = await NotificationsRepository(session).feed(
+        principal.user_id, before=before, limit=limit + 1
+    )
+    page, more = rows[:limit], len(rows) > limit
+    return NotificationFeed(
+        results=[notification_read(n) for n in page],
+        next_cursor=encode_cursor({"seq": page[-1].seq}) if more and page else None,
+    )
+
+
+async def unread_count(session: AsyncSession, *, principal: Principal) -> int:
+    return await NotificationsRepository(session).unread(principal.user_id)
+
+
+async def _own(session: AsyncSession, principal: Principal, notification_id: UUID) -> Notification:
+    found = await NotificationsRepository(session).notification(principal.user_id, notification_id)
+    if found is None:
+        raise NotFound(f"No notification with id {notification_id}")
+    return found
+
+
+async def mark_read(session: AsyncSession, *, principal: Principal, notification_id: UUID) -> None:
+    notification = await _own(session, principal, notification_id)
+    if notification.read_at is None:
+        notification.read_at = utcnow()
+
+
+async def mark_all_read(session: AsyncSession, *, principal: Principal) -> None:
+    await NotificationsRepository(session).mark_all_read(principal.user_id, utcnow())
+
+
+async def delete(session: AsyncSession, *, principal: Principal, notification_id: UUID) -> None:
+    await NotificationsRepository(session).delete_notification(
+        await _own(session, principal, notification_id)
+    )
+
+
+# Webhooks --------------------------------------------------------------------------------------
+
+
+def check_target(url: str, *, private_allowed: bool) -> str:
+    """A webhook URL: http(s), a host, no credentials; loopback and private addresses only where
+    allowed (a literal address is checked here, a name again when it is delivered to)."""
+    parts = urlsplit(url)
+    if parts.scheme not in {"http", "https"} or not parts.hostname:
+        raise BadRequest("A webhook URL is http:// or https:// with a host")
+    if parts.username or parts.password:
+        raise BadRequest("A webhook URL may not carry credentials; it is signed instead")
+    if not private_allowed and is_private_host(parts.hostname):
+        raise BadRequest("Webhooks may not target loopback or private addresses here")
+    return url
+
+
+def is_private_host(host: str) -> bool:
+    if host in {"localhost", "localhost.localdomain"} or host.endswith(".localhost"):
+        return True
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return not address.is_global
+
+
+def webhook_read(webhook: Webhook) -> WebhookRead:
+    return WebhookRead(
+        id=webhook.id,
+        url=webhook.url,
+        kinds=[Kind(k) for k in webhook.kinds],
+        all_users=webhook.all_users,
+        active=webhook.active,
+        consecutive_failures=webhook.consecutive_failures,
+        disabled_reason=webhook.disabled_reason,
+        created_at=webhook.created_at,
+    )
+
+
+async def create_webhook(
+    session: AsyncSession, *, principal: Principal, data: WebhookCreate, private_allowed: bool
+) -> WebhookCreated:
+    if data.all_users and not principal.is_admin:
+        raise Forbidden("Only an admin may register a webhook for every user's notifications")
+    webhook = Webhook(
+        id=new_uuid7(), owner_id=principal.user_id, all_users=data.all_users,
+        url=check_target(data.url, private_allowed=private_allowed), secret=new_secret(),
+        kinds=[k.value for k in dict.fromkeys(data.kinds)], active=True,
+        consecutive_failures=0, created_at=utcnow(),
+    )  # fmt: skip
+    await NotificationsRepository(session).add(webhook)
+    return WebhookCreated(**webhook_read(webhook).model_dump(), secret=webhook.secret)
+
+
+async def _webhook_of(session: AsyncSession, principal: Principal, webhook_id: UUID) -> Webhook:
+    webhook = await NotificationsRepository(session).webhook(webhook_id)
+    if webhook is None or not (principal.is_admin or webhook.owner_id == principal.user_id):
+        raise NotFound(f"No webhook with id {webhook_id}")
+    return webhook
+
+
+async def list_webhooks(session: AsyncSession, *, principal: Principal) -> list[WebhookRead]:
+    owner = None if principal.is_admin else principal.user_id
+    return [webhook_read(w) for w in await NotificationsRepository(session).webhooks_owned(owner)]
+
+
+async def delete_webhook(session: AsyncSession, *, principal: Principal, webhook_id: UUID) -> None:
+    repo = NotificationsRepository(session)
+    webhook = await _webhook_of(session, principal, webhook_id)
+    await repo.cancel_pending(webhook.id, utcnow())
+    await session.delete(webhook)
+
+
+async def enable_webhook(
+    session: AsyncSession, *, principal: Principal, webhook_id: UUID
+) -> WebhookRead:
+    webhook = await _webhook_of(session, principal, webhook_id)
+    webhook.active, webhook.consecutive_failures, webhook.disabled_reason = True, 0, None
+    return webhook_read(webhook)
+
+
+async def webhook_deliveries(
+    session: AsyncSession, *, principal: Principal, webhook_id: UUID, limit: int
+) -> list[DeliveryRead]:
+    webhook = await _webhook_of(session, principal, webhook_id)
+    rows = await NotificationsRepository(session).deliveries_of(webhook.id, limit=limit)
+    return [
+        DeliveryRead(
+            id=d.id,
+            notification_id=d.notification_id,
+            channel=d.channel,
+            status=d.status,
+            attempts=d.attempts,
+            last_status_code=d.last_status_code,
+            last_error=d.last_error,
+            created_at=d.created_at,
+            finished_at=d.finished_at,
+        )
+        for d in rows
+    ]

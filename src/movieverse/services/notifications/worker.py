@@ -1,0 +1,250 @@
+"""The notifications worker: sends queued email and webhook deliveries (retrying with back-off,
+disabling a webhook that keeps failing), turns gathered reviews into digests, and tells watchers
+when a movie comes out.
+
+It runs inside the service in the embedded shape, and as ``movieverse worker notifications``
+when distributed; several workers may run, because each delivery is claimed by one before it is
+sent. Nothing is sent inside a transaction: a slow receiver never holds a database lock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import time
+from dataclasses import dataclass
+from datetime import date, timedelta
+from urllib.parse import unquote, urlsplit
+
+import aiosmtplib
+import httpx
+import orjson
+import structlog
+
+from movieverse.platform.db import Database, utcnow
+from movieverse.services.notifications import service
+from movieverse.services.notifications.models import (
+    Channel,
+    Delivery,
+    DeliveryStatus,
+    Notification,
+    Recipient,
+    Webhook,
+)
+from movieverse.services.notifications.repository import NotificationsRepository
+from movieverse.services.notifications.settings import NotificationsSettings
+from movieverse.services.notifications.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from movieverse.services.notifications.templates import email_message
+
+log = structlog.get_logger("movieverse.notifications.worker")
+BATCH = 50
+# How long a claimed delivery is this worker's before another may retry it (a crash mid-send).
+LEASE = timedelta(minutes=2)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    ok: bool
+    status_code: int | None = None
+    error: str | None = None
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        settings: NotificationsSettings,
+        outlets: service.Outlets,
+        private_allowed: bool,
+    ) -> None:
+        self.db = db
+        self.settings = settings
+        self.outlets = outlets
+        self.private_allowed = private_allowed
+        self.wakeup = asyncio.Event()
+        self._http = httpx.AsyncClient(
+            timeout=settings.webhook_timeout_seconds, follow_redirects=False
+        )
+
+    async def close(self) -> None:
+        await self._http.aclose()
+
+    def wake(self) -> None:
+        self.wakeup.set()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception as exc:  # a bad pass must not end the worker; the next retries
+                log.warning("notifications_worker_failed", error=repr(exc))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self.wakeup.wait(), timeout=self.settings.worker_poll_seconds
+                )
+            self.wakeup.clear()
+
+    async def tick(self) -> int:
+        """One pass over everything due; returns how many deliveries it attempted."""
+        await self._digests()
+        await self._releases()
+        return await self._deliveries()
+
+    # Digests and releases --------------------------------------------------------------------
+
+    async def _digests(self) -> None:
+        older_than = utcnow() - timedelta(seconds=self.settings.digest_seconds)
+        async with self.db.unit_of_work(write=False) as session:
+            users = await NotificationsRepository(session).digest_due(older_than, limit=200)
+        for user_id in users:
+            async with self.db.unit_of_work() as session:
+                await service.send_digest(session, self.outlets, user_id=user_id)
+
+    async def _releases(self) -> None:
+        today = date.today()
+        async with self.db.unit_of_work(write=False) as session:
+            if not await NotificationsRepository(session).released_untold(today):
+                return
+        async with self.db.unit_of_work() as session:
+            await service.tell_releases(session, self.outlets, today=today)
+
+    # Deliveries ------------------------------------------------------------------------------
+
+    async def _deliveries(self) -> int:
+        now = utcnow()
+        async with self.db.unit_of_work(write=False) as session:
+            due = await NotificationsRepository(session).due_deliveries(now, limit=BATCH)
+        attempted = 0
+        for delivery in due:
+            async with self.db.unit_of_work() as session:
+                claimed = await NotificationsRepository(session).claim(
+                    delivery.id, seen=delivery.next_attempt_at, until=now + LEASE
+                )
+            if not claimed:
+                continue  # another worker has it
+            outcome = await self._attempt(delivery)
+            await self._record(delivery.id, outcome)
+            attempted += 1
+        return attempted
+
+    async def _attempt(self, delivery: Delivery) -> Outcome | None:
+        """Send it; None when there is nothing to send any more (the notification or its
+        webhook is gone)."""
+        async with self.db.unit_of_work(write=False) as session:
+            repo = NotificationsRepository(session)
+            notification = await repo.notification_by_id(delivery.notification_id)
+            recipient = await repo.recipient(notification.user_id) if notification else None
+            webhook = await repo.webhook(delivery.webhook_id) if delivery.webhook_id else None
+        if notification is None:
+            return None
+        try:
+            if delivery.channel == Channel.EMAIL:
+                return await self._email(notification, recipient)
+            if webhook is None or not webhook.active:
+                return None
+            return await self._webhook(delivery, notification, webhook)
+        except Exception as exc:  # every failure is an outcome to record and retry
+            return Outcome(ok=False, error=repr(exc)[:500])
+
+    async def _email(self, notification: Notification, recipient: Recipient | None) -> Outcome:
+        url = self.settings.smtp_url
+        if url is None or recipient is None or recipient.email is None:
+            return Outcome(ok=False, error="no SMTP server or no address to send to")
+        parts = urlsplit(url)
+        message = email_message(
+            notification,
+            to=recipient.email,
+            sender=self.settings.mail_from,
+            site=self.settings.site_url,
+        )
+        await aiosmtplib.send(
+            message,
+            hostname=parts.hostname or "localhost",
+            port=parts.port or (465 if parts.scheme == "smtps" else 25),
+            username=unquote(parts.username) if parts.username else None,
+            password=unquote(parts.password) if parts.password else None,
+            use_tls=parts.scheme == "smtps",
+            start_tls=False if parts.scheme == "smtp" else None,
+            timeout=10,
+        )
+        return Outcome(ok=True)
+
+    async def _webhook(
+        self, delivery: Delivery, notification: Notification, webhook: Webhook
+    ) -> Outcome:
+        if not self.private_allowed and await _resolves_privately(webhook.url):
+            return Outcome(ok=False, error="the URL resolves to a loopback or private address")
+        body = orjson.dumps(
+            {
+                "type": "notification.created",
+                "delivery": delivery.id,
+                "user_id": str(notification.user_id),
+                "notification": service.notification_read(notification).model_dump(mode="json"),
+            }
+        )
+        timestamp = int(time.time())
+        response = await self._http.post(
+            webhook.url,
+            content=body,
+            headers={
+                "Content-Type": "application/json",
+                "User-Agent": "MovieVerse-Webhooks/1",
+                TIMESTAMP_HEADER: str(timestamp),
+                SIGNATURE_HEADER: sign(webhook.secret, timestamp, body),
+                "X-MovieVerse-Delivery": str(delivery.id),
+            },
+        )
+        if 200 <= response.status_code < 300:
+            return Outcome(ok=True, status_code=response.status_code)
+        return Outcome(
+            ok=False, status_code=response.status_code, error=f"HTTP {response.status_code}"
+        )
+
+    async def _record(self, delivery_id: int, outcome: Outcome | None) -> None:
+        now = utcnow()
+        async with self.db.unit_of_work() as session:
+            delivery = await session.get(Delivery, delivery_id)
+            if delivery is None:
+                return
+            webhook = (
+                await session.get(Webhook, delivery.webhook_id) if delivery.webhook_id else None
+            )
+            if outcome is None:
+                delivery.status, delivery.finished_at = DeliveryStatus.CANCELLED, now
+                return
+            delivery.attempts += 1
+            delivery.last_status_code = outcome.status_code
+            delivery.last_error = outcome.error
+            if outcome.ok:
+                delivery.status, delivery.finished_at = DeliveryStatus.SENT, now
+                if webhook is not None:
+                    webhook.consecutive_failures = 0
+                return
+            if delivery.attempts < self.settings.webhook_attempts:
+                wait = self.settings.webhook_retry_seconds * 2 ** (delivery.attempts - 1)
+                delivery.next_attempt_at = now + timedelta(seconds=wait)
+                return
+            delivery.status, delivery.finished_at = DeliveryStatus.FAILED, now
+            if webhook is not None:
+                webhook.consecutive_failures += 1
+                if webhook.consecutive_failures >= self.settings.webhook_disable_after:
+                    webhook.active = False
+                    webhook.disabled_reason = (
+                        f"disabled after {webhook.consecutive_failures} failed deliveries in a "
+                        f"row; last: {outcome.error}"
+                    )[:300]
+                    await NotificationsRepository(session).cancel_pending(webhook.id, now)
+                    log.warning("webhook_disabled", webhook_id=str(webhook.id), url=webhook.url)
+
+
+async def _resolves_privately(url: str) -> bool:
+    host = urlsplit(url).hostname or ""
+    if service.is_private_host(host):
+        return True
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except OSError:
+        return False  # unresolvable: the POST fails on its own
+    return any(service.is_private_host(str(info[4][0])) for info in infos)
