@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -120,11 +120,11 @@ async def test_failed_publish_keeps_the_event_and_retries(db: Database) -> None:
             self.fail_next = 2
             self.published: list[Event] = []
 
-        async def publish(self, event: Event) -> None:
+        async def publish_many(self, events: Sequence[Event]) -> None:
             if self.fail_next:
                 self.fail_next -= 1
                 raise ConnectionError("broker unavailable")
-            self.published.append(event)
+            self.published.extend(events)
 
     bus = FlakyBus()
     outbox = _outbox(db)
@@ -145,8 +145,8 @@ async def test_crash_after_handling_redelivers_and_the_inbox_absorbs_it(db: Data
     class CrashAfterPublish(InMemoryEventBus):
         crash = True
 
-        async def publish(self, event: Event) -> None:
-            await super().publish(event)
+        async def publish_many(self, events: Sequence[Event]) -> None:
+            await super().publish_many(events)
             if self.crash:
                 raise SystemExit("process killed between handling and acknowledging")
 
@@ -290,3 +290,67 @@ async def test_pruning_forgets_only_old_entries(db: Database) -> None:
     assert len(left) == 1
     assert "pending" in left[0]
     assert handled == 0
+
+
+async def test_a_batch_is_handled_in_one_go_and_a_poison_event_is_set_aside_alone(
+    db: Database,
+) -> None:
+    """The in-process bus hands a group the relay's whole batch in one transaction; when one event
+    fails, the batch rolls back and goes again one by one: the good events take effect once, the
+    poison one is retried and dead-lettered alone, and already-handled ones are skipped."""
+    bus = InMemoryEventBus(retry_base_seconds=0.001, retry_max_seconds=0.001)
+    inbox = _inbox(db)
+    batches: list[int] = []
+
+    async def write_note(session: AsyncSession, event: Event) -> None:
+        text = NoteWritten.from_event(event).text
+        if text == "poison":
+            raise ValueError("cannot handle this one")
+        session.add(Note(text=text))
+
+    handler = inbox.handler("notes", write_note)
+
+    class CountingHandler:
+        async def __call__(self, event: Event) -> None:
+            await handler(event)
+
+        async def many(self, events: Sequence[Event]) -> None:
+            batches.append(len(events))
+            await handler.many(events)
+
+    bus.subscribe(
+        Subscription(
+            group="g", event_types=frozenset({TYPE}), handler=CountingHandler(), max_attempts=2
+        )
+    )
+    outbox = _outbox(db)
+    already = _event("seen before")
+    await handler(already)  # handled earlier, e.g. before a crash
+    async with db.unit_of_work() as session:
+        await outbox.add(
+            session, _event("one"), already, _event("poison"), _event("two"), _event("three")
+        )
+    relay = OutboxRelay(outbox=outbox, db=db, bus=bus)
+    assert await relay.publish_pending() == 5
+    async with db.unit_of_work(write=False) as session:
+        texts = sorted((await session.execute(select(Note.text))).scalars())
+    assert texts == ["one", "seen before", "three", "two"]
+    assert batches == [5]  # one attempt at the whole batch, then one by one
+    letters = await bus.dead_letters("g")
+    assert [NoteWritten.from_event(d.event).text for d in letters] == ["poison"]
+    assert letters[0].attempts == 2
+
+
+async def test_sqlite_writers_of_a_process_take_turns_without_failing(db: Database) -> None:
+    """Many concurrent write units on one SQLite file: each commits, none meets 'database is
+    locked', and they queue in the process rather than polling the file lock."""
+
+    async def write(i: int) -> None:
+        async with db.unit_of_work() as session:
+            session.add(Note(text=f"n{i}"))
+            await asyncio.sleep(0)  # hold the turn across an await, as a request does
+
+    await asyncio.gather(*(write(i) for i in range(64)))
+    async with db.unit_of_work(write=False) as session:
+        count = (await session.execute(select(func.count()).select_from(Note))).scalar_one()
+    assert count == 64

@@ -31,6 +31,17 @@ from movieverse.platform.events.envelope import Event
 Handler = Callable[[Event], Awaitable[None]]
 
 
+class BatchHandler(Protocol):
+    """A handler that can also take several events at once (the inbox's, see inbox.py): all of
+    them in one transaction, or none. An adapter with a backlog may use :meth:`many`; when it
+    raises, the adapter hands the events over one by one, so a poison event is still retried
+    and dead-lettered alone and the others are unaffected."""
+
+    async def __call__(self, event: Event) -> None: ...
+
+    async def many(self, events: Sequence[Event]) -> None: ...
+
+
 @dataclass(frozen=True)
 class Subscription:
     group: str
@@ -40,6 +51,11 @@ class Subscription:
 
     def wants(self, event: Event) -> bool:
         return event.type in self.event_types
+
+    @property
+    def batch_handler(self) -> BatchHandler | None:
+        many = getattr(self.handler, "many", None)
+        return self.handler if callable(many) else None  # type: ignore[return-value]
 
     @property
     def topics(self) -> frozenset[str]:

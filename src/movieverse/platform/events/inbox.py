@@ -7,7 +7,7 @@ finds its row and is skipped; a handler that fails leaves no row, so the retry r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from datetime import timedelta
 
 import structlog
@@ -16,7 +16,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.db import Database, UtcDateTime, utcnow
-from movieverse.platform.events.bus import Handler
 from movieverse.platform.events.envelope import Event
 
 log = structlog.get_logger("movieverse.events.inbox")
@@ -40,37 +39,8 @@ class Inbox:
         self.table = table
         self.db = db
 
-    def handler(self, consumer: str, handle: SessionHandler) -> Handler:
-        async def idempotent(event: Event) -> None:
-            try:
-                async with self.db.unit_of_work() as session:
-                    seen = await session.execute(
-                        select(self.table.c.event_id).where(
-                            self.table.c.consumer == consumer,
-                            self.table.c.event_id == str(event.id),
-                        )
-                    )
-                    if seen.first() is not None:
-                        log.debug(
-                            "event_duplicate_skipped", consumer=consumer, event_id=str(event.id)
-                        )
-                        return
-                    await handle(session, event)
-                    await session.execute(
-                        self.table.insert().values(
-                            consumer=consumer,
-                            event_id=str(event.id),
-                            event_type=event.type,
-                            handled_at=utcnow(),
-                        )
-                    )
-            except IntegrityError:
-                # A concurrent delivery of the same event won the race and committed first;
-                # ours rolled back entirely, so the effect happened exactly once.
-                if not await self.seen(consumer, event):
-                    raise
-
-        return idempotent
+    def handler(self, consumer: str, handle: SessionHandler) -> IdempotentHandler:
+        return IdempotentHandler(self, consumer, handle)
 
     async def prune(self, *, older_than: timedelta) -> None:
         """Forget handled ids past the window in which a broker could redeliver them."""
@@ -86,3 +56,59 @@ class Inbox:
                 )
             )
             return row.first() is not None
+
+
+class IdempotentHandler:
+    """A consumer's handler behind the inbox: one event (``__call__``) or a batch (``many``),
+    each in one unit of work with the inbox rows that mark the events handled."""
+
+    def __init__(self, inbox: Inbox, consumer: str, handle: SessionHandler) -> None:
+        self.inbox = inbox
+        self.consumer = consumer
+        self.handle = handle
+
+    async def __call__(self, event: Event) -> None:
+        await self.many([event])
+
+    async def many(self, events: Sequence[Event]) -> None:
+        """Handle the events not handled yet, in order, in one transaction: a batch costs one
+        commit (and on SQLite one turn at the write lock) instead of one per event. If any
+        handler raises, nothing of the batch is kept."""
+        table = self.inbox.table
+        try:
+            async with self.inbox.db.unit_of_work() as session:
+                ids = [str(e.id) for e in events]
+                seen = set(
+                    (
+                        await session.execute(
+                            select(table.c.event_id).where(
+                                table.c.consumer == self.consumer, table.c.event_id.in_(ids)
+                            )
+                        )
+                    ).scalars()
+                )
+                handled: list[dict[str, object]] = []
+                for event in events:
+                    event_id = str(event.id)
+                    if event_id in seen:
+                        log.debug(
+                            "event_duplicate_skipped", consumer=self.consumer, event_id=event_id
+                        )
+                        continue
+                    await self.handle(session, event)
+                    seen.add(event_id)  # a batch may hold the same event twice
+                    handled.append(
+                        {
+                            "consumer": self.consumer,
+                            "event_id": event_id,
+                            "event_type": event.type,
+                            "handled_at": utcnow(),
+                        }
+                    )
+                if handled:
+                    await session.execute(table.insert(), handled)
+        except IntegrityError:
+            # A concurrent delivery of the same events won the race and committed first; ours
+            # rolled back entirely, so each effect happened exactly once.
+            if not all([await self.inbox.seen(self.consumer, e) for e in events]):
+                raise
