@@ -293,3 +293,47 @@ async def test_a_duplicate_publish_has_one_effect(
     await bus.publish_many([event])  # the relay retried a batch the bus had accepted
     await _until(lambda: len(calls) == 2)
     assert await _notes(notes_db) == 1
+
+
+async def test_a_batch_with_a_poison_event_applies_the_rest_once(
+    make_bus: BusFactory, running: list[EventBus], notes_db: Database
+) -> None:
+    """A batch handler (the inbox's) gets what arrived together in one transaction; a poison event
+    among them rolls that back, and the events then go one by one: every good one takes effect
+    once, in order, and only the poison one is dead-lettered."""
+    inbox = Inbox(Base.metadata.tables["toy_inbox"], db=notes_db)
+
+    async def write_unless_poison(session: AsyncSession, event: Event) -> None:
+        text = NoteWritten.model_validate(event.payload).text
+        if text == "poison":
+            raise ValueError("poison")
+        session.add(Note(text=text))
+
+    bus = await _started(running, make_bus)
+    bus.subscribe(
+        Subscription(
+            "batched", frozenset({NOTE}), inbox.handler("batched", write_unless_poison),
+            max_attempts=2,
+        )
+    )  # fmt: skip
+    texts = [f"note {n:02d}" for n in range(30)]
+    texts.insert(12, "poison")
+    await bus.publish_many([_note(t, key="same") for t in texts])
+    await _until_async(lambda: _count_is(notes_db, 30))
+
+    async def dead() -> list[str]:
+        letters = await bus.dead_letters("batched")
+        return [NoteWritten.model_validate(d.event.payload).text for d in letters]
+
+    await eventually(lambda: _has(dead, ["poison"]), within=WITHIN)
+    async with notes_db.unit_of_work(write=False) as session:
+        stored = list((await session.execute(select(Note.text).order_by(Note.id))).scalars())
+    assert stored == [t for t in texts if t != "poison"]
+
+
+async def _count_is(db: Database, expected: int) -> bool:
+    return await _notes(db) == expected
+
+
+async def _until_async(check: Callable[[], Awaitable[bool]]) -> None:
+    await eventually(check, within=WITHIN)

@@ -354,3 +354,45 @@ async def test_sqlite_writers_of_a_process_take_turns_without_failing(db: Databa
     async with db.unit_of_work(write=False) as session:
         count = (await session.execute(select(func.count()).select_from(Note))).scalar_one()
     assert count == 64
+
+
+async def test_a_subscription_can_pass_over_events_before_any_transaction(db: Database) -> None:
+    bus = InMemoryEventBus()
+    inbox = _inbox(db)
+    handled: list[str] = []
+
+    async def record(session: AsyncSession, event: Event) -> None:
+        handled.append(NoteWritten.from_event(event).text)
+
+    bus.subscribe(
+        Subscription(
+            group="g",
+            event_types=frozenset({TYPE}),
+            handler=inbox.handler("picky", record),
+            accepts=lambda event: not str(event.payload["text"]).startswith("skip"),
+        )
+    )
+    await bus.publish_many([_event("keep"), _event("skip me"), _event("keep too")])
+    assert handled == ["keep", "keep too"]
+    async with db.unit_of_work(write=False) as session:
+        table = Base.metadata.tables["toy_inbox"]
+        rows = (await session.execute(select(func.count()).select_from(table))).scalar_one()
+    assert rows == 2  # the passed-over event cost no inbox row, hence no transaction
+
+
+async def test_in_a_batch_the_latest_state_of_a_key_wins(db: Database) -> None:
+    """Events that each carry a whole state (a movie's totals): a batch applies only the last per
+    key, and records every one as handled, so a redelivery of the earlier ones changes nothing."""
+    inbox = _inbox(db)
+    applied: list[str] = []
+
+    async def apply(session: AsyncSession, event: Event) -> None:
+        applied.append(NoteWritten.from_event(event).text)
+
+    handler = inbox.handler("totals", apply, latest_wins=lambda e: e.key)
+    events = [_event("a1", "a"), _event("b1", "b"), _event("a2", "a"), _event("a3", "a")]
+    await handler.many(events)
+    assert applied == ["b1", "a3"]
+    await handler.many(events[:2])  # redelivered
+    assert applied == ["b1", "a3"]
+    assert all([await inbox.seen("totals", e) for e in events])

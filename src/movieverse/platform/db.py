@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.types import TypeEngine
 
 from movieverse.platform.settings import PlatformSettings
+from movieverse.platform.writer_turns import WriterTurns
 
 # How long a SQLite writer waits for its turn before giving up (as busy_timeout does).
 SQLITE_BUSY_SECONDS = 30
@@ -128,11 +129,8 @@ class Database:
         self.dialect = engine.dialect.name
         # Called after every successful commit that wrote to the outbox (wakes the relay).
         self.after_commit_hooks: list[Callable[[], None]] = []
-        # SQLite has one writer at a time. Writers of this process queue here, in order, instead
-        # of at the file lock, where each waiter polls with sleeps of up to 100 ms (SQLite's busy
-        # handler): under 32 concurrent writes that turns 5 ms transactions into seconds-long
-        # waits. Other processes (a CLI import) still meet at the file lock, under busy_timeout.
-        self._sqlite_writer = asyncio.Lock() if self.dialect == "sqlite" else None
+        # Writers of this process take turns at SQLite's one write lock (see writer_turns.py).
+        self._sqlite_writer = WriterTurns() if self.dialect == "sqlite" else None
 
     @classmethod
     def connect(cls, url: str, settings: PlatformSettings) -> Database:
@@ -158,13 +156,16 @@ class Database:
         return cls(engine, url=url)
 
     @asynccontextmanager
-    async def unit_of_work(self, *, write: bool = True) -> AsyncIterator[AsyncSession]:
+    async def unit_of_work(
+        self, *, write: bool = True, urgent: bool = False
+    ) -> AsyncIterator[AsyncSession]:
         """A session whose work is committed if the block succeeds and rolled back otherwise.
 
         ``write=False`` is a promise that the block only reads; on SQLite that lets it run beside
-        the writer instead of queueing for the write lock.
+        the writer instead of queueing for the write lock. ``urgent`` writers (the event
+        plumbing) go before waiting requests on SQLite.
         """
-        async with self._write_turn(write), self.sessionmaker() as session:
+        async with self._write_turn(write, urgent), self.sessionmaker() as session:
             try:
                 if write and self.dialect == "sqlite":
                     await session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
@@ -183,13 +184,13 @@ class Database:
                 log.warning("after_commit_failed", error=repr(exc))
 
     @asynccontextmanager
-    async def _write_turn(self, write: bool) -> AsyncIterator[None]:
+    async def _write_turn(self, write: bool, urgent: bool) -> AsyncIterator[None]:
         if not write or self._sqlite_writer is None:
             yield
             return
         try:
             async with asyncio.timeout(SQLITE_BUSY_SECONDS):
-                await self._sqlite_writer.acquire()
+                await self._sqlite_writer.acquire(urgent=urgent)
         except TimeoutError:
             # What the file lock would say after busy_timeout: a writer held it far too long.
             raise OperationalError(

@@ -205,6 +205,7 @@ async def service_runtime(
             bus=shared.bus,
             poll_seconds=platform.outbox_poll_seconds,
             batch_size=platform.outbox_batch_size,
+            linger_seconds=platform.outbox_linger_seconds,
             gate=shared.consumers_ready,
         )
         ctx = ServiceContext(

@@ -48,9 +48,14 @@ class Subscription:
     event_types: frozenset[str]
     handler: Handler
     max_attempts: int = 5
+    # A cheap look at the event itself: False passes it over before any transaction (a consumer
+    # of movie updates that only cares about release dates skips score changes this way).
+    accepts: Callable[[Event], bool] | None = None
 
     def wants(self, event: Event) -> bool:
-        return event.type in self.event_types
+        if event.type not in self.event_types:
+            return False
+        return self.accepts is None or self.accepts(event)
 
     @property
     def batch_handler(self) -> BatchHandler | None:

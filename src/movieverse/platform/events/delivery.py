@@ -4,7 +4,7 @@ adapter, so a handler is treated alike in process and behind a broker."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 import structlog
 
@@ -43,6 +43,32 @@ async def deliver(
             )
             await asyncio.sleep(delay(attempt))
             attempt += 1
+
+
+async def deliver_batch(
+    subscription: Subscription,
+    events: Sequence[Event],
+    *,
+    delay: Callable[[int], float],
+) -> list[tuple[Event, str, int]]:
+    """Hand a group several events in order: all in one go when its handler takes batches (one
+    transaction instead of one per event), else -- or when the batch fails -- one by one with
+    :func:`deliver`'s retries. Returns the events that failed for good, with their error and
+    attempts, for the adapter to dead-letter."""
+    batch = subscription.batch_handler
+    if batch is not None and len(events) > 1:
+        try:
+            await batch.many(events)
+            return []
+        except Exception as exc:
+            # One at a time instead: the poison event is then retried, and set aside, alone.
+            log.info("event_batch_split", group=subscription.group, error=repr(exc))
+    failures = []
+    for event in events:
+        failed = await deliver(subscription, event, delay=delay)
+        if failed is not None:
+            failures.append((event, *failed))
+    return failures
 
 
 def log_dead_letter(group: str, event: Event, error: str, attempts: int) -> None:

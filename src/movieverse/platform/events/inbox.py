@@ -7,7 +7,7 @@ finds its row and is skipped; a handler that fails leaves no row, so the retry r
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Sequence
 from datetime import timedelta
 
 import structlog
@@ -39,8 +39,17 @@ class Inbox:
         self.table = table
         self.db = db
 
-    def handler(self, consumer: str, handle: SessionHandler) -> IdempotentHandler:
-        return IdempotentHandler(self, consumer, handle)
+    def handler(
+        self,
+        consumer: str,
+        handle: SessionHandler,
+        *,
+        latest_wins: Callable[[Event], Hashable] | None = None,
+    ) -> IdempotentHandler:
+        """``latest_wins`` names the state an event carries whole (a movie's rating totals): in a
+        batch, only the last event of each such key is applied, the earlier ones are recorded as
+        handled -- what applying them in turn would have left is the same."""
+        return IdempotentHandler(self, consumer, handle, latest_wins=latest_wins)
 
     async def prune(self, *, older_than: timedelta) -> None:
         """Forget handled ids past the window in which a broker could redeliver them."""
@@ -62,10 +71,28 @@ class IdempotentHandler:
     """A consumer's handler behind the inbox: one event (``__call__``) or a batch (``many``),
     each in one unit of work with the inbox rows that mark the events handled."""
 
-    def __init__(self, inbox: Inbox, consumer: str, handle: SessionHandler) -> None:
+    def __init__(
+        self,
+        inbox: Inbox,
+        consumer: str,
+        handle: SessionHandler,
+        *,
+        latest_wins: Callable[[Event], Hashable] | None = None,
+    ) -> None:
         self.inbox = inbox
         self.consumer = consumer
         self.handle = handle
+        self.latest_wins = latest_wins
+
+    def _superseded(self, events: Sequence[Event]) -> set[int]:
+        """Positions of events a later event of the same ``latest_wins`` key makes moot."""
+        if self.latest_wins is None:
+            return set()
+        last: dict[Hashable, int] = {}
+        for position, event in enumerate(events):
+            last[self.latest_wins(event)] = position
+        kept = set(last.values())
+        return {position for position in range(len(events)) if position not in kept}
 
     async def __call__(self, event: Event) -> None:
         await self.many([event])
@@ -76,7 +103,7 @@ class IdempotentHandler:
         handler raises, nothing of the batch is kept."""
         table = self.inbox.table
         try:
-            async with self.inbox.db.unit_of_work() as session:
+            async with self.inbox.db.unit_of_work(urgent=True) as session:
                 ids = [str(e.id) for e in events]
                 seen = set(
                     (
@@ -88,14 +115,16 @@ class IdempotentHandler:
                     ).scalars()
                 )
                 handled: list[dict[str, object]] = []
-                for event in events:
+                superseded = self._superseded(events)
+                for position, event in enumerate(events):
                     event_id = str(event.id)
                     if event_id in seen:
                         log.debug(
                             "event_duplicate_skipped", consumer=self.consumer, event_id=event_id
                         )
                         continue
-                    await self.handle(session, event)
+                    if position not in superseded:
+                        await self.handle(session, event)
                     seen.add(event_id)  # a batch may hold the same event twice
                     handled.append(
                         {

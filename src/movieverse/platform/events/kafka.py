@@ -11,7 +11,8 @@ Layout, under a configurable prefix (default ``movieverse.``):
 
 Offsets are committed only after the records before them were handled or dead-lettered: a crash
 in between delivers them again, and the inbox absorbs the repeat. Within a partition records are
-handled one at a time, in order. Topics are created on first use (``partitions`` each).
+handled in order: what one poll brought goes to a batch handler in one transaction, and one at a
+time if that fails. Topics are created on first use (``partitions`` each).
 
 Not done here, deliberately: the idempotent producer (Tansu, the broker the tests use, refuses
 it), and counting deliveries across crashes -- a handler that kills its process every time is
@@ -33,7 +34,7 @@ from aiokafka.structs import ConsumerRecord
 
 from movieverse.platform.db import utcnow
 from movieverse.platform.events.bus import DeadLetter, Subscription, backoff_delays
-from movieverse.platform.events.delivery import deliver, log, log_dead_letter
+from movieverse.platform.events.delivery import deliver_batch, log, log_dead_letter
 from movieverse.platform.events.envelope import Event
 
 TOPIC_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS error code
@@ -221,29 +222,35 @@ class KafkaEventBus:
             while True:
                 batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=200)
                 for partition, records in batch.items():
-                    for record in records:
-                        await self._handle(subscription, record)
+                    await self._handle_records(subscription, records)
                     # Committed only once every record before the offset was dealt with.
                     await consumer.commit({partition: records[-1].offset + 1})
         finally:
             await consumer.stop()
 
-    async def _handle(self, subscription: Subscription, record: ConsumerRecord[Any, Any]) -> None:
-        try:
-            event = Event.model_validate_json(record.value)
-        except ValueError as exc:
-            # Not an event at all: nothing can handle it, so it goes aside at once.
-            await self._dead_letter_raw(subscription.group, record, repr(exc))
-            return
-        if not subscription.wants(event):
-            return
-        failed = await deliver(subscription, event, delay=self._delay)
-        if failed is not None:
-            error, attempts = failed
+    async def _handle_records(
+        self, subscription: Subscription, records: Sequence[ConsumerRecord[Any, Any]]
+    ) -> None:
+        """One partition's records, in order: the events the group wants go to it as a batch."""
+        wanted: list[tuple[Event, bytes | None]] = []
+        for record in records:
+            try:
+                event = Event.model_validate_json(record.value)
+            except ValueError as exc:
+                # Not an event at all: nothing can handle it, so it goes aside at once.
+                await self._dead_letter_raw(subscription.group, record, repr(exc))
+                continue
+            if subscription.wants(event):
+                wanted.append((event, record.key))
+        keys = {str(event.id): key for event, key in wanted}
+        failures = await deliver_batch(
+            subscription, [event for event, _ in wanted], delay=self._delay
+        )
+        for event, error, attempts in failures:
             log_dead_letter(subscription.group, event, error, attempts)
             await self._send_dead_letter(
                 subscription.group,
-                key=record.key,
+                key=keys[str(event.id)],
                 letter={
                     "event": event.model_dump(mode="json"),
                     "error": error,

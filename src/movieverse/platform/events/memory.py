@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from movieverse.platform.db import utcnow
 from movieverse.platform.events.bus import DeadLetter, Subscription, backoff_delays
 from movieverse.platform.events.deadletters import DeadLetterStore
-from movieverse.platform.events.delivery import deliver, log, log_dead_letter
+from movieverse.platform.events.delivery import deliver, deliver_batch, log, log_dead_letter
 from movieverse.platform.events.envelope import Event
 
 # Events a group handles in one transaction when the relay brings several: the write lock of an
@@ -117,24 +117,13 @@ class InMemoryEventBus:
                 await self._dead_letter(subscription.group, event, *failed)
 
     async def _deliver_many(self, subscription: Subscription, events: list[Event]) -> None:
-        batch = subscription.batch_handler
-        if batch is None or len(events) == 1:
-            for event in events:
-                await self._deliver(subscription, event)
-            return
         async with self._group_locks[subscription.group]:
             for start in range(0, len(events), HANDLER_BATCH_SIZE):
                 chunk = events[start : start + HANDLER_BATCH_SIZE]
-                try:
-                    await batch.many(chunk)
-                    continue
-                except Exception as exc:
-                    # One at a time instead: retried, and dead-lettered, alone.
-                    log.info("event_batch_split", group=subscription.group, error=repr(exc))
-                for event in chunk:
-                    failed = await deliver(subscription, event, delay=self._delay)
-                    if failed is not None:
-                        await self._dead_letter(subscription.group, event, *failed)
+                for event, error, attempts in await deliver_batch(
+                    subscription, chunk, delay=self._delay
+                ):
+                    await self._dead_letter(subscription.group, event, error, attempts)
 
     async def _dead_letter(self, group: str, event: Event, error: str, attempts: int) -> None:
         letter = DeadLetter(

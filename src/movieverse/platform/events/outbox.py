@@ -177,6 +177,7 @@ class OutboxRelay:
         bus: EventBus,
         poll_seconds: float = 1.0,
         batch_size: int = 100,
+        linger_seconds: float = 0.0,
         retention: timedelta = timedelta(days=1),
         gate: asyncio.Event | None = None,
     ) -> None:
@@ -185,6 +186,7 @@ class OutboxRelay:
         self.bus = bus
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
+        self.linger_seconds = linger_seconds
         self.retention = retention
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -235,6 +237,8 @@ class OutboxRelay:
                 log.warning("outbox_relay_error", service=self.outbox.service, error=repr(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            if self.linger_seconds and self._wake.is_set() and not self._stopping:
+                await asyncio.sleep(self.linger_seconds)  # let the commits of a burst gather
             self._wake.clear()
 
     async def publish_pending(self) -> int:
@@ -283,7 +287,7 @@ class OutboxRelay:
 
     async def _mark_published(self, seqs: list[int]) -> None:
         table = self.outbox.table
-        async with self.db.unit_of_work() as session:
+        async with self.db.unit_of_work(urgent=True) as session:
             await session.execute(
                 update(table)
                 .where(table.c.seq.in_(seqs))
@@ -295,7 +299,7 @@ class OutboxRelay:
         values: dict[str, object] = {"attempts": attempts, "last_error": error}
         if error is None:
             values["published_at"] = utcnow()
-        async with self.db.unit_of_work() as session:
+        async with self.db.unit_of_work(urgent=True) as session:
             await session.execute(update(table).where(table.c.seq == seq).values(**values))
 
     async def prune(self) -> None:

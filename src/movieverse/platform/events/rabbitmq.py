@@ -9,8 +9,10 @@ Layout, under a configurable prefix (default ``movieverse.``):
 
 Publishing waits for the broker's confirm of every message (persistent messages on durable
 queues), so an event the relay marks published is on disk. A message is acknowledged only after
-its handler succeeded or it was dead-lettered: a crash in between delivers it again. A handler
-that raises is retried in process with back-off, ``max_attempts`` times, then dead-lettered. One
+its handler succeeded or it was dead-lettered: a crash in between delivers it again. Messages that
+arrived together (up to the prefetch) are handled as one batch (one transaction of a batch
+handler; one by one if it fails). A handler that raises is retried in process with back-off,
+``max_attempts`` times, then dead-lettered. One
 that kills its process is redelivered with RabbitMQ's delivery count raised, and the queue's
 ``x-delivery-limit`` dead-letters it after enough crashes -- so even that never blocks the queue
 for ever.
@@ -39,7 +41,7 @@ from aio_pika.abc import (
 
 from movieverse.platform.db import utcnow
 from movieverse.platform.events.bus import DeadLetter, Subscription, backoff_delays
-from movieverse.platform.events.delivery import deliver, log, log_dead_letter
+from movieverse.platform.events.delivery import deliver_batch, log, log_dead_letter
 from movieverse.platform.events.envelope import Event
 
 # Crashes (not raised errors) a message may cause before the broker dead-letters it.
@@ -188,42 +190,63 @@ class RabbitMqEventBus:
     # Consuming -------------------------------------------------------------------------------
 
     async def _run_consumer(self, subscription: Subscription, queue: AbstractQueue) -> None:
-        # One message at a time, in queue order: the queue's single active consumer is us.
+        # In queue order (the queue's single active consumer is us): whatever has arrived, up to
+        # the prefetch, goes to the group as one batch.
+        arrived: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        tag = await queue.consume(arrived.put)
         failures = 0
-        async with queue.iterator() as messages:
-            async for message in messages:
+        try:
+            while True:
+                batch = [await arrived.get()]
+                while len(batch) < self._prefetch and not arrived.empty():
+                    batch.append(arrived.get_nowait())
+                acked: set[int] = set()
                 try:
-                    await self._handle(subscription, message)
+                    await self._handle(subscription, batch, acked)
                     failures = 0
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:
-                    # Dead-lettering itself failed (the broker went away): hand the message back
-                    # and slow down; the redelivery counts towards the queue's delivery limit.
+                    # Dead-lettering itself failed (the broker went away): hand the messages
+                    # back and slow down; redeliveries count towards the queue's delivery limit.
                     failures += 1
                     log.error("amqp_consumer_failed", group=subscription.group, error=repr(exc))
-                    with contextlib.suppress(Exception):
-                        await message.nack(requeue=True)
+                    for position, message in enumerate(batch):
+                        if position not in acked:
+                            with contextlib.suppress(Exception):
+                                await message.nack(requeue=True)
                     await asyncio.sleep(self._delay(failures))
+        finally:
+            with contextlib.suppress(Exception):
+                await queue.cancel(tag)
 
-    async def _handle(self, subscription: Subscription, message: AbstractIncomingMessage) -> None:
-        try:
-            event = Event.model_validate_json(message.body)
-        except ValueError as exc:
-            log.error("event_undecodable", group=subscription.group, error=repr(exc))
-            await self._dead_letter(subscription.group, message.body, repr(exc), 0, message.type)
-            await message.ack()
-            return
-        if subscription.wants(event):
-            failed = await deliver(subscription, event, delay=self._delay)
-            if failed is not None:
-                error, attempts = failed
-                log_dead_letter(subscription.group, event, error, attempts)
-                await self._dead_letter(
-                    subscription.group, message.body, error, attempts, event.type
-                )
-        # Only now: a crash before this line leaves the message to be delivered again.
-        await message.ack()
+    async def _handle(
+        self,
+        subscription: Subscription,
+        messages: Sequence[AbstractIncomingMessage],
+        acked: set[int],
+    ) -> None:
+        group = subscription.group
+        wanted: list[Event] = []
+        bodies: dict[str, bytes] = {}
+        for message in messages:
+            try:
+                event = Event.model_validate_json(message.body)
+            except ValueError as exc:
+                log.error("event_undecodable", group=group, error=repr(exc))
+                await self._dead_letter(group, message.body, repr(exc), 0, message.type)
+                continue
+            if subscription.wants(event):
+                wanted.append(event)
+                bodies[str(event.id)] = message.body
+        for event, error, attempts in await deliver_batch(subscription, wanted, delay=self._delay):
+            log_dead_letter(group, event, error, attempts)
+            await self._dead_letter(group, bodies[str(event.id)], error, attempts, event.type)
+        # Only now: a crash before this line leaves the messages to be delivered again. One
+        # acknowledgement covers the batch: the channel is this consumer's alone, and everything
+        # it delivered before the last message is in the batch.
+        await messages[-1].ack(multiple=True)
+        acked.update(range(len(messages)))
 
     async def _dead_letter(
         self, group: str, body: bytes, error: str, attempts: int, event_type: str | None

@@ -113,7 +113,10 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
         Subscription(
             group=f"{SERVICE}.ratings",
             event_types=frozenset({REVIEWS_MOVIE_RATINGS_CHANGED}),
-            handler=ctx.inbox.handler("ratings", on_movie_ratings),
+            # Each event carries the movie's whole totals: in a batch, the newest per movie wins.
+            handler=ctx.inbox.handler(
+                "ratings", on_movie_ratings, latest_wins=lambda e: e.payload.get("movie_id")
+            ),
         )
     )
     ctx.bus.subscribe(

@@ -36,6 +36,11 @@ class MovieCreated(_MovieSnapshot):
 class MovieUpdated(_MovieSnapshot):
     event_type = "movies.movie.updated"
 
+    # The snapshot fields that changed, when the change is known to touch only these (a new
+    # rating moves vote_average and vote_count alone); None: any field may have changed. Lets a
+    # consumer pass over what does not concern it without a transaction of its own.
+    changed: list[str] | None = None
+
 
 class ListChanged(BaseModel):
     """What movies reads of ``users.list.changed`` (tolerant: unknown fields are ignored)."""

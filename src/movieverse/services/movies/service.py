@@ -328,9 +328,15 @@ async def update_movie(
         await session.flush()
     except Exception as exc:
         raise _duplicate_external_id(exc) from exc
-    await _emit(outbox, session, MovieUpdated, movie)
+    await _emit(outbox, session, MovieUpdated, movie, changed=_snapshot_fields(values))
     cache.forget_after_commit(session, movie.id)
     return movie
+
+
+def _snapshot_fields(values: dict[str, object]) -> list[str]:
+    """The event snapshot's names of the fields a change touched."""
+    renamed = {"genre_ids": "genres", "keyword_ids": "keywords"}
+    return sorted({renamed.get(name, name) for name in values})
 
 
 async def delete_movie(
@@ -407,7 +413,7 @@ async def apply_ratings(
         return
     movie.updated_at = utcnow()
     await session.flush()
-    await _emit(outbox, session, MovieUpdated, movie)
+    await _emit(outbox, session, MovieUpdated, movie, changed=["vote_average", "vote_count"])
     cache.forget_after_commit(session, movie.id)
 
 
@@ -465,7 +471,10 @@ async def _emit(
     session: AsyncSession,
     kind: type[MovieCreated] | type[MovieUpdated],
     movie: Movie,
+    *,
+    changed: list[str] | None = None,
 ) -> None:
+    extra = {"changed": changed} if changed is not None else {}
     payload = kind(
         movie_id=movie.id,
         tmdb_id=movie.tmdb_id,
@@ -481,6 +490,7 @@ async def _emit(
         vote_average=movie.vote_average,
         vote_count=movie.vote_count,
         adult=movie.adult,
+        **extra,
     )
     await _emit_payload(outbox, session, payload, movie.id)
 

@@ -180,12 +180,16 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
         "watched-movies": (frozenset({MOVIES_MOVIE_CREATED, MOVIES_MOVIE_UPDATED}), on_movie),
         "deleted-movies": (frozenset({MOVIES_MOVIE_DELETED}), on_movie_deleted),
     }
+    # Watchers hear of titles and release dates: updates known to touch neither (new ratings
+    # moving the scores) are passed over before any transaction.
+    filters = {"watched-movies": _may_concern_watchers}
     for name, (types, handle) in consumers.items():
         ctx.bus.subscribe(
             Subscription(
                 group=f"{SERVICE}.{name}",
                 event_types=types,
                 handler=ctx.inbox.handler(name, handle),
+                accepts=filters.get(name),
             )
         )
     if own.run_worker and ctx.shared.consume:
@@ -217,3 +221,8 @@ def create_app(
     own: NotificationsSettings | None = None,
 ) -> FastAPI:
     return build_service_app(DEFINITION, settings, shared=shared, own=own)
+
+
+def _may_concern_watchers(event: Event) -> bool:
+    changed = event.payload.get("changed")
+    return changed is None or not {"title", "release_date"}.isdisjoint(changed)
