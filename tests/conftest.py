@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from movieverse.gateway.app import Gateway
 from movieverse.platform.db import normalise_url
 from movieverse.platform.migrations import upgrade
+from tests.brokers import sweep_rabbitmq
 from tests.support import (
     SERVICE_METADATA,
     Stack,
@@ -42,6 +43,18 @@ async def _admin_execute(url: str, statement: str) -> None:
         await conn.execute(statement)
     finally:
         await conn.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def clean_rabbitmq() -> Iterator[None]:
+    """What earlier runs left on the machine's RabbitMQ goes before this session, and what this
+    session declares goes after it (see tests/brokers.py for why it matters)."""
+    url = server_url("rabbitmq")
+    if url is not None:
+        sweep_rabbitmq(url)
+    yield
+    if url is not None:
+        sweep_rabbitmq(url)
 
 
 @pytest.fixture(scope="session")

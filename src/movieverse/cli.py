@@ -577,7 +577,7 @@ def publish(
     message: Annotated[str, typer.Option(help="The message text")],
 ) -> None:
     """Smoke-test the configured broker: publish one raw message (confirmed by the broker)."""
-    from movieverse.platform.events.smoke import NoBroker, publish_raw
+    from movieverse.platform.events.smoke import BrokerUnresponsive, NoBroker, publish_raw
 
     settings = _settings()
     try:
@@ -585,6 +585,9 @@ def publish(
     except NoBroker as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+    except BrokerUnresponsive as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(3) from exc
     console.print(f"[green]published[/green] to {queue} on {redact_url(settings.event_bus_url)}")
 
 
@@ -596,7 +599,7 @@ def consume(
 ) -> None:
     """Smoke-test the configured broker: print (and acknowledge) raw messages. Exits 1 if none
     came within the timeout."""
-    from movieverse.platform.events.smoke import NoBroker, consume_raw
+    from movieverse.platform.events.smoke import BrokerUnresponsive, NoBroker, consume_raw
 
     settings = _settings()
     try:
@@ -606,6 +609,9 @@ def consume(
     except NoBroker as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2) from exc
+    except BrokerUnresponsive as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(3) from exc
     for text in messages:
         typer.echo(text)
     if not messages:

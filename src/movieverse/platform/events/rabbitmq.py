@@ -46,6 +46,10 @@ from movieverse.platform.events.envelope import Event
 
 # Crashes (not raised errors) a message may cause before the broker dead-letters it.
 CRASH_DELIVERY_LIMIT = 10
+# A broker that stops answering -- or blocks publishers on a resource alarm -- must surface as an
+# error the caller retries (the relay backs off), never as a wait without end.
+CONNECT_TIMEOUT_SECONDS = 15.0
+CONFIRM_TIMEOUT_SECONDS = 30.0
 
 
 class RabbitMqEventBus:
@@ -82,7 +86,7 @@ class RabbitMqEventBus:
     # Life cycle ------------------------------------------------------------------------------
 
     async def start(self) -> None:
-        self._connection = await aio_pika.connect_robust(self._url)
+        self._connection = await aio_pika.connect_robust(self._url, timeout=CONNECT_TIMEOUT_SECONDS)
         self._channel = await self._connection.channel(publisher_confirms=True)
         self._exchange = await self._channel.declare_exchange(
             f"{self._prefix}events", aio_pika.ExchangeType.TOPIC, durable=True
@@ -183,7 +187,10 @@ class RabbitMqEventBus:
             raise RuntimeError("the RabbitMQ event bus has not been started")
         # Published in order on one channel; the confirms are awaited together.
         confirms = [
-            exchange.publish(_message(e), routing_key=e.type, mandatory=False) for e in events
+            exchange.publish(
+                _message(e), routing_key=e.type, mandatory=False, timeout=CONFIRM_TIMEOUT_SECONDS
+            )
+            for e in events
         ]
         await asyncio.gather(*confirms)
 

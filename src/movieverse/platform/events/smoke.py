@@ -13,15 +13,46 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 
 from movieverse.platform.events.kafka import TOPIC_EXISTS, bootstrap_servers
+from movieverse.platform.events.rabbitmq import CONNECT_TIMEOUT_SECONDS
+
+# However the broker misbehaves (down, blocked on a resource alarm, half-open connection), a
+# smoke test answers within this long -- over the consumer's own wait.
+BROKER_DEADLINE_SECONDS = 30.0
 
 
 class NoBroker(RuntimeError):
     """The bus is the in-process one: there is no broker to test."""
 
 
+class BrokerUnresponsive(RuntimeError):
+    """The broker did not answer in time."""
+
+
 async def publish_raw(url: str, queue: str, message: str) -> None:
+    try:
+        async with asyncio.timeout(BROKER_DEADLINE_SECONDS):
+            await _publish(url, queue, message)
+    except TimeoutError as exc:
+        raise BrokerUnresponsive(_silent(BROKER_DEADLINE_SECONDS)) from exc
+
+
+async def consume_raw(url: str, queue: str, *, count: int, wait_seconds: float) -> list[str]:
+    """Up to ``count`` messages, waiting at most ``wait_seconds``; each is acknowledged."""
+    allowed = wait_seconds + BROKER_DEADLINE_SECONDS
+    try:
+        async with asyncio.timeout(allowed):
+            return await _consume(url, queue, count=count, wait_seconds=wait_seconds)
+    except TimeoutError as exc:
+        raise BrokerUnresponsive(_silent(allowed)) from exc
+
+
+def _silent(seconds: float) -> str:
+    return f"the broker did not answer within {seconds:g} s"
+
+
+async def _publish(url: str, queue: str, message: str) -> None:
     if url.startswith(("amqp://", "amqps://")):
-        connection = await aio_pika.connect_robust(url)
+        connection = await aio_pika.connect(url, timeout=CONNECT_TIMEOUT_SECONDS)
         async with connection:
             channel = await connection.channel(publisher_confirms=True)
             await channel.declare_queue(queue, durable=True)
@@ -43,12 +74,11 @@ async def publish_raw(url: str, queue: str, message: str) -> None:
     raise NoBroker("the event bus is in process (memory://): set MOVIEVERSE_EVENT_BUS_URL")
 
 
-async def consume_raw(url: str, queue: str, *, count: int, wait_seconds: float) -> list[str]:
-    """Up to ``count`` messages, waiting at most ``wait_seconds``; each is acknowledged."""
+async def _consume(url: str, queue: str, *, count: int, wait_seconds: float) -> list[str]:
     deadline = time.monotonic() + wait_seconds
     received: list[str] = []
     if url.startswith(("amqp://", "amqps://")):
-        connection = await aio_pika.connect_robust(url)
+        connection = await aio_pika.connect(url, timeout=CONNECT_TIMEOUT_SECONDS)
         async with connection:
             channel = await connection.channel()
             declared = await channel.declare_queue(queue, durable=True)
