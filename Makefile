@@ -48,6 +48,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/catalog_reads.py
 	$(BIN)/python bench/discover_scale.py
 	$(BIN)/python bench/relay_throughput.py
+	$(BIN)/python bench/rating_writes.py
+	$(BIN)/python bench/event_lag.py
 
 # Re-pin the whole dependency tree from a clean environment.
 lock:

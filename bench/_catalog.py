@@ -14,6 +14,7 @@ import shutil
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -30,36 +31,8 @@ from bench._support import (
 
 WRK_THREADS = 2
 
-# wrk runs one Lua state per thread. The paths are read from a file in init() (a large table
-# literal would hit LuaJIT's constant limits) and pre-formatted once, so request() costs one
-# table lookup; each thread starts at its own offset so the threads do not march in step.
-# done() prints every figure as one JSON line (wrk's --latency table has no p95).
-WRK_ROTATION_LUA = r"""
-local paths_file = "__PATHS_FILE__"
-local thread_count = 0
-
-function setup(thread)
-  thread:set("start_offset", thread_count * 7919)
-  thread_count = thread_count + 1
-end
-
-local requests = {}
-local counter = 0
-
-function init(args)
-  for line in io.lines(paths_file) do
-    if #line > 0 then
-      requests[#requests + 1] = wrk.format("GET", line)
-    end
-  end
-  counter = (tonumber(start_offset) or 0) % #requests
-end
-
-function request()
-  counter = counter % #requests + 1
-  return requests[counter]
-end
-
+# Prints every figure as one JSON line (wrk's --latency table has no p95).
+WRK_DONE_LUA = r"""
 function done(summary, latency, requests_)
   local e = summary.errors
   io.write(string.format(
@@ -73,6 +46,46 @@ function done(summary, latency, requests_)
     latency:percentile(90), latency:percentile(95), latency:percentile(99)))
 end
 """
+
+# wrk runs one Lua state per thread. The requests are read from a file in init() (a large table
+# literal would hit LuaJIT's constant limits) and pre-formatted once, so request() costs one
+# table lookup; each thread starts at its own offset so the threads do not march in step.
+# A line is "METHOD<TAB>PATH<TAB>AUTHORIZATION<TAB>BODY"; the last two may be empty, and a body
+# is sent as JSON.
+WRK_REQUESTS_LUA = (
+    r"""
+local requests_file = "__REQUESTS_FILE__"
+local thread_count = 0
+
+function setup(thread)
+  thread:set("start_offset", thread_count * 7919)
+  thread_count = thread_count + 1
+end
+
+local requests = {}
+local counter = 0
+
+function init(args)
+  for line in io.lines(requests_file) do
+    local method, path, auth, body = line:match("^([^\t]+)\t([^\t]+)\t([^\t]*)\t(.*)$")
+    if method then
+      local headers = {}
+      if #auth > 0 then headers["Authorization"] = auth end
+      if #body > 0 then headers["Content-Type"] = "application/json" else body = nil end
+      requests[#requests + 1] = wrk.format(method, path, headers, body)
+    end
+  end
+  counter = (tonumber(start_offset) or 0) % #requests
+end
+
+function request()
+  counter = counter % #requests + 1
+  return requests[counter]
+end
+
+"""
+    + WRK_DONE_LUA
+)
 
 
 def run_cli(env: Mapping[str, str], *args: str, timeout: float = 600.0) -> float:
@@ -160,6 +173,20 @@ def _wrk_once(
     return done.stdout, report
 
 
+@dataclass(frozen=True)
+class WrkRequest:
+    method: str
+    path: str
+    authorization: str = ""
+    body: str = ""  # JSON
+
+    def line(self) -> str:
+        fields = (self.method, self.path, self.authorization, self.body)
+        if not self.path.startswith("/") or any(c in f for f in fields for c in "\t\n"):
+            raise ValueError(f"a path starts with / and no field holds a tab or newline: {self}")
+        return "\t".join(fields)
+
+
 def wrk_rotating(
     wrk: str,
     base_url: str,
@@ -172,14 +199,33 @@ def wrk_rotating(
     label: str,
 ) -> dict[str, Any]:
     """Load ``base_url`` with GETs that cycle through ``paths``: a warm-up, then the measure."""
+    requests = [WrkRequest("GET", path) for path in paths]
+    return wrk_requests(
+        wrk, base_url, requests, duration=duration, warmup=warmup, connections=connections,
+        work_dir=work_dir, label=label,
+    )  # fmt: skip
+
+
+def wrk_requests(
+    wrk: str,
+    base_url: str,
+    requests: Sequence[WrkRequest],
+    *,
+    duration: float,
+    warmup: float,
+    connections: int,
+    work_dir: Path,
+    label: str,
+) -> dict[str, Any]:
+    """Load ``base_url`` with ``requests``, cycling through them: a warm-up, then the measure."""
     if not base_url.startswith(f"http://{HOST}:"):
         raise ValueError(f"only http://{HOST} targets are allowed, not {base_url}")
-    if not paths or any(not p.startswith("/") or "\n" in p for p in paths):
-        raise ValueError("paths must be non-empty, start with / and hold no newline")
-    paths_file = work_dir / f"{label}.paths"
-    paths_file.write_text("\n".join(paths) + "\n")
+    if not requests:
+        raise ValueError("no requests to send")
+    requests_file = work_dir / f"{label}.requests"
+    requests_file.write_text("\n".join(r.line() for r in requests) + "\n")
     script = work_dir / f"{label}.lua"
-    script.write_text(WRK_ROTATION_LUA.replace("__PATHS_FILE__", str(paths_file)))
+    script.write_text(WRK_REQUESTS_LUA.replace("__REQUESTS_FILE__", str(requests_file)))
     if warmup > 0:
         _wrk_once(wrk, base_url, seconds=warmup, connections=connections, script=script)
     text, report = _wrk_once(
@@ -191,7 +237,7 @@ def wrk_rotating(
     non_2xx = re.search(r"Non-2xx or 3xx responses:\s+(\d+)", text)
     errors = report["errors"]
     return {
-        "distinct_paths": len(set(paths)),
+        "distinct_paths": len({r.path for r in requests}),
         "requests": int(report["requests"]),
         "seconds": report["duration_us"] / 1e6,
         "requests_per_second": float(match.group(1)),

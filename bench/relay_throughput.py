@@ -29,7 +29,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tests.brokers import kafka_broker  # the same Tansu launcher the tests use
+from tests.brokers import kafka_broker, sweep_rabbitmq  # the same Tansu launcher the tests use
 
 from bench._support import (
     machine_info,
@@ -110,6 +110,8 @@ def main() -> None:
     with temporary_work_dir("mv-relay-") as work, ExitStack() as stack:
         kafka = stack.enter_context(kafka_broker(work))
         prefix = f"mvbench.{uuid.uuid4().hex[:8]}."
+        # The bench queue ends up holding every event: it goes when the run does.
+        stack.callback(sweep_rabbitmq, rabbit, (prefix,))
         adapters: dict[str, EventBus] = {
             "in-process": InMemoryEventBus(),
             # Declared, not consumed: the figure is the relay's, not a consumer's sharing the CPU.
