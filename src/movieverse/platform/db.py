@@ -33,6 +33,10 @@ from movieverse.platform.writer_turns import WriterTurns
 
 # How long a SQLite writer waits for its turn before giving up (as busy_timeout does).
 SQLITE_BUSY_SECONDS = 30
+# The event plumbing's own pool on a database server: the relay's pass holds two connections
+# (its leadership lock, then a read or a mark), and each consumer group's batch one.
+PLUMBING_POOL_SIZE = 3
+PLUMBING_MAX_OVERFLOW = 7
 
 # Drivers the project ships, so plain URLs (postgresql://, mysql://, sqlite://) just work.
 _ASYNC_DRIVERS = {
@@ -120,12 +124,26 @@ class StoreStatus:
 
 
 class Database:
-    """An async engine and its session factory for one service."""
+    """An async engine and its session factory for one service.
 
-    def __init__(self, engine: AsyncEngine, *, url: str) -> None:
+    On a database server the event plumbing (outbox relay, inbox consumers) has a small pool of
+    its own, ``plumbing``: under load hundreds of requests queue for the main pool's connections,
+    and a relay queued behind them would publish seconds late -- every event's lag would grow
+    with the request backlog.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, *, url: str, plumbing: AsyncEngine | None = None
+    ) -> None:
         self.engine = engine
         self.url = url
+        self.plumbing = plumbing or engine
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
+        self._plumbing_sessionmaker = (
+            async_sessionmaker(plumbing, expire_on_commit=False, autoflush=True)
+            if plumbing is not None
+            else self.sessionmaker
+        )
         self.dialect = engine.dialect.name
         # Called after every successful commit that wrote to the outbox (wakes the relay).
         self.after_commit_hooks: list[Callable[[], None]] = []
@@ -153,7 +171,10 @@ class Database:
         if parsed.get_backend_name() == "sqlite":
             event.listen(engine.sync_engine, "connect", _sqlite_connect)
             event.listen(engine.sync_engine, "begin", _sqlite_begin)
-        return cls(engine, url=url)
+            # One file, one write lock: the writer turns give the plumbing its priority there.
+            return cls(engine, url=url)
+        kwargs.update(pool_size=PLUMBING_POOL_SIZE, max_overflow=PLUMBING_MAX_OVERFLOW)
+        return cls(engine, url=url, plumbing=create_async_engine(url, **kwargs))
 
     @asynccontextmanager
     async def unit_of_work(
@@ -162,10 +183,12 @@ class Database:
         """A session whose work is committed if the block succeeds and rolled back otherwise.
 
         ``write=False`` is a promise that the block only reads; on SQLite that lets it run beside
-        the writer instead of queueing for the write lock. ``urgent`` writers (the event
-        plumbing) go before waiting requests on SQLite.
+        the writer instead of queueing for the write lock. ``urgent`` work (the event plumbing)
+        goes before waiting requests: ahead of them at SQLite's write lock, and on its own pool on
+        a database server.
         """
-        async with self._write_turn(write, urgent), self.sessionmaker() as session:
+        sessions = self._plumbing_sessionmaker if urgent else self.sessionmaker
+        async with self._write_turn(write, urgent), sessions() as session:
             try:
                 if write and self.dialect == "sqlite":
                     await session.connection(execution_options={_SQLITE_BEGIN: "IMMEDIATE"})
@@ -225,6 +248,8 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+        if self.plumbing is not self.engine:
+            await self.plumbing.dispose()
 
 
 def _server_version(sync_conn: Any) -> str:

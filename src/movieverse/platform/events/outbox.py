@@ -155,7 +155,7 @@ async def relay_leadership(db: Database, service: str) -> AsyncIterator[bool]:
     else:
         acquire = text("select get_lock(:name, 0)").bindparams(name=name)
         release = text("select release_lock(:name)").bindparams(name=name)
-    async with db.engine.connect() as conn:
+    async with db.plumbing.connect() as conn:
         held = bool((await conn.execute(acquire)).scalar())
         await conn.commit()
         try:
@@ -251,7 +251,7 @@ class OutboxRelay:
         async with self._pass_lock, relay_leadership(self.db, self.outbox.service) as leader:
             if not leader:
                 return 0
-            async with self.db.unit_of_work(write=False) as session:
+            async with self.db.unit_of_work(write=False, urgent=True) as session:
                 stmt = (
                     select(table.c.seq, table.c.body, table.c.attempts)
                     .where(table.c.published_at.is_(None))

@@ -31,6 +31,7 @@ from datetime import datetime
 from typing import Any
 
 import aio_pika
+import aiormq
 from aio_pika.abc import (
     AbstractChannel,
     AbstractExchange,
@@ -182,16 +183,29 @@ class RabbitMqEventBus:
         if not events:
             return
         await self.ready()
-        exchange = self._exchange
-        if exchange is None:
+        exchange, publisher = self._exchange, self._channel
+        if exchange is None or publisher is None:
             raise RuntimeError("the RabbitMQ event bus has not been started")
-        # Published in order on one channel; the confirms are awaited together.
+        # Published in order on one channel; the confirms are awaited together. Each message is
+        # handed to the connection's writer without waiting for the socket to drain after it
+        # (aio-pika's publish would): under a request backlog every such wait costs an event
+        # loop turn, and a batch of 200 took seconds instead of milliseconds.
+        channel = await publisher.get_underlay_channel()
+        if not isinstance(channel, aiormq.Channel):  # the only implementation there is
+            raise TypeError(f"unexpected AMQP channel {type(channel).__name__}")
         confirms = [
-            exchange.publish(
-                _message(e), routing_key=e.type, mandatory=False, timeout=CONFIRM_TIMEOUT_SECONDS
+            channel.basic_publish(
+                body=message.body,
+                exchange=exchange.name,
+                routing_key=event.type,
+                properties=message.properties,
+                mandatory=False,
+                timeout=CONFIRM_TIMEOUT_SECONDS,
+                wait=False,
             )
-            for e in events
+            for event, message in ((e, _message(e)) for e in events)
         ]
+        # A broker's nack raises (aiormq's DeliveryError): the relay publishes the batch again.
         await asyncio.gather(*confirms)
 
     # Consuming -------------------------------------------------------------------------------
