@@ -52,13 +52,14 @@ from typing import Any
 import aiohttp
 import httpx
 import orjson
-from sqlalchemy import MetaData, Select, select, text
+from sqlalchemy import MetaData, Select, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from tests.brokers import kafka_broker, sweep_rabbitmq  # the same Tansu launcher the tests use
+from tests.support import admin_statement
 
 from bench._catalog import run_cli, serve_service
 from bench._ratings import CHEAP_HASHING, RatingWorld, Site, build_world, create_admin
@@ -287,7 +288,7 @@ def _store(store: str, var_dir: Path) -> Iterator[tuple[Records, dict[str, str]]
         return
     admin = os.environ.get("MOVIEVERSE_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1/test")
     name = f"mvlag_{uuid.uuid4().hex[:10]}"
-    asyncio.run(_admin(admin, f'CREATE DATABASE "{name}"'))
+    asyncio.run(admin_statement(admin, f'CREATE DATABASE "{name}"'))
     url = make_url(normalise_url(admin)).set(database=name)
     try:
         env = {
@@ -299,16 +300,7 @@ def _store(store: str, var_dir: Path) -> Iterator[tuple[Records, dict[str, str]]
         }
         yield Records(var_dir, env["MOVIEVERSE_DATABASE_URL"]), env
     finally:
-        asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-
-
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text(statement))
-    finally:
-        await engine.dispose()
+        asyncio.run(admin_statement(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
 def _run(

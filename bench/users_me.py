@@ -34,6 +34,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from bench._catalog import WRK_DONE_LUA
 from bench._support import (
     BENCH_DIR,
     ServerProcess,
@@ -52,22 +53,6 @@ from bench._support import (
 CONNECTIONS = 32
 WRK_THREADS = 2
 PROFILE_WAIT_SECONDS = 15.0
-
-# wrk's --latency table has no p95; this done() hook prints every figure as one JSON line.
-WRK_REPORT_LUA = r"""
-done = function(summary, latency, requests)
-  local e = summary.errors
-  io.write(string.format(
-    "WRK_JSON {\"requests\":%.0f,\"duration_us\":%.0f,\"bytes\":%.0f," ..
-    "\"errors\":{\"connect\":%.0f,\"read\":%.0f,\"write\":%.0f,\"status\":%.0f," ..
-    "\"timeout\":%.0f},\"latency_us\":{\"mean\":%.1f,\"max\":%.0f,\"p50\":%.0f," ..
-    "\"p75\":%.0f,\"p90\":%.0f,\"p95\":%.0f,\"p99\":%.0f}}\n",
-    summary.requests, summary.duration, summary.bytes,
-    e.connect, e.read, e.write, e.status, e.timeout,
-    latency.mean, latency.max, latency:percentile(50), latency:percentile(75),
-    latency:percentile(90), latency:percentile(95), latency:percentile(99)))
-end
-"""
 
 
 def _wrk(
@@ -105,7 +90,7 @@ def load_with_wrk(
     wrk: str, url: str, *, duration: float, warmup: float, headers: Sequence[str], work_dir: Path
 ) -> dict[str, Any]:
     script = work_dir / "report.lua"
-    script.write_text(WRK_REPORT_LUA)
+    script.write_text(WRK_DONE_LUA)
     if warmup > 0:
         _wrk(wrk, url, seconds=warmup, headers=headers, script=script)
     text, report = _wrk(wrk, url, seconds=duration, headers=headers, script=script)

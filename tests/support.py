@@ -53,7 +53,7 @@ def require_server(name: str) -> str:
     return url
 
 
-async def _admin_statement(base: str, statement: str) -> None:
+async def admin_statement(base: str, statement: str) -> None:
     engine = create_async_engine(normalise_url(base), isolation_level="AUTOCOMMIT")
     try:
         async with engine.connect() as conn:
@@ -69,12 +69,12 @@ async def fresh_database(server: str, *, prefix: str) -> AsyncIterator[str]:
     base = require_server(server)
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     quoted = f'"{name}"' if server == "postgres" else f"`{name}`"
-    await _admin_statement(base, f"CREATE DATABASE {quoted}")
+    await admin_statement(base, f"CREATE DATABASE {quoted}")
     try:
         yield make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
     finally:
         force = " WITH (FORCE)" if server == "postgres" else ""
-        await _admin_statement(base, f"DROP DATABASE IF EXISTS {quoted}{force}")
+        await admin_statement(base, f"DROP DATABASE IF EXISTS {quoted}{force}")
 
 
 def fast_auth_settings(**overrides: Any) -> AuthSettings:
