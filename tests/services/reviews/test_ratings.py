@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import httpx
 import pytest
+from sqlalchemy import select
 
+from movieverse.services.movies.models import Activity
+from movieverse.services.movies.models import outbox as movies_outbox
 from tests.services.reviews.conftest import ReviewsApp, outbox_types
 from tests.support import Account, eventually, signed_up
 
@@ -115,3 +119,48 @@ async def test_simultaneous_rerates_leave_one_rating(
         )
 
     await eventually(settled)
+
+
+async def test_a_burst_on_two_movies_settles_both_scores_and_counts_each_rating_once(
+    reviews: ReviewsApp, movies: dict[str, int]
+) -> None:
+    """Concurrent writes reach movies in batches that mix both movies and several versions of
+    each: both end at their newest totals, each announced, and trending counts every rating."""
+    gateway, client = reviews
+    heat, amelie = movies["Heat"], movies["Amélie"]
+    fans = [await signed_up(client, f"burst_{i}") for i in range(8)]
+    answers = await asyncio.gather(
+        *(
+            client.put(f"/movies/{movie}/rating", json={"value": 8}, headers=fan.headers)
+            for fan in fans
+            for movie in (heat, amelie)
+        )
+    )
+    assert all(a.status_code == 200 for a in answers), [a.text for a in answers]
+
+    async def settled() -> bool:
+        return (await _movie(client, heat))["vote_count"] == 108 and (await _movie(client, amelie))[
+            "vote_count"
+        ] == 58
+
+    await eventually(settled)
+    assert (await _movie(client, heat))["vote_average"] == pytest.approx((700 + 64) / 108, abs=1e-3)
+    assert (await _movie(client, amelie))["vote_average"] == pytest.approx(
+        (400 + 64) / 58, abs=1e-3
+    )
+    movies_ctx = gateway.services["movies"].state.ctx
+    async with movies_ctx.db.unit_of_work(write=False) as session:
+        kinds = (await session.execute(select(Activity.movie_id, Activity.kind))).all()
+        bodies = (
+            (await session.execute(select(movies_outbox.c.body).order_by(movies_outbox.c.seq)))
+            .scalars()
+            .all()
+        )
+    assert sorted(kinds) == sorted([(heat, "rating")] * 8 + [(amelie, "rating")] * 8)
+    updates = [json.loads(b) for b in bodies]
+    last_counts = {
+        u["payload"]["movie_id"]: u["payload"]["vote_count"]
+        for u in updates
+        if u["type"] == "movies.movie.updated"
+    }
+    assert last_counts == {heat: 108, amelie: 58}

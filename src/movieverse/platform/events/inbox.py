@@ -21,6 +21,8 @@ from movieverse.platform.events.envelope import Event
 log = structlog.get_logger("movieverse.events.inbox")
 
 SessionHandler = Callable[[AsyncSession, Event], Awaitable[None]]
+# Handles several events at once in one session: the fresh ones of a batch, in delivery order.
+SessionBatchHandler = Callable[[AsyncSession, Sequence[Event]], Awaitable[None]]
 
 
 def inbox_table(metadata: MetaData, service: str) -> Table:
@@ -49,7 +51,24 @@ class Inbox:
         """``latest_wins`` names the state an event carries whole (a movie's rating totals): in a
         batch, only the last event of each such key is applied, the earlier ones are recorded as
         handled -- what applying them in turn would have left is the same."""
-        return IdempotentHandler(self, consumer, handle, latest_wins=latest_wins)
+
+        async def one_by_one(session: AsyncSession, events: Sequence[Event]) -> None:
+            for event in events:
+                await handle(session, event)
+
+        return IdempotentHandler(self, consumer, one_by_one, latest_wins=latest_wins)
+
+    def batch_handler(
+        self,
+        consumer: str,
+        handle_many: SessionBatchHandler,
+        *,
+        latest_wins: Callable[[Event], Hashable] | None = None,
+    ) -> IdempotentHandler:
+        """Like :meth:`handler`, but ``handle_many`` gets a batch's events not handled yet all at
+        once: a hot consumer can read and write them in a few statements instead of a few per
+        event (a movie page's ratings: one read of every movie touched, one write)."""
+        return IdempotentHandler(self, consumer, handle_many, latest_wins=latest_wins)
 
     async def prune(self, *, older_than: timedelta) -> None:
         """Forget handled ids past the window in which a broker could redeliver them."""
@@ -75,13 +94,13 @@ class IdempotentHandler:
         self,
         inbox: Inbox,
         consumer: str,
-        handle: SessionHandler,
+        handle_many: SessionBatchHandler,
         *,
         latest_wins: Callable[[Event], Hashable] | None = None,
     ) -> None:
         self.inbox = inbox
         self.consumer = consumer
-        self.handle = handle
+        self.handle_many = handle_many
         self.latest_wins = latest_wins
 
     def _superseded(self, events: Sequence[Event]) -> set[int]:
@@ -115,6 +134,7 @@ class IdempotentHandler:
                     ).scalars()
                 )
                 handled: list[dict[str, object]] = []
+                fresh: list[Event] = []
                 superseded = self._superseded(events)
                 for position, event in enumerate(events):
                     event_id = str(event.id)
@@ -124,7 +144,7 @@ class IdempotentHandler:
                         )
                         continue
                     if position not in superseded:
-                        await self.handle(session, event)
+                        fresh.append(event)
                     seen.add(event_id)  # a batch may hold the same event twice
                     handled.append(
                         {
@@ -134,6 +154,8 @@ class IdempotentHandler:
                             "handled_at": utcnow(),
                         }
                     )
+                if fresh:
+                    await self.handle_many(session, fresh)
                 if handled:
                     await session.execute(table.insert(), handled)
         except IntegrityError:

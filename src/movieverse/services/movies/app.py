@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
 from contextlib import AsyncExitStack
 
 from fastapi import FastAPI
@@ -9,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.events.bus import Subscription
 from movieverse.platform.events.envelope import Event
+from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.http import service_client
 from movieverse.platform.service import (
     ServiceContext,
@@ -68,16 +71,31 @@ async def on_keyword_changed(session: AsyncSession, event: Event) -> None:
     await service.name_keyword(session, keyword_id=change.keyword_id, name=change.name)
 
 
-async def on_review_activity(session: AsyncSession, event: Event) -> None:
+def _interest(event: Event) -> service.ReviewInterest | None:
     activity = ReviewActivity.model_validate(event.payload)
     if event.type == REVIEWS_RATING_CHANGED and activity.value is not None:
         kind = "rating"
     elif event.type == REVIEWS_REVIEW_WRITTEN and activity.created:
         kind = "review"
     else:
-        return
-    await service.record_review_activity(
-        session, movie_id=activity.movie_id, kind=kind, occurred_at=event.occurred_at
+        return None  # a removed rating or an edited review is no new interest
+    return service.ReviewInterest(activity.movie_id, kind, event.occurred_at)
+
+
+async def on_review_activity(session: AsyncSession, events: Sequence[Event]) -> None:
+    interest = [i for i in map(_interest, events) if i is not None]
+    await service.record_review_activity(session, interest)
+
+
+async def on_movie_ratings(
+    session: AsyncSession, events: Sequence[Event], *, outbox: Outbox, cache: MovieCache
+) -> None:
+    totals = [MovieRatingsChanged.model_validate(e.payload) for e in events]
+    await service.apply_ratings(
+        session,
+        outbox=outbox,
+        cache=cache,
+        totals=[service.RatingTotals(t.movie_id, t.count, t.average, t.version) for t in totals],
     )
 
 
@@ -97,25 +115,15 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     )
     cache: MovieCache = ctx.state["movie_cache"]
 
-    async def on_movie_ratings(session: AsyncSession, event: Event) -> None:
-        totals = MovieRatingsChanged.model_validate(event.payload)
-        await service.apply_ratings(
-            session,
-            outbox=ctx.outbox,
-            cache=cache,
-            movie_id=totals.movie_id,
-            count=totals.count,
-            average=totals.average,
-            version=totals.version,
-        )
-
     ctx.bus.subscribe(
         Subscription(
             group=f"{SERVICE}.ratings",
             event_types=frozenset({REVIEWS_MOVIE_RATINGS_CHANGED}),
             # Each event carries the movie's whole totals: in a batch, the newest per movie wins.
-            handler=ctx.inbox.handler(
-                "ratings", on_movie_ratings, latest_wins=lambda e: e.payload.get("movie_id")
+            handler=ctx.inbox.batch_handler(
+                "ratings",
+                functools.partial(on_movie_ratings, outbox=ctx.outbox, cache=cache),
+                latest_wins=lambda e: e.payload.get("movie_id"),
             ),
         )
     )
@@ -123,7 +131,7 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
         Subscription(
             group=f"{SERVICE}.trending-reviews",
             event_types=frozenset({REVIEWS_RATING_CHANGED, REVIEWS_REVIEW_WRITTEN}),
-            handler=ctx.inbox.handler("trending-reviews", on_review_activity),
+            handler=ctx.inbox.batch_handler("trending-reviews", on_review_activity),
         )
     )
     ctx.bus.subscribe(

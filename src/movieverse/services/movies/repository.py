@@ -39,6 +39,16 @@ class MovieRepository:
             return None
         return movie
 
+    async def by_ids(
+        self, ids: Sequence[int], *, include_deleted: bool = False
+    ) -> dict[int, Movie]:
+        if not ids:
+            return {}
+        statement = select(Movie).where(Movie.id.in_(ids))
+        if not include_deleted:
+            statement = statement.where(Movie.deleted_at.is_(None))
+        return {m.id: m for m in (await self.session.execute(statement)).scalars()}
+
     async def by_tmdb_id(self, tmdb_id: int) -> Movie | None:
         found = await self.session.execute(
             select(Movie).where(Movie.tmdb_id == tmdb_id, Movie.deleted_at.is_(None))
@@ -101,6 +111,19 @@ class MovieRepository:
         )
         return list(rows.scalars())
 
+    async def keyword_names(self, movie_ids: Sequence[int]) -> dict[int, list[str]]:
+        """Several movies' keyword names at once, each list in :meth:`keywords`' order."""
+        rows = await self.session.execute(
+            select(MovieKeyword.movie_id, Keyword.name)
+            .join(Keyword, MovieKeyword.keyword_id == Keyword.id)
+            .where(MovieKeyword.movie_id.in_(movie_ids))
+            .order_by(MovieKeyword.movie_id, Keyword.name, Keyword.id)
+        )
+        names: dict[int, list[str]] = {}
+        for movie_id, name in rows:
+            names.setdefault(int(movie_id), []).append(name)
+        return names
+
     async def existing_genres(self, ids: Sequence[int]) -> list[Genre]:
         rows = await self.session.execute(select(Genre).where(Genre.id.in_(ids)))
         return list(rows.scalars())
@@ -141,6 +164,10 @@ class MovieRepository:
     async def record_activity(self, activity: Activity) -> None:
         self.session.add(activity)
         await self.session.flush()
+
+    async def record_activities(self, rows: Sequence[dict[str, object]]) -> None:
+        if rows:
+            await self.session.execute(insert(Activity), list(rows))
 
     async def forget_activity_before(self, cutoff: datetime) -> None:
         await self.session.execute(delete(Activity).where(Activity.occurred_at < cutoff))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -391,43 +392,77 @@ def _repool(movie: Movie) -> None:
     )
 
 
+@dataclass(frozen=True)
+class RatingTotals:
+    """MovieVerse's ratings of one movie, whole: what ``reviews.movie_ratings.changed`` says."""
+
+    movie_id: int
+    count: int
+    average: float
+    version: int
+
+
 async def apply_ratings(
-    session: AsyncSession,
-    *,
-    outbox: Outbox,
-    cache: MovieCache,
-    movie_id: int,
-    count: int,
-    average: float,
-    version: int,
+    session: AsyncSession, *, outbox: Outbox, cache: MovieCache, totals: Sequence[RatingTotals]
 ) -> None:
-    """``reviews.movie_ratings.changed``: MovieVerse's ratings of the movie now total this; only a
-    newer version than the one applied changes anything."""
-    movie = await MovieRepository(session).get(movie_id, include_deleted=True)
-    if movie is None or version <= (movie.ratings_version or 0):
+    """``reviews.movie_ratings.changed``, a batch at a time: only a newer version than the one
+    applied changes a movie. This is the hottest consumer (every rating write ends here), so the
+    batch costs one read of its movies, one of their keywords and one write, however many
+    movies it touches."""
+    newest = {t.movie_id: t for t in totals}  # in order; a movie's later totals win
+    movies = await MovieRepository(session).by_ids(list(newest), include_deleted=True)
+    moved: list[Movie] = []
+    for movie_id, total in newest.items():
+        movie = movies.get(movie_id)
+        if movie is None or total.version <= (movie.ratings_version or 0):
+            continue
+        movie.ratings_count, movie.ratings_average = total.count, total.average
+        movie.ratings_version = total.version
+        before = (movie.vote_average, movie.vote_count)
+        _repool(movie)
+        if (movie.vote_average, movie.vote_count) == before or movie.deleted_at is not None:
+            continue
+        movie.updated_at = utcnow()
+        moved.append(movie)
+    if not moved:
         return
-    movie.ratings_count, movie.ratings_average, movie.ratings_version = count, average, version
-    before = (movie.vote_average, movie.vote_count)
-    _repool(movie)
-    if (movie.vote_average, movie.vote_count) == before or movie.deleted_at is not None:
-        return
-    movie.updated_at = utcnow()
     await session.flush()
-    await _emit(outbox, session, MovieUpdated, movie, changed=["vote_average", "vote_count"])
-    cache.forget_after_commit(session, movie.id)
+    keywords = await MovieRepository(session).keyword_names([m.id for m in moved])
+    changed = ["vote_average", "vote_count"]
+    await outbox.add(
+        session,
+        *(
+            new_event(
+                _snapshot(MovieUpdated, m, keywords.get(m.id, []), changed=changed),
+                producer=SERVICE,
+                key=str(m.id),
+            )
+            for m in moved
+        ),
+    )
+    for movie in moved:
+        cache.forget_after_commit(session, movie.id)
 
 
-async def record_review_activity(
-    session: AsyncSession, *, movie_id: int, kind: str, occurred_at: datetime
-) -> None:
-    """A rating or a new review is interest too: trending counts it."""
-    await MovieRepository(session).record_activity(
-        Activity(
-            movie_id=movie_id,
-            kind=kind,
-            weight=trending.ACTIVITY_WEIGHTS[kind],
-            occurred_at=occurred_at,
-        )
+@dataclass(frozen=True)
+class ReviewInterest:
+    movie_id: int
+    kind: str
+    occurred_at: datetime
+
+
+async def record_review_activity(session: AsyncSession, interest: Sequence[ReviewInterest]) -> None:
+    """Ratings and new reviews are interest too: trending counts them (a batch in one insert)."""
+    await MovieRepository(session).record_activities(
+        [
+            {
+                "movie_id": a.movie_id,
+                "kind": a.kind,
+                "weight": trending.ACTIVITY_WEIGHTS[a.kind],
+                "occurred_at": a.occurred_at,
+            }
+            for a in interest
+        ]
     )
 
 
@@ -474,8 +509,21 @@ async def _emit(
     *,
     changed: list[str] | None = None,
 ) -> None:
+    keywords = [k.name for k in await MovieRepository(session).keywords(movie.id)]
+    await _emit_payload(
+        outbox, session, _snapshot(kind, movie, keywords, changed=changed), movie.id
+    )
+
+
+def _snapshot(
+    kind: type[MovieCreated] | type[MovieUpdated],
+    movie: Movie,
+    keywords: list[str],
+    *,
+    changed: list[str] | None = None,
+) -> MovieCreated | MovieUpdated:
     extra = {"changed": changed} if changed is not None else {}
-    payload = kind(
+    return kind(
         movie_id=movie.id,
         tmdb_id=movie.tmdb_id,
         imdb_id=movie.imdb_id,
@@ -485,14 +533,13 @@ async def _emit(
         overview=movie.overview,
         release_date=movie.release_date,
         genres=[g.name for g in movie.genres],
-        keywords=[k.name for k in await MovieRepository(session).keywords(movie.id)],
+        keywords=keywords,
         popularity=movie.popularity,
         vote_average=movie.vote_average,
         vote_count=movie.vote_count,
         adult=movie.adult,
         **extra,
     )
-    await _emit_payload(outbox, session, payload, movie.id)
 
 
 async def _emit_payload(
