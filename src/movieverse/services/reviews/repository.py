@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Literal, cast
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, and_, delete, func, select, update
+from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +24,24 @@ from movieverse.services.reviews.models import (
 )
 
 ReviewSort = Literal["newest", "top", "rating"]
+_RATINGS = cast(Table, Rating.__table__)
+_TOTALS = cast(Table, MovieRatings.__table__)
+
+
+@dataclass
+class Totals:
+    """A movie's rating totals, as :class:`MovieRatings` holds them."""
+
+    movie_id: int
+    count: int
+    half_points_sum: int
+    version: int
+
+
+@dataclass(frozen=True)
+class RatingState:
+    half_points: int
+    updated_at: datetime
 
 
 class ReviewsRepository:
@@ -34,30 +54,78 @@ class ReviewsRepository:
 
     # Ratings ---------------------------------------------------------------------------------
 
-    async def movie_totals(self, movie_id: int) -> MovieRatings:
-        """The movie's totals row, locked until commit: rating writes on one movie take turns,
-        so the totals never miss a concurrent change (SQLite writers take turns anyway)."""
-        totals = await self.session.get(MovieRatings, movie_id, with_for_update=True)
+    # The rating write is the hottest path of the service, so it is plain SQL statements
+    # (Core): the ORM's identity map and flush would cost more than the statements themselves.
+
+    async def locked_totals(self, movie_id: int) -> Totals:
+        """The movie's totals, locked until commit: rating writes on one movie take turns, so
+        the totals never miss a concurrent change (SQLite writers take turns anyway)."""
+        totals = await self._totals_for_update(movie_id)
         if totals is not None:
             return totals
         try:
             async with self.session.begin_nested():
-                self.session.add(
-                    MovieRatings(movie_id=movie_id, count=0, half_points_sum=0, version=0)
+                await self.session.execute(
+                    insert(_TOTALS).values(movie_id=movie_id, count=0, half_points_sum=0, version=0)
                 )
         except IntegrityError:
             pass  # another writer made it first; lock theirs
-        totals = await self.session.get(
-            MovieRatings, movie_id, with_for_update=True, populate_existing=True
-        )
+        totals = await self._totals_for_update(movie_id)
         assert totals is not None
         return totals
 
-    async def rating(self, user_id: UUID, movie_id: int) -> Rating | None:
-        found = await self.session.execute(
-            select(Rating).where(Rating.user_id == user_id, Rating.movie_id == movie_id)
+    async def _totals_for_update(self, movie_id: int) -> Totals | None:
+        row = (
+            await self.session.execute(
+                select(_TOTALS.c.count, _TOTALS.c.half_points_sum, _TOTALS.c.version)
+                .where(_TOTALS.c.movie_id == movie_id)
+                .with_for_update()
+            )
+        ).first()
+        return None if row is None else Totals(movie_id, int(row[0]), int(row[1]), int(row[2]))
+
+    async def save_totals(self, totals: Totals) -> None:
+        await self.session.execute(
+            update(_TOTALS)
+            .where(_TOTALS.c.movie_id == totals.movie_id)
+            .values(
+                count=totals.count, half_points_sum=totals.half_points_sum, version=totals.version
+            )
         )
-        return found.scalar_one_or_none()
+
+    async def rating(self, user_id: UUID, movie_id: int) -> RatingState | None:
+        row = (
+            await self.session.execute(
+                select(_RATINGS.c.half_points, _RATINGS.c.updated_at).where(
+                    _RATINGS.c.user_id == user_id, _RATINGS.c.movie_id == movie_id
+                )
+            )
+        ).first()
+        return None if row is None else RatingState(int(row[0]), row[1])
+
+    async def insert_rating(self, user_id: UUID, movie_id: int, rating: RatingState) -> None:
+        await self.session.execute(
+            insert(_RATINGS).values(
+                user_id=user_id,
+                movie_id=movie_id,
+                half_points=rating.half_points,
+                source="user",
+                created_at=rating.updated_at,
+                updated_at=rating.updated_at,
+            )
+        )
+
+    async def update_rating(self, user_id: UUID, movie_id: int, rating: RatingState) -> None:
+        await self.session.execute(
+            update(_RATINGS)
+            .where(_RATINGS.c.user_id == user_id, _RATINGS.c.movie_id == movie_id)
+            .values(half_points=rating.half_points, updated_at=rating.updated_at)
+        )
+
+    async def delete_rating(self, user_id: UUID, movie_id: int) -> None:
+        await self.session.execute(
+            delete(_RATINGS).where(_RATINGS.c.user_id == user_id, _RATINGS.c.movie_id == movie_id)
+        )
 
     async def add(self, row: Rating | Review | Like | Comment | Report) -> None:
         self.session.add(row)

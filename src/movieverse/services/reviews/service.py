@@ -28,13 +28,17 @@ from movieverse.services.reviews.models import (
     Comment,
     Like,
     MovieRatings,
-    Rating,
     Report,
     ReportStatus,
     ReportTarget,
     Review,
 )
-from movieverse.services.reviews.repository import ReviewSort, ReviewsRepository
+from movieverse.services.reviews.repository import (
+    RatingState,
+    ReviewSort,
+    ReviewsRepository,
+    Totals,
+)
 from movieverse.services.reviews.schemas import (
     CommentCreate,
     CommentRead,
@@ -89,33 +93,28 @@ async def set_rating(
 
 async def _apply_rating(
     session: AsyncSession, *, outbox: Outbox, user_id: UUID, movie_id: int, value: float | None
-) -> Rating:
+) -> RatingState:
     """Set (or with None remove) a rating and the movie's totals, in one turn per movie."""
     repo = ReviewsRepository(session)
-    totals = await repo.movie_totals(movie_id)  # locked first: rating writes take turns
+    totals = await repo.locked_totals(movie_id)  # locked first: rating writes take turns
     existing = await repo.rating(user_id, movie_id)
     previous = existing.half_points if existing is not None else None
     wanted = to_half_points(value) if value is not None else None
-    now = utcnow()
-    if existing is not None and wanted is None:
-        await repo.remove(existing)
+    if existing is not None and wanted == previous:
+        return existing  # the same value again: nothing changes, nothing to announce
+    if wanted is None:
+        if existing is None:
+            raise NotFound(f"You have not rated movie {movie_id}")
+        await repo.delete_rating(user_id, movie_id)
         rating = existing
-    elif existing is not None and wanted is not None:
-        if wanted == previous:
-            return existing  # the same value again: nothing changes, nothing to announce
-        existing.half_points = wanted
-        existing.updated_at = now
-        rating = existing
-    elif wanted is not None:
-        rating = Rating(
-            user_id=user_id, movie_id=movie_id, half_points=wanted, source="user",
-            created_at=now, updated_at=now,
-        )  # fmt: skip
-        await repo.add(rating)
     else:
-        raise NotFound(f"You have not rated movie {movie_id}")
+        rating = RatingState(wanted, utcnow())
+        if existing is None:
+            await repo.insert_rating(user_id, movie_id, rating)
+        else:
+            await repo.update_rating(user_id, movie_id, rating)
     _move_totals(totals, previous=previous, wanted=wanted)
-    await session.flush()
+    await repo.save_totals(totals)
     change = RatingChanged(
         movie_id=movie_id,
         user_id=user_id,
@@ -133,13 +132,13 @@ async def _apply_rating(
     return rating
 
 
-def _move_totals(totals: MovieRatings, *, previous: int | None, wanted: int | None) -> None:
+def _move_totals(totals: Totals, *, previous: int | None, wanted: int | None) -> None:
     totals.count += (wanted is not None) - (previous is not None)
     totals.half_points_sum += (wanted or 0) - (previous or 0)
     totals.version += 1
 
 
-def totals_changed(totals: MovieRatings) -> MovieRatingsChanged:
+def totals_changed(totals: MovieRatings | Totals) -> MovieRatingsChanged:
     average = totals.half_points_sum / totals.count / 2 if totals.count else 0.0
     return MovieRatingsChanged(
         movie_id=totals.movie_id,
