@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from movieverse.platform.db import Database
 from movieverse.platform.events import Event, Inbox, Subscription, new_event
 from movieverse.platform.events.bus import EventBus
+from movieverse.platform.events.crashes import CrashLog
 from movieverse.platform.events.deadletters import DeadLetterStore
 from movieverse.platform.events.kafka import KafkaEventBus
 from movieverse.platform.events.memory import InMemoryEventBus
@@ -64,15 +65,21 @@ def make_bus(request: pytest.FixtureRequest, tmp_path: Path) -> BusFactory:
             url=url, prefix=prefix, retry_base_seconds=base, retry_max_seconds=ceiling
         )
     kafka = request.getfixturevalue("kafka_url")
+    return _kafka_buses(kafka, prefix, tmp_path, partitions=3)
+
+
+def _kafka_buses(url: str, prefix: str, tmp_path: Path, *, partitions: int) -> BusFactory:
+    crash_log = CrashLog(tmp_path / "kafka-crashes.db")  # on the host's disk, kept over restarts
     # A short session: a restarted consumer waits out its predecessor's (Tansu does not act
     # on a consumer's leaving the group).
     return lambda: KafkaEventBus(
-        url=kafka,
+        url=url,
         prefix=prefix,
-        partitions=3,
+        partitions=partitions,
         session_timeout_ms=3000,
-        retry_base_seconds=base,
-        retry_max_seconds=ceiling,
+        retry_base_seconds=0.01,
+        retry_max_seconds=0.05,
+        crash_log=crash_log,
     )
 
 
@@ -337,3 +344,50 @@ async def _count_is(db: Database, expected: int) -> bool:
 
 async def _until_async(check: Callable[[], Awaitable[bool]]) -> None:
     await eventually(check, within=WITHIN)
+
+
+async def test_kafka_dead_letters_a_record_that_kills_its_consumer_every_time(
+    kafka_url: str, tmp_path: Path
+) -> None:
+    """Kafka counts no deliveries: the consumer does (crashes.py), so a record that kills its
+    process on every start stops after ``max_attempts`` crashes and the partition moves on.
+    RabbitMQ's own delivery limit does this for its queues."""
+    make_bus = _kafka_buses(kafka_url, f"mvtest.{uuid.uuid4().hex[:10]}.", tmp_path, partitions=1)
+    handled: list[str] = []
+    dying = asyncio.Event()
+
+    async def handle(event: Event) -> None:
+        text = NoteWritten.model_validate(event.payload).text
+        if text == "kills":
+            dying.set()
+            await asyncio.Event().wait()  # the process dies here: nothing after it runs
+        handled.append(text)
+
+    publisher = make_bus()
+    await publisher.start()
+    try:
+        await publisher.publish_many([_note("before"), _note("kills"), _note("after")])
+    finally:
+        await publisher.stop()
+    crashes = 0
+    while True:
+        bus = make_bus()
+        bus.subscribe(Subscription("crashy", frozenset({NOTE}), handle, max_attempts=3))
+        dying.clear()
+        await bus.start()
+        await _until(lambda: dying.is_set() or "after" in handled)
+        if "after" in handled:
+            break
+        await bus.stop()  # a dead process: the record is neither committed nor dead-lettered
+        crashes += 1
+        assert crashes <= 4, "a crash loop must end after max_attempts crashes (+1 batch)"
+    try:
+        letters = await bus.dead_letters("crashy")
+        assert [NoteWritten.model_validate(d.event.payload).text for d in letters] == ["kills"]
+        assert letters[0].attempts == 3
+        assert "died 3 times" in letters[0].error
+        assert crashes >= 3
+        assert handled.count("after") == 1
+        assert "before" in handled
+    finally:
+        await bus.stop()

@@ -54,6 +54,7 @@ def create_event_bus(settings: PlatformSettings, *, consume: bool = True) -> Eve
     url = settings.event_bus_url
     base, ceiling = settings.event_retry_base_seconds, settings.event_retry_max_seconds
     if url.startswith("kafka://"):
+        from movieverse.platform.events.crashes import CrashLog
         from movieverse.platform.events.kafka import KafkaEventBus
 
         return KafkaEventBus(
@@ -64,6 +65,7 @@ def create_event_bus(settings: PlatformSettings, *, consume: bool = True) -> Eve
             retry_base_seconds=base,
             retry_max_seconds=ceiling,
             consume=consume,
+            crash_log=CrashLog(settings.var_dir / "kafka-crashes.db"),
         )
     if url.startswith(("amqp://", "amqps://")):
         from movieverse.platform.events.rabbitmq import RabbitMqEventBus

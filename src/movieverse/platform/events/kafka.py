@@ -14,9 +14,12 @@ in between delivers them again, and the inbox absorbs the repeat. Within a parti
 handled in order: what one poll brought goes to a batch handler in one transaction, and one at a
 time if that fails. Topics are created on first use (``partitions`` each).
 
+A handler that raises is retried, then dead-lettered after ``max_attempts``. One that kills its
+process every time is counted across restarts by the :class:`~.crashes.CrashLog` and
+dead-lettered after ``max_attempts`` crashes, so it never blocks its partition for ever.
+
 Not done here, deliberately: the idempotent producer (Tansu, the broker the tests use, refuses
-it), and counting deliveries across crashes -- a handler that kills its process every time is
-redelivered every restart; one that raises is dead-lettered after ``max_attempts``.
+it).
 """
 
 from __future__ import annotations
@@ -34,6 +37,7 @@ from aiokafka.structs import ConsumerRecord
 
 from movieverse.platform.db import utcnow
 from movieverse.platform.events.bus import DeadLetter, Subscription, backoff_delays
+from movieverse.platform.events.crashes import CrashLog
 from movieverse.platform.events.delivery import deliver_batch, log, log_dead_letter
 from movieverse.platform.events.envelope import Event
 
@@ -62,6 +66,7 @@ class KafkaEventBus:
         retry_max_seconds: float = 5.0,
         session_timeout_ms: int = 10_000,
         consume: bool = True,
+        crash_log: CrashLog | None = None,
     ) -> None:
         self._servers = bootstrap_servers(url)
         # How soon a consumer that vanished is noticed and its partitions handed on (a restart
@@ -71,6 +76,8 @@ class KafkaEventBus:
         self._partitions = partitions
         self._delay = backoff_delays(retry_base_seconds, retry_max_seconds)
         self._consume = consume
+        # Without one, a record that kills its consumer is fetched again after every restart.
+        self._crash_log = crash_log
         self._subscriptions: list[Subscription] = []
         self._consumers: list[asyncio.Task[None]] = []
         self._topics: set[str] = set()
@@ -217,16 +224,68 @@ class KafkaEventBus:
             session_timeout_ms=self._session_timeout_ms,
             heartbeat_interval_ms=max(100, self._session_timeout_ms // 10),
         )
+        # Partitions whose first records since this consumer started are done (see crashes.py).
+        settled: set[TopicPartition] = set()
         try:
             await consumer.start()
             while True:
                 batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=200)
                 for partition, records in batch.items():
-                    await self._handle_records(subscription, records)
-                    # Committed only once every record before the offset was dealt with.
-                    await consumer.commit({partition: records[-1].offset + 1})
+                    if partition in settled or self._crash_log is None:
+                        await self._handle_records(subscription, records)
+                        # Committed only once every record before the offset was dealt with.
+                        await consumer.commit({partition: records[-1].offset + 1})
+                    else:
+                        await self._handle_first(
+                            subscription, consumer, partition, records, self._crash_log
+                        )
+                        settled.add(partition)
         finally:
             await consumer.stop()
+
+    async def _handle_first(
+        self,
+        subscription: Subscription,
+        consumer: AIOKafkaConsumer,
+        partition: TopicPartition,
+        records: Sequence[ConsumerRecord[Any, Any]],
+        crashes: CrashLog,
+    ) -> None:
+        """A partition's first records since the consumer started, noted in the crash log first.
+        If the last run died in the middle of them, they go one at a time, each noted, and the
+        one that has killed its consumer ``max_attempts`` times is dead-lettered unhandled."""
+        group, topic, number = subscription.group, partition.topic, partition.partition
+        attempt = await crashes.attempt(group, topic, number, records[0].offset)
+        if attempt == 1:
+            await self._handle_records(subscription, records)
+            await consumer.commit({partition: records[-1].offset + 1})
+        else:
+            log.warning("kafka_crash_recovery", group=group, topic=topic, partition=number)
+            for index, record in enumerate(records):
+                if index > 0:
+                    attempt = await crashes.attempt(group, topic, number, record.offset)
+                if attempt > subscription.max_attempts:
+                    await self._dead_letter_crasher(subscription, record, crashes=attempt - 1)
+                else:
+                    await self._handle_records(subscription, [record])
+                await consumer.commit({partition: record.offset + 1})
+        await crashes.done(group, topic, number)
+
+    async def _dead_letter_crasher(
+        self, subscription: Subscription, record: ConsumerRecord[Any, Any], *, crashes: int
+    ) -> None:
+        error = f"its consumer died {crashes} times while handling it"
+        try:
+            event = Event.model_validate_json(record.value)
+        except ValueError:
+            await self._dead_letter_raw(subscription.group, record, error)
+            return
+        log_dead_letter(subscription.group, event, error, crashes)
+        await self._send_dead_letter(
+            subscription.group,
+            key=record.key,
+            letter={"event": event.model_dump(mode="json"), "error": error, "attempts": crashes},
+        )
 
     async def _handle_records(
         self, subscription: Subscription, records: Sequence[ConsumerRecord[Any, Any]]
