@@ -32,6 +32,20 @@ async def test_urgent_work_has_a_pool_the_requests_cannot_exhaust(server: str) -
             await db.dispose()
 
 
+async def test_the_plumbing_pool_is_sized_by_its_settings() -> None:
+    async with fresh_database("postgres", prefix="mvtest_plumbing") as url:
+        settings = PlatformSettings(db_plumbing_pool_size=1, db_plumbing_max_overflow=0)
+        db = Database.connect(url, settings)
+        try:
+            async with db.unit_of_work(urgent=True) as relay:
+                await relay.execute(text("select 1"))  # the plumbing pool's only connection
+                with pytest.raises(TimeoutError):
+                    async with asyncio.timeout(0.5), db.unit_of_work(urgent=True) as consumer:
+                        await consumer.execute(text("select 1"))
+        finally:
+            await db.dispose()
+
+
 async def test_sqlite_has_one_pool_and_the_writer_turns_instead(tmp_path: Path) -> None:
     db = Database.connect(f"sqlite:///{tmp_path}/one.db", PlatformSettings())
     try:

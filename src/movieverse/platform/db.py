@@ -33,10 +33,6 @@ from movieverse.platform.writer_turns import WriterTurns
 
 # How long a SQLite writer waits for its turn before giving up (as busy_timeout does).
 SQLITE_BUSY_SECONDS = 30
-# The event plumbing's own pool on a database server: the relay's pass holds two connections
-# (its leadership lock, then a read or a mark), and each consumer group's batch one.
-PLUMBING_POOL_SIZE = 3
-PLUMBING_MAX_OVERFLOW = 7
 
 # Drivers the project ships, so plain URLs (postgresql://, mysql://, sqlite://) just work.
 _ASYNC_DRIVERS = {
@@ -173,7 +169,10 @@ class Database:
             event.listen(engine.sync_engine, "begin", _sqlite_begin)
             # One file, one write lock: the writer turns give the plumbing its priority there.
             return cls(engine, url=url)
-        kwargs.update(pool_size=PLUMBING_POOL_SIZE, max_overflow=PLUMBING_MAX_OVERFLOW)
+        kwargs.update(
+            pool_size=settings.db_plumbing_pool_size,
+            max_overflow=settings.db_plumbing_max_overflow,
+        )
         return cls(engine, url=url, plumbing=create_async_engine(url, **kwargs))
 
     @asynccontextmanager

@@ -68,6 +68,11 @@ class PlatformSettings(BaseSettings):
     db_pool_size: int = Field(default=5, ge=1, le=200)
     db_max_overflow: int = Field(default=10, ge=0, le=500)
     db_pool_recycle_seconds: int = Field(default=1800, ge=1)
+    # The event plumbing's own pool on a database server, beside the requests' (db.py): the
+    # relay's pass holds two connections (its leadership lock, then a read or a mark), and each
+    # consumer group's batch one. A service process opens up to the sum of both pools' limits.
+    db_plumbing_pool_size: int = Field(default=3, ge=1, le=100)
+    db_plumbing_max_overflow: int = Field(default=7, ge=0, le=200)
     db_echo: bool = False
     # None means "true in development and test, false in production".
     auto_migrate: bool | None = None
