@@ -222,23 +222,31 @@ class OutboxRelay:
         except Exception as exc:
             log.warning("outbox_flush_incomplete", service=self.outbox.service, error=repr(exc))
 
-    async def flush(self) -> None:
-        """Publish until nothing is pending (or the bus refuses)."""
-        while await self.publish_pending() == self.batch_size:
-            pass
+    async def flush(self) -> int:
+        """Publish until nothing is pending (or the bus refuses); how many went out."""
+        published = 0
+        while True:
+            passed = await self.publish_pending()
+            published += passed
+            if passed < self.batch_size:
+                return published
 
     async def _run(self) -> None:
         if self._gate is not None:
             await self._gate.wait()
         while not self._stopping:
+            published = 0
             try:
-                await self.flush()
+                published = await self.flush()
             except Exception as exc:
                 log.warning("outbox_relay_error", service=self.outbox.service, error=repr(exc))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            if self.linger_seconds and self._wake.is_set() and not self._stopping:
-                await asyncio.sleep(self.linger_seconds)  # let the commits of a burst gather
+            # Busy (the last pass carried several events and commits keep coming): let the
+            # next ones gather. After a quiet spell the first event goes out at once.
+            busy = published > 1 and self._wake.is_set()
+            if self.linger_seconds and busy and not self._stopping:
+                await asyncio.sleep(self.linger_seconds)
             self._wake.clear()
 
     async def publish_pending(self) -> int:
