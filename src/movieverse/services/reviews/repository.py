@@ -57,22 +57,55 @@ class ReviewsRepository:
     # The rating write is the hottest path of the service, so it is plain SQL statements
     # (Core): the ORM's identity map and flush would cost more than the statements themselves.
 
-    async def locked_totals(self, movie_id: int) -> Totals:
-        """The movie's totals, locked until commit: rating writes on one movie take turns, so
-        the totals never miss a concurrent change (SQLite writers take turns anyway)."""
+    async def locked_totals(
+        self, movie_id: int, user_id: UUID
+    ) -> tuple[Totals, RatingState | None]:
+        """The movie's totals, locked until commit, and the user's rating of it: rating writes on
+        one movie take turns, so the totals never miss a concurrent change."""
+        if self._dialect == "sqlite":
+            # Writers take turns at SQLite's one write lock already (BEGIN IMMEDIATE), so one
+            # statement can read both. On a server the rating must be read after the lock is
+            # granted, by a statement of its own: a join would pair the fresh totals with the
+            # rating as it was before the writer we waited for changed it.
+            found = await self._totals_and_rating(movie_id, user_id)
+            if found is not None:
+                return found
         totals = await self._totals_for_update(movie_id)
-        if totals is not None:
-            return totals
-        try:
-            async with self.session.begin_nested():
-                await self.session.execute(
-                    insert(_TOTALS).values(movie_id=movie_id, count=0, half_points_sum=0, version=0)
+        if totals is None:
+            try:
+                async with self.session.begin_nested():
+                    await self.session.execute(
+                        insert(_TOTALS).values(
+                            movie_id=movie_id, count=0, half_points_sum=0, version=0
+                        )
+                    )
+            except IntegrityError:
+                pass  # another writer made it first; lock theirs
+            totals = await self._totals_for_update(movie_id)
+            assert totals is not None
+        return totals, await self.rating(user_id, movie_id)
+
+    async def _totals_and_rating(
+        self, movie_id: int, user_id: UUID
+    ) -> tuple[Totals, RatingState | None] | None:
+        mine = and_(_RATINGS.c.movie_id == _TOTALS.c.movie_id, _RATINGS.c.user_id == user_id)
+        row = (
+            await self.session.execute(
+                select(
+                    _TOTALS.c.count,
+                    _TOTALS.c.half_points_sum,
+                    _TOTALS.c.version,
+                    _RATINGS.c.half_points,
+                    _RATINGS.c.updated_at,
                 )
-        except IntegrityError:
-            pass  # another writer made it first; lock theirs
-        totals = await self._totals_for_update(movie_id)
-        assert totals is not None
-        return totals
+                .select_from(_TOTALS.outerjoin(_RATINGS, mine))
+                .where(_TOTALS.c.movie_id == movie_id)
+            )
+        ).first()
+        if row is None:
+            return None
+        totals = Totals(movie_id, int(row[0]), int(row[1]), int(row[2]))
+        return totals, None if row[3] is None else RatingState(int(row[3]), row[4])
 
     async def _totals_for_update(self, movie_id: int) -> Totals | None:
         row = (

@@ -96,8 +96,7 @@ async def _apply_rating(
 ) -> RatingState:
     """Set (or with None remove) a rating and the movie's totals, in one turn per movie."""
     repo = ReviewsRepository(session)
-    totals = await repo.locked_totals(movie_id)  # locked first: rating writes take turns
-    existing = await repo.rating(user_id, movie_id)
+    totals, existing = await repo.locked_totals(movie_id, user_id)  # rating writes take turns
     previous = existing.half_points if existing is not None else None
     wanted = to_half_points(value) if value is not None else None
     if existing is not None and wanted == previous:
