@@ -34,6 +34,7 @@ from movieverse.platform.events.deadletters import DeadLetterStore
 from movieverse.platform.events.inbox import Inbox
 from movieverse.platform.events.memory import InMemoryEventBus
 from movieverse.platform.events.outbox import Outbox, OutboxRelay
+from movieverse.platform.events.relay_thread import RelayThread
 from movieverse.platform.migrations import upgrade_async
 from movieverse.platform.observability import RequestContextMiddleware, process_registry
 from movieverse.platform.security import TokenVerifier
@@ -231,14 +232,38 @@ async def service_runtime(
                 _maintain(ctx, definition), name=f"maintenance-{ctx.name}"
             )
             stack.push_async_callback(_cancel, maintenance)
-            relay.start()
             # Registered last so it runs first on exit: publish what is pending while the bus
             # is up. Without a relay (CLI commands), events wait in the outbox for the server:
             # publishing them here could hand them to a bus with none of their consumers.
-            stack.push_async_callback(relay.stop)
+            if _relay_on_own_thread(platform, db, shared.bus):
+                await _start_relay_thread(ctx, url, stack)
+            else:
+                relay.start()
+                stack.push_async_callback(relay.stop)
             if shared.opened_by_services:
                 shared.consumers_ready.set()
         yield ctx
+
+
+def _relay_on_own_thread(platform: PlatformSettings, db: Database, bus: EventBus) -> bool:
+    """Only a relay of a server database publishing to a broker can leave the service's loop
+    (see relay_thread.py)."""
+    in_process = isinstance(bus, InMemoryEventBus)
+    return platform.outbox_relay_thread and db.dialect != "sqlite" and not in_process
+
+
+async def _start_relay_thread(ctx: ServiceContext, url: str, stack: AsyncExitStack) -> None:
+    runner = RelayThread(outbox=ctx.outbox, url=url, platform=ctx.platform)
+    await runner.start()
+    stack.push_async_callback(runner.stop)
+    ctx.db.after_commit_hooks.append(runner.wake)
+
+    async def open_when_consumers_ready() -> None:
+        await ctx.shared.consumers_ready.wait()
+        runner.open_gate()
+
+    gate = asyncio.create_task(open_when_consumers_ready(), name=f"relay-gate-{ctx.name}")
+    stack.push_async_callback(_cancel, gate)
 
 
 MAINTENANCE_INTERVAL_SECONDS = 600

@@ -98,6 +98,9 @@ class PlatformSettings(BaseSettings):
     # (and one transaction per consumer) then carries many events instead of one or two. Idle,
     # it publishes at once. 0.15 s, not 0.05: bench/rating_writes.py 231 req/s, not 201.
     outbox_linger_seconds: float = Field(default=0.15, ge=0, le=1)
+    # On a database server with a broker, the relay runs on a thread and event loop of its own,
+    # so a request backlog cannot starve it (events/relay_thread.py).
+    outbox_relay_thread: bool = True
 
     # Signing secret for HS256 tokens. None in development: generated once under var_dir.
     secret_key: SecretStr | None = None
