@@ -261,11 +261,14 @@ class BodyCache(Generic[K]):
         await self._kv.set(self._key(key), body, ttl_seconds=self._ttl)
         return body
 
-    async def forget(self, key: K) -> None:
-        await self._kv.delete(self._key(key))
+    async def forget(self, *keys: K) -> None:
+        if keys:
+            await self._kv.delete(*(self._key(k) for k in keys))
 
-    def forget_after_commit(self, session: AsyncSession, key: K) -> None:
+    def forget_after_commit(self, session: AsyncSession, *keys: K) -> None:
+        """Drop the entries once ``session`` commits; several keys cost one round trip."""
+
         async def forget() -> None:
-            await self.forget(key)
+            await self.forget(*keys)
 
         after_commit(session, forget)

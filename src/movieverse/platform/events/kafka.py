@@ -11,8 +11,8 @@ Layout, under a configurable prefix (default ``movieverse.``):
 
 Offsets are committed only after the records before them were handled or dead-lettered: a crash
 in between delivers them again, and the inbox absorbs the repeat. Within a partition records are
-handled in order: what one poll brought goes to a batch handler in one transaction, and one at a
-time if that fails. Topics are created on first use (``partitions`` each).
+handled in order: what one poll brought, from every partition, goes to a batch handler in one
+transaction, and one at a time if that fails. Topics are created on first use (``partitions`` each).
 
 A handler that raises is retried, then dead-lettered after ``max_attempts``. One that kills its
 process every time is counted across restarts by the :class:`~.crashes.CrashLog` and
@@ -230,16 +230,23 @@ class KafkaEventBus:
             await consumer.start()
             while True:
                 batch = await consumer.getmany(timeout_ms=POLL_MS, max_records=200)
+                flowing: dict[TopicPartition, list[ConsumerRecord[Any, Any]]] = {}
                 for partition, records in batch.items():
                     if partition in settled or self._crash_log is None:
-                        await self._handle_records(subscription, records)
-                        # Committed only once every record before the offset was dealt with.
-                        await consumer.commit({partition: records[-1].offset + 1})
+                        flowing[partition] = records
                     else:
                         await self._handle_first(
                             subscription, consumer, partition, records, self._crash_log
                         )
                         settled.add(partition)
+                if flowing:
+                    # Every partition's records in one batch (each partition's in its order):
+                    # one transaction and one commit per poll, not one per partition.
+                    await self._handle_records(
+                        subscription, [r for records in flowing.values() for r in records]
+                    )
+                    # Committed only once every record before the offset was dealt with.
+                    await consumer.commit({p: rs[-1].offset + 1 for p, rs in flowing.items()})
         finally:
             await consumer.stop()
 

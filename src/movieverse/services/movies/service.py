@@ -440,8 +440,7 @@ async def apply_ratings(
             for m in moved
         ),
     )
-    for movie in moved:
-        cache.forget_after_commit(session, movie.id)
+    cache.forget_after_commit(session, *(movie.id for movie in moved))
 
 
 @dataclass(frozen=True)
