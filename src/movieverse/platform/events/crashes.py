@@ -25,6 +25,8 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
+from movieverse.platform.events.localfile import open_local_store
+
 _SCHEMA = """
 create table if not exists attempts (
     consumer_group text not null,
@@ -42,11 +44,7 @@ class CrashLog:
         self.path = path
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute(_SCHEMA)
-        return connection
+        return open_local_store(self.path, _SCHEMA)
 
     async def attempt(self, group: str, topic: str, partition: int, offset: int) -> int:
         """Note an attempt at ``offset``; how many attempts at it this makes (1: the first)."""

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from movieverse.platform.events.bus import DeadLetter
 from movieverse.platform.events.envelope import Event
+from movieverse.platform.events.localfile import open_local_store
 
 _SCHEMA = """
 create table if not exists dead_letters (
@@ -37,11 +38,7 @@ class DeadLetterStore:
         self.path = path
 
     def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.executescript(_SCHEMA)
-        return connection
+        return open_local_store(self.path, _SCHEMA)
 
     async def _run(self, sql: str, *params: object) -> list[tuple[object, ...]]:
         def run() -> list[tuple[object, ...]]:
