@@ -102,6 +102,11 @@ class PlatformSettings(BaseSettings):
     # so a request backlog cannot starve it (events/relay_thread.py).
     outbox_relay_thread: bool = True
 
+    # Search indexes: None for tantivy indexes under var_dir/search (the embedded shape), or an
+    # OpenSearch URL (http[s]://[user:password@]host:port). Index names start with the prefix.
+    search_url: str | None = Field(default=None, pattern=r"^https?://")
+    search_index_prefix: str = Field(default="movieverse", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
+
     # Signing secret for HS256 tokens. None in development: generated once under var_dir.
     secret_key: SecretStr | None = None
     jwt_algorithm: Literal["HS256", "EdDSA", "RS256"] = "HS256"

@@ -1,0 +1,142 @@
+"""The search port: what the search and indexer services ask of an index, whatever engine holds it.
+
+Adapters: tantivy (:mod:`.tantivy_index`, an index on disk: the embedded shape) and OpenSearch
+(:mod:`.opensearch`). ``tests/contract/test_search_contract.py`` holds every adapter to these rules:
+
+* Text matching follows :mod:`.query`: case and accents folded, typos forgiven by term length,
+  the last term a prefix while it is being typed. Every term must match some field (title, other
+  titles, keywords, overview for a movie); when no document matches them all, documents matching
+  any term are ranked instead, so an extra word ("matrix movie") does not empty the page.
+* Ranking: title over other titles over keywords over overview; a whole-title match wins;
+  popularity multiplies the text score; a year hint ranks that year up.
+* Writes are upserts and deletes by id, visible to searches once the call returns. Deleting an
+  id that is not there is no error.
+* :meth:`SearchIndex.rebuild` builds a fresh index beside the live one and swaps it in at once:
+  searches keep answering from the old one until then, and writes made during the rebuild reach
+  both, so none is lost to the swap.
+* Paging past the last result gives no results and the true total.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Generic, Protocol, TypeVar
+
+from movieverse.platform.search.documents import (
+    Document,
+    Kind,
+    MovieDocument,
+    PersonDocument,
+    ReviewDocument,
+)
+from movieverse.platform.search.query import ParsedQuery
+
+# A rank deeper than this is not served: no user pages that far, and deep offsets are what make
+# engines slow (OpenSearch refuses from + size > 10,000 by default).
+MAX_WINDOW = 10_000
+D = TypeVar("D", MovieDocument, PersonDocument, ReviewDocument)
+
+
+@dataclass(frozen=True)
+class MovieFilters:
+    genres: tuple[str, ...] = ()  # every one of them
+    year_gte: int | None = None
+    year_lte: int | None = None
+    original_language: str | None = None
+    vote_average_gte: float | None = None
+    include_adult: bool = False
+
+
+@dataclass(frozen=True)
+class FacetCount:
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class MovieFacets:
+    genres: tuple[FacetCount, ...] = ()
+    decades: tuple[FacetCount, ...] = ()  # "1990s"
+    languages: tuple[FacetCount, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hit(Generic[D]):
+    document: D
+    score: float
+
+
+@dataclass(frozen=True)
+class HitPage(Generic[D]):
+    total: int
+    hits: tuple[Hit[D], ...]
+    facets: MovieFacets | None = None
+    # True when no document matched every term and the page ranks documents matching any.
+    relaxed: bool = False
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    kind: Kind  # "movies" or "people"
+    id: int
+    text: str
+    year: int | None
+    score: float
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    documents: dict[str, int] = field(default_factory=dict)
+    generations: dict[str, str] = field(default_factory=dict)
+    # Kinds whose index was missing or built by older code: empty until rebuilt.
+    stale: tuple[str, ...] = ()
+
+
+class SearchIndex(Protocol):
+    async def upsert(self, documents: Sequence[Document]) -> None:
+        """Add or wholly replace documents by id (their kind from their type)."""
+        ...
+
+    async def delete(self, kind: Kind, ids: Sequence[str]) -> None: ...
+
+    async def search_movies(
+        self, query: ParsedQuery, *, filters: MovieFilters, offset: int, limit: int
+    ) -> HitPage[MovieDocument]:
+        """Ranked movies with facet counts over every match (not only the page)."""
+        ...
+
+    async def search_people(
+        self, query: ParsedQuery, *, offset: int, limit: int
+    ) -> HitPage[PersonDocument]: ...
+
+    async def search_reviews(
+        self, query: ParsedQuery, *, movie_id: int | None, offset: int, limit: int
+    ) -> HitPage[ReviewDocument]: ...
+
+    async def suggest(self, query: ParsedQuery, *, limit: int) -> list[Suggestion]:
+        """Titles and names completing what is typed, most popular first among equal matches."""
+        ...
+
+    async def rebuild(self, kind: Kind, batches: AsyncIterable[Sequence[Document]]) -> int:
+        """Build ``kind`` afresh from ``batches`` and swap it in; returns the documents loaded."""
+        ...
+
+    async def count(self, kind: Kind) -> int: ...
+
+    async def stats(self) -> IndexStats: ...
+
+    async def ping(self) -> str:
+        """The engine's name and version, or raise when it cannot be reached."""
+        ...
+
+    async def close(self) -> None: ...
+
+
+def decade_of(year: int) -> str:
+    return f"{year - year % 10}s"
+
+
+def year_of(day: date | None) -> int | None:
+    return day.year if day else None

@@ -1,0 +1,288 @@
+"""The search port's contract (platform/search/port.py), run on every adapter available.
+
+tantivy always runs. OpenSearch runs where ``MOVIEVERSE_TEST_OPENSEARCH_URL`` is set (no server
+can be had on the build machine, so there it skips and says so). Each test writes through a
+writable index and reads through a second, read-only one, as the indexer and the search service
+do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Sequence
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from movieverse.platform.search.documents import (
+    Document,
+    MovieDocument,
+    PersonDocument,
+    ReviewDocument,
+)
+from movieverse.platform.search.port import MovieFilters, SearchIndex
+from movieverse.platform.search.query import parse_query
+from tests.support import server_url
+
+Pair = tuple[SearchIndex, SearchIndex]
+
+MOVIES = [
+    MovieDocument(1, "Amélie", original_title="Le Fabuleux Destin d'Amélie Poulain",
+                  genres=("Comedy", "Romance"), release_date=date(2001, 4, 25),
+                  original_language="fr", popularity=40, vote_average=7.8),
+    MovieDocument(2, "The Matrix", genres=("Action", "Science Fiction"),
+                  release_date=date(1999, 3, 30), original_language="en", popularity=100,
+                  vote_average=7.9, keywords=("simulated reality", "dystopia"),
+                  overview="A hacker learns that reality is a simulation."),
+    MovieDocument(3, "Heat", genres=("Action", "Crime"), release_date=date(1995, 12, 15),
+                  original_language="en", popularity=30, vote_average=7.7),
+    MovieDocument(4, "Heat", genres=("Action",), release_date=date(1986, 3, 14),
+                  original_language="en", popularity=3, vote_average=4.6),
+    MovieDocument(5, "The Shawshank Redemption", genres=("Drama", "Crime"),
+                  release_date=date(1994, 9, 23), original_language="en", popularity=90,
+                  vote_average=8.5),
+    MovieDocument(6, "Heat Wave", genres=("Drama",), release_date=date(1990, 1, 1),
+                  original_language="en", popularity=80, vote_average=6.0),
+    MovieDocument(7, "Matrix Dreams", genres=("Drama",), release_date=date(2010, 1, 1),
+                  original_language="de", popularity=1, vote_average=3.0,
+                  overview="Not the film you think."),
+    MovieDocument(8, "Grown-ups Only", genres=("Drama",), release_date=date(2000, 1, 1),
+                  popularity=500, adult=True, overview="A matrix of desire."),
+]  # fmt: skip
+PEOPLE = [
+    PersonDocument(31, "Tom Hanks", known_for_department="Acting", popularity=50),
+    PersonDocument(32, "Tom Holland", known_for_department="Acting", popularity=60),
+    PersonDocument(33, "Zoë Kravitz", known_for_department="Acting", popularity=20),
+]
+REVIEWS = [
+    ReviewDocument("r-1", movie_id=2, username="critic", title="Mind-bending",
+                   body="The bullet time sequences still astonish."),
+    ReviewDocument("r-2", movie_id=3, username="fan", title="Long but great",
+                   body="The bank heist shootout is the best ever filmed."),
+]  # fmt: skip
+
+
+@pytest.fixture(params=["tantivy", "opensearch"])
+async def indexes(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pair]:
+    if request.param == "tantivy":
+        from movieverse.platform.search.tantivy_index import TantivySearchIndex
+
+        root = tmp_path / "search"
+        writer = await TantivySearchIndex.open(root, writable=True)
+        reader = await TantivySearchIndex.open(root, writable=False)
+        yield writer, reader
+        await reader.close()
+        await writer.close()
+        return
+    url = server_url("opensearch")
+    if url is None:
+        pytest.skip("MOVIEVERSE_TEST_OPENSEARCH_URL is not set")
+    from movieverse.platform.search.opensearch import OpenSearchIndex
+
+    prefix = f"mvtest-{uuid.uuid4().hex[:10]}"
+    writer_os = await OpenSearchIndex.open(url, prefix=prefix, writable=True)
+    reader_os = await OpenSearchIndex.open(url, prefix=prefix, writable=False)
+    try:
+        yield writer_os, reader_os
+    finally:
+        await writer_os.client.indices.delete(index=f"{prefix}-*", ignore_unavailable=True)
+        await reader_os.close()
+        await writer_os.close()
+
+
+async def _filled(pair: Pair) -> Pair:
+    writer, _ = pair
+    documents: list[Document] = [*MOVIES, *PEOPLE, *REVIEWS]
+    await writer.upsert(documents)
+    return pair
+
+
+async def _movies(index: SearchIndex, q: str, **filters: object) -> list[int]:
+    page = await index.search_movies(
+        parse_query(q), filters=MovieFilters(**filters),  # type: ignore[arg-type]
+        offset=0, limit=10,
+    )  # fmt: skip
+    return [hit.document.id for hit in page.hits]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("amelie", 1),  # accents folded
+        ("AMÉLIE", 1),
+        ("amleie", 1),  # a transposition is one typo
+        ("shawshank redmption", 5),  # two typos allowed from 8 letters
+        ("the matrx", 2),
+        ("shaws", 5),  # the last term as a prefix
+        ("heat 1995", 3),  # the year hint
+        ("heat 1986", 4),
+        ("fabuleux destin", 1),  # the original title
+        ("matrix", 2),  # whole-title match and popularity beat "Matrix Dreams"
+        ("simulated reality", 2),  # keywords
+    ],
+)
+async def test_text_matching_and_ranking(indexes: Pair, query: str, expected: int) -> None:
+    _, reader = await _filled(indexes)
+    assert (await _movies(reader, query))[0] == expected
+
+
+async def test_an_exact_title_beats_a_more_popular_longer_one(indexes: Pair) -> None:
+    _, reader = await _filled(indexes)
+    # "Heat Wave" is more popular than either Heat, but "heat" is exactly their title.
+    assert (await _movies(reader, "heat"))[:2] == [3, 4]
+    assert (await _movies(reader, "heat wave"))[0] == 6
+
+
+async def test_short_words_and_numbers_forgive_no_typos(indexes: Pair) -> None:
+    _, reader = await _filled(indexes)
+    assert await _movies(reader, "hat 1995 ") == []
+    assert await _movies(reader, "heat 1996 ") == [3, 4, 6]  # the year is optional, not fuzzy
+
+
+async def test_filters_and_adult_titles(indexes: Pair) -> None:
+    _, reader = await _filled(indexes)
+    assert await _movies(reader, "heat", year_gte=1991) == [3]
+    assert await _movies(reader, "heat", year_lte=1989) == [4]
+    assert await _movies(reader, "heat", genres=("crime",)) == [3]
+    assert await _movies(reader, "heat", genres=("Action", "Crime")) == [3]
+    assert await _movies(reader, "heat", vote_average_gte=7.0) == [3]
+    assert await _movies(reader, "matrix", original_language="DE") == [7]
+    assert 8 not in await _movies(reader, "matrix")
+    assert 8 in await _movies(reader, "matrix", include_adult=True)
+
+
+async def test_facets_count_every_match_not_only_the_page(indexes: Pair) -> None:
+    _, reader = await _filled(indexes)
+    page = await reader.search_movies(
+        parse_query("heat"), filters=MovieFilters(), offset=0, limit=1
+    )
+    assert page.total == 3
+    assert len(page.hits) == 1
+    assert page.facets is not None
+    genres = {f.value: f.count for f in page.facets.genres}
+    assert genres == {"Action": 2, "Crime": 1, "Drama": 1}
+    assert [(f.value, f.count) for f in page.facets.decades] == [
+        ("1990s", 2),
+        ("1980s", 1),
+    ]
+    assert [(f.value, f.count) for f in page.facets.languages] == [("en", 3)]
+
+
+async def test_paging_past_the_end_keeps_the_total(indexes: Pair) -> None:
+    _, reader = await _filled(indexes)
+    second = await reader.search_movies(
+        parse_query("heat"), filters=MovieFilters(), offset=2, limit=2
+    )
+    assert second.total == 3
+    assert len(second.hits) == 1
+    past = await reader.search_movies(
+        parse_query("heat"), filters=MovieFilters(), offset=40, limit=20
+    )
+    assert past.total == 3
+    assert past.hits == ()
+    deep = await reader.search_movies(
+        parse_query("heat"), filters=MovieFilters(), offset=50_000, limit=20
+    )
+    assert deep.total == 3
+    assert deep.hits == ()
+
+
+async def test_no_document_matching_every_word_relaxes_to_any(indexes: Pair) -> None:
+    _, reader = await _filled(indexes)
+    page = await reader.search_movies(
+        parse_query("matrix zebra"), filters=MovieFilters(), offset=0, limit=5
+    )
+    assert page.relaxed
+    assert page.hits[0].document.id == 2
+
+
+@pytest.mark.parametrize(
+    "hostile", ["title:*", '"unbalanced', "OR OR", "AND (", "*", "\\", "{!}", "~~~", "héat~2^9"]
+)
+async def test_query_syntax_is_plain_text(indexes: Pair, hostile: str) -> None:
+    _, reader = await _filled(indexes)
+    page = await reader.search_movies(
+        parse_query(hostile), filters=MovieFilters(), offset=0, limit=5
+    )
+    assert page.total >= 0  # answered, without an engine error
+    if hostile == "héat~2^9":
+        assert page.hits[0].document.id in {3, 4}
+
+
+async def test_upsert_replaces_and_delete_removes(indexes: Pair) -> None:
+    writer, reader = await _filled(indexes)
+    await writer.upsert([MovieDocument(2, "The Matrix Rebooted", popularity=100)])
+    assert (await _movies(reader, "rebooted")) == [2]
+    assert await reader.count("movies") == len(MOVIES)
+    await writer.delete("movies", ["2", "999"])  # an unknown id is no error
+    assert 2 not in await _movies(reader, "matrix")
+    await writer.delete("reviews", ["r-1"])
+    reviews = await reader.search_reviews(parse_query("bullet"), movie_id=None, offset=0, limit=5)
+    assert reviews.total == 0
+
+
+async def test_people_reviews_and_suggestions(indexes: Pair) -> None:
+    _, reader = await _filled(indexes)
+    people = await reader.search_people(parse_query("tom hanks"), offset=0, limit=5)
+    assert people.hits[0].document.id == 31
+    zoe = await reader.search_people(parse_query("zoe kravits"), offset=0, limit=5)
+    assert [h.document.id for h in zoe.hits] == [33]
+    reviews = await reader.search_reviews(
+        parse_query("heist shootout"), movie_id=None, offset=0, limit=5
+    )
+    assert [h.document.id for h in reviews.hits] == ["r-2"]
+    on_other = await reader.search_reviews(parse_query("heist"), movie_id=2, offset=0, limit=5)
+    assert on_other.total == 0
+    suggestions = await reader.suggest(parse_query("tom h"), limit=5)
+    # Both Toms complete it; the more popular comes first.
+    assert [s.id for s in suggestions] == [32, 31]
+    titles = await reader.suggest(parse_query("the shaw"), limit=5)
+    assert [(s.kind, s.id, s.text, s.year) for s in titles] == [
+        ("movies", 5, "The Shawshank Redemption", 1994)
+    ]
+
+
+async def _batches(documents: Sequence[Document], size: int) -> AsyncIterator[list[Document]]:
+    for start in range(0, len(documents), size):
+        await asyncio.sleep(0.01)  # let live writes and queries in between
+        yield list(documents[start : start + size])
+
+
+async def test_rebuild_swaps_atomically_and_keeps_live_writes(indexes: Pair) -> None:
+    writer, reader = await _filled(indexes)
+    source: list[Document] = [
+        *MOVIES,
+        *(MovieDocument(100 + i, f"Filler {i}", popularity=i) for i in range(200)),
+        MovieDocument(2, "The Matrix (stale copy)"),  # the live write below must win
+    ]
+    failures: list[BaseException] = []
+    seen: list[int] = []
+    stop = asyncio.Event()
+
+    async def query_throughout() -> None:
+        while not stop.is_set():
+            try:
+                seen.append(len(await _movies(reader, "heat")))
+            except Exception as exc:  # a failed query is what this test looks for
+                failures.append(exc)
+            await asyncio.sleep(0)
+
+    queries = asyncio.create_task(query_throughout())
+    rebuild = asyncio.create_task(writer.rebuild("movies", _batches(source, 20)))
+    await asyncio.sleep(0.02)
+    await writer.upsert([MovieDocument(2, "The Matrix Resurrections", popularity=100)])
+    await writer.delete("movies", ["3"])
+    loaded = await rebuild
+    stop.set()
+    await queries
+    assert failures == []
+    assert seen
+    assert all(count >= 2 for count in seen)  # never an empty index mid-swap
+    assert loaded >= len(source) - 2
+    assert await _movies(reader, "resurrections") == [2]
+    assert await _movies(reader, "stale copy") == []
+    assert 3 not in await _movies(reader, "heat")
+    assert await _movies(reader, "filler 150") == [250]
+    assert await reader.count("movies") == len(MOVIES) - 1 + 200
