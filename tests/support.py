@@ -23,11 +23,13 @@ from movieverse.platform.db import normalise_url
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.models import Base as AuthBase
 from movieverse.services.auth.settings import AuthSettings
+from movieverse.services.indexer.models import Base as IndexerBase
 from movieverse.services.metadata.models import Base as MetadataBase
 from movieverse.services.movies.models import Base as MoviesBase
 from movieverse.services.movies.models import Movie
 from movieverse.services.notifications.models import Base as NotificationsBase
 from movieverse.services.reviews.models import Base as ReviewsBase
+from movieverse.services.search.models import Base as SearchBase
 from movieverse.services.users.models import Base as UsersBase
 
 SERVICE_METADATA: dict[str, MetaData] = {
@@ -37,6 +39,8 @@ SERVICE_METADATA: dict[str, MetaData] = {
     "metadata": MetadataBase.metadata,
     "reviews": ReviewsBase.metadata,
     "notifications": NotificationsBase.metadata,
+    "indexer": IndexerBase.metadata,
+    "search": SearchBase.metadata,
 }
 PASSWORD = "popcorn-matinee-1987"
 

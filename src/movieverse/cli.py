@@ -45,10 +45,12 @@ from movieverse.platform.settings import (
     resolve_redis_url,
 )
 from movieverse.services.auth.app import DEFINITION as AUTH
+from movieverse.services.indexer.app import DEFINITION as INDEXER
 from movieverse.services.metadata.app import DEFINITION as METADATA
 from movieverse.services.movies.app import DEFINITION as MOVIES
 from movieverse.services.notifications.app import DEFINITION as NOTIFICATIONS
 from movieverse.services.reviews.app import DEFINITION as REVIEWS
+from movieverse.services.search.app import DEFINITION as SEARCH
 from movieverse.services.users.app import DEFINITION as USERS
 
 app = typer.Typer(help="MovieVerse: run, migrate and inspect the services.", no_args_is_help=True)
@@ -70,6 +72,8 @@ DEFINITIONS: Mapping[str, ServiceDefinition] = {
     "metadata": METADATA,
     "reviews": REVIEWS,
     "notifications": NOTIFICATIONS,
+    "indexer": INDEXER,
+    "search": SEARCH,
 }
 DEFAULT_PORTS = {
     "auth": 8001,
@@ -78,6 +82,8 @@ DEFAULT_PORTS = {
     "metadata": 8004,
     "reviews": 8005,
     "notifications": 8006,
+    "search": 8007,
+    "indexer": 8008,
 }
 
 

@@ -24,16 +24,23 @@ from movieverse.platform.observability import RequestContextMiddleware
 from movieverse.platform.service import SharedRuntime, metrics_response, readiness
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.app import create_app as create_auth
+from movieverse.services.indexer.app import create_app as create_indexer
 from movieverse.services.metadata.app import create_app as create_metadata
 from movieverse.services.movies.app import create_app as create_movies
 from movieverse.services.notifications.app import create_app as create_notifications
 from movieverse.services.reviews.app import create_app as create_reviews
+from movieverse.services.search.app import create_app as create_search
 from movieverse.services.users.app import create_app as create_users
 
 AppFactory = Callable[..., FastAPI]
 
 # Every service built so far, in start-up order.
 SERVICE_FACTORIES: Mapping[str, AppFactory] = {
+    # The indexer first, so it stops last: the other services' relays flush their pending events
+    # on the way down, and the indexer must still be there to index them. It also creates the
+    # indexes that search opens.
+    "indexer": create_indexer,
+    "search": create_search,
     "auth": create_auth,
     "users": create_users,
     "movies": create_movies,

@@ -20,6 +20,9 @@ class _MovieSnapshot(EventPayload):
     original_language: str | None
     overview: str | None
     release_date: date | None
+    # The year alone, when the day is unknown (MovieLens gives only years); added after
+    # version 1, hence the default.
+    release_year: int | None = None
     genres: list[str]
     # Keyword names (added after version 1 shipped, hence the default for older events).
     keywords: list[str] = Field(default_factory=list)

@@ -485,6 +485,7 @@ class CatalogImporter:
                     original_language=row.get("original_language"),
                     overview=row.get("overview"),
                     release_date=row.get("release_date"),
+                    release_year=row.get("release_year"),
                     genres=sorted(genre_names[g] for g in snapshot.genres.get(row["id"], set())),
                     keywords=sorted(keyword_names[k] for k in keywords if k in keyword_names),
                     popularity=row.get("popularity") or 0.0,

@@ -531,6 +531,7 @@ def _snapshot(
         original_language=movie.original_language,
         overview=movie.overview,
         release_date=movie.release_date,
+        release_year=movie.release_year,
         genres=[g.name for g in movie.genres],
         keywords=keywords,
         popularity=movie.popularity,

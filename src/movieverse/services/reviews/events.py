@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from pydantic import BaseModel
@@ -47,6 +48,10 @@ class ReviewWritten(EventPayload):
     spoiler: bool
     language: str | None
     created: bool
+    # The text, for search (at most 10,000 characters), and when it was last written; added
+    # after version 1, so consumers must accept events without them.
+    body: str | None = None
+    written_at: datetime | None = None
 
 
 class ReviewRemoved(EventPayload):

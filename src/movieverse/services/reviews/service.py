@@ -243,6 +243,8 @@ def _written(review: Review, *, created: bool) -> ReviewWritten:
         spoiler=review.spoiler,
         language=review.language,
         created=created,
+        body=review.body,
+        written_at=review.updated_at,
     )
 
 

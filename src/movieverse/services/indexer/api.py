@@ -1,0 +1,57 @@
+"""The indexer's HTTP routes (admin only): reindex jobs and the state of the indexes."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from fastapi import APIRouter, status
+
+from movieverse.platform.db import after_commit
+from movieverse.platform.security import AdminUser
+from movieverse.platform.service import CtxDep, SessionDep
+from movieverse.services.indexer import service
+from movieverse.services.indexer.repository import IndexerRepository
+from movieverse.services.indexer.schemas import IndexStatus, ReindexCreate, ReindexJobRead
+
+router = APIRouter(prefix="/indexer", tags=["indexer"])
+
+
+@router.post(
+    "/reindex",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Rebuild indexes from the indexer's documents and swap them in (admin)",
+)
+async def reindex(
+    body: ReindexCreate, admin: AdminUser, session: SessionDep, ctx: CtxDep
+) -> ReindexJobRead:
+    job = await service.request_reindex(
+        session, kinds=service.parse_kinds(body.kinds), requested_by=admin.user_id
+    )
+    runner: service.JobRunner = ctx.state["jobs"]
+    job_id = job.id
+
+    async def start() -> None:
+        runner.start(job_id)
+
+    after_commit(session, start)
+    return ReindexJobRead.model_validate(service.job_view(job))
+
+
+@router.get("/jobs/{job_id}", summary="A reindex job's progress (admin)")
+async def get_job(job_id: UUID, _: AdminUser, session: SessionDep) -> ReindexJobRead:
+    job = await service.get_job(session, job_id=job_id)
+    return ReindexJobRead.model_validate(service.job_view(job))
+
+
+@router.get("/status", summary="Documents per index, live generations, recent jobs (admin)")
+async def index_status(_: AdminUser, session: SessionDep, ctx: CtxDep) -> IndexStatus:
+    index = ctx.state["search_index"]
+    stats = await index.stats()
+    jobs = await IndexerRepository(session).recent_jobs(limit=10)
+    return IndexStatus(
+        engine=await index.ping(),
+        documents=stats.documents,
+        generations=stats.generations,
+        stale=list(stats.stale),
+        jobs=[ReindexJobRead.model_validate(service.job_view(j)) for j in jobs],
+    )

@@ -1,0 +1,317 @@
+"""The indexer's logic: events in, documents kept and indexed; reindex jobs.
+
+Order of effects. A batch's documents go to the indexer's table in the consumer's transaction and
+to the index before it commits. If the process dies between the two, the events come again (the
+inbox has not recorded them) and are applied again: index writes are upserts and deletes by id,
+so applying twice leaves what applying once does. Nothing acknowledged is lost.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import structlog
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.db import Database, utcnow
+from movieverse.platform.errors import Conflict, NotFound
+from movieverse.platform.events.envelope import Event, new_uuid7
+from movieverse.platform.search.documents import (
+    KINDS,
+    Document,
+    Kind,
+    MovieDocument,
+    PersonDocument,
+    ReviewDocument,
+    from_json,
+    to_json,
+)
+from movieverse.platform.search.port import SearchIndex
+from movieverse.services.indexer.events import (
+    METADATA_PERSON_DELETED,
+    MOVIES_MOVIE_DELETED,
+    REVIEWS_REVIEW_REMOVED,
+    REVIEWS_REVIEW_RESTORED,
+    MovieDeleted,
+    MovieSnapshot,
+    PersonChanged,
+    PersonDeleted,
+    ReviewRemoved,
+    ReviewRestored,
+    ReviewWritten,
+)
+from movieverse.services.indexer.metrics import indexer_metrics
+from movieverse.services.indexer.models import ReindexJob
+from movieverse.services.indexer.repository import IndexerRepository
+
+log = structlog.get_logger("movieverse.indexer")
+REINDEX_BATCH = 2000
+
+
+def movie_document(snapshot: MovieSnapshot) -> MovieDocument:
+    return MovieDocument(
+        id=snapshot.movie_id,
+        title=snapshot.title,
+        original_title=snapshot.original_title,
+        overview=snapshot.overview,
+        keywords=tuple(snapshot.keywords),
+        genres=tuple(snapshot.genres),
+        release_date=snapshot.release_date,
+        release_year=snapshot.release_year,
+        original_language=snapshot.original_language,
+        popularity=snapshot.popularity,
+        vote_average=snapshot.vote_average,
+        vote_count=snapshot.vote_count,
+        adult=snapshot.adult,
+    )
+
+
+def person_document(person: PersonChanged) -> PersonDocument:
+    return PersonDocument(
+        id=person.person_id,
+        name=person.name,
+        known_for_department=person.known_for_department,
+        popularity=person.popularity,
+        profile_path=person.profile_path,
+    )
+
+
+def review_document(review: ReviewWritten) -> ReviewDocument:
+    return ReviewDocument(
+        id=str(review.review_id),
+        movie_id=review.movie_id,
+        username=review.username,
+        title=review.title,
+        body=review.body,
+        language=review.language,
+        spoiler=review.spoiler,
+        created_at=review.written_at,
+    )
+
+
+@dataclass
+class _Changes:
+    """What a batch leaves of each id: its last document, or its removal."""
+
+    kind: Kind
+    latest: dict[str, Document | None]
+
+    @classmethod
+    def of(cls, kind: Kind) -> _Changes:
+        return cls(kind=kind, latest={})
+
+    def put(self, document: Document) -> None:
+        self.latest[document.key] = document
+
+    def drop(self, key: str) -> None:
+        self.latest[key] = None
+
+
+async def _apply(
+    session: AsyncSession, index: SearchIndex, changes: _Changes, events: Sequence[Event]
+) -> None:
+    now = utcnow()
+    repo = IndexerRepository(session)
+    kept = [d for d in changes.latest.values() if d is not None]
+    gone = [key for key, d in changes.latest.items() if d is None]
+    await repo.remove(changes.kind, gone)
+    await repo.put(changes.kind, [(d.key, to_json(d)) for d in kept], at=now)
+    await index.delete(changes.kind, gone)
+    await index.upsert(kept)
+    indexer_metrics().observe(changes.kind, events, now)
+
+
+async def apply_movie_events(
+    session: AsyncSession, *, index: SearchIndex, events: Sequence[Event]
+) -> None:
+    changes = _Changes.of("movies")
+    for event in events:
+        if event.type == MOVIES_MOVIE_DELETED:
+            changes.drop(str(MovieDeleted.model_validate(event.payload).movie_id))
+        else:
+            changes.put(movie_document(MovieSnapshot.model_validate(event.payload)))
+    await _apply(session, index, changes, events)
+
+
+async def apply_person_events(
+    session: AsyncSession, *, index: SearchIndex, events: Sequence[Event]
+) -> None:
+    changes = _Changes.of("people")
+    for event in events:
+        if event.type == METADATA_PERSON_DELETED:
+            changes.drop(str(PersonDeleted.model_validate(event.payload).person_id))
+        else:
+            changes.put(person_document(PersonChanged.model_validate(event.payload)))
+    await _apply(session, index, changes, events)
+
+
+async def apply_review_events(
+    session: AsyncSession, *, index: SearchIndex, events: Sequence[Event]
+) -> None:
+    """Written: kept and indexed. Deleted: gone. Hidden: kept out of sight, indexed again when
+    restored (from the copy kept here: the restore event carries no text)."""
+    repo = IndexerRepository(session)
+    now = utcnow()
+    for event in events:
+        if event.type == REVIEWS_REVIEW_REMOVED:
+            removed = ReviewRemoved.model_validate(event.payload)
+            key = str(removed.review_id)
+            if removed.reason == "hidden":
+                await repo.set_visible("reviews", key, visible=False, at=now)
+            else:
+                await repo.remove("reviews", [key])
+            await index.delete("reviews", [key])
+        elif event.type == REVIEWS_REVIEW_RESTORED:
+            key = str(ReviewRestored.model_validate(event.payload).review_id)
+            if await repo.set_visible("reviews", key, visible=True, at=now):
+                kept = await repo.get("reviews", key)
+                if kept is not None:
+                    await index.upsert([from_json("reviews", kept.body)])
+        else:
+            document = review_document(ReviewWritten.model_validate(event.payload))
+            hidden = await repo.get("reviews", document.key)
+            visible = hidden is None or hidden.visible
+            await repo.put("reviews", [(document.key, to_json(document))], at=now)
+            if visible:
+                await index.upsert([document])
+            else:  # an edit of a hidden review stays hidden
+                await repo.set_visible("reviews", document.key, visible=False, at=now)
+    indexer_metrics().observe("reviews", events, now)
+
+
+# -- reindex jobs -----------------------------------------------------------------------------
+
+
+def parse_kinds(kinds: Sequence[str] | None) -> tuple[Kind, ...]:
+    if not kinds:
+        return KINDS
+    return tuple(kind for kind in KINDS if kind in set(kinds))
+
+
+async def request_reindex(
+    session: AsyncSession, *, kinds: tuple[Kind, ...], requested_by: UUID | None
+) -> ReindexJob:
+    """Queue a job; one runs at a time, so a second request while one is active is a conflict."""
+    repo = IndexerRepository(session)
+    active = await repo.active_job()
+    if active is not None:
+        raise Conflict(f"Reindex job {active.id} is {active.status}; wait for it to finish")
+    total = 0
+    for kind in kinds:
+        total += await repo.count_visible(kind)
+    job = ReindexJob(
+        id=new_uuid7(), kinds=",".join(kinds), status="queued", total=total, done=0,
+        requested_by=requested_by, created_at=utcnow(),
+    )  # fmt: skip
+    await repo.add_job(job)
+    return job
+
+
+async def get_job(session: AsyncSession, *, job_id: UUID) -> ReindexJob:
+    job = await IndexerRepository(session).job(job_id)
+    if job is None:
+        raise NotFound(f"No reindex job {job_id}")
+    return job
+
+
+async def _stored_batches(db: Database, kind: Kind, job_id: UUID) -> AsyncIterator[list[Document]]:
+    """The visible documents of ``kind`` in id order, a batch per short read transaction, with the
+    job's progress written as it goes."""
+    after: str | None = None
+    while True:
+        async with db.unit_of_work(write=False) as session:
+            rows = await IndexerRepository(session).visible_after(kind, after, limit=REINDEX_BATCH)
+        if not rows:
+            return
+        after = rows[-1].doc_id
+        yield [from_json(kind, row.body) for row in rows]
+        async with db.unit_of_work() as session:
+            job = await IndexerRepository(session).job(job_id)
+            if job is not None:
+                job.done += len(rows)
+        indexer_metrics().reindex_backlog.dec(len(rows))
+
+
+async def run_job(db: Database, index: SearchIndex, job_id: UUID) -> None:
+    """Rebuild each kind the job names and swap it in; the job row says how far it got."""
+    async with db.unit_of_work() as session:
+        job = await IndexerRepository(session).job(job_id)
+        if job is None or job.status != "queued":
+            return
+        job.status, job.started_at = "running", utcnow()
+        kinds = [k for k in KINDS if k in job.kinds.split(",")]
+        indexer_metrics().reindex_backlog.set(job.total)
+    error: str | None = None
+    try:
+        for kind in kinds:
+            loaded = await index.rebuild(kind, _stored_batches(db, kind, job_id))
+            log.info("reindexed", kind=kind, documents=loaded, job=str(job_id))
+    except Exception as exc:  # the job records why; the live index is untouched
+        log.exception("reindex_failed", job=str(job_id))
+        error = f"{type(exc).__name__}: {exc}"[:500]
+    async with db.unit_of_work() as session:
+        job = await IndexerRepository(session).job(job_id)
+        if job is not None:
+            job.status = "failed" if error else "succeeded"
+            job.error, job.finished_at = error, utcnow()
+    indexer_metrics().reindex_backlog.set(0)
+
+
+class JobRunner:
+    """Runs queued reindex jobs one at a time in the background of the indexer process."""
+
+    def __init__(self, db: Database, index: SearchIndex) -> None:
+        self.db = db
+        self.index = index
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def busy(self) -> bool:
+        return bool(self._tasks)
+
+    def start(self, job_id: UUID) -> None:
+        task = asyncio.create_task(run_job(self.db, self.index, job_id), name=f"reindex-{job_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def resume(self) -> None:
+        """A job left queued or running by a stopped process starts over (a rebuild is whole)."""
+        async with self.db.unit_of_work() as session:
+            job = await IndexerRepository(session).active_job()
+            if job is None:
+                return
+            job.status, job.done = "queued", 0
+            job_id = job.id
+        self.start(job_id)
+
+    async def wait(self) -> None:
+        while self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def job_view(job: ReindexJob) -> dict[str, Any]:
+    return {
+        "id": job.id,
+        "kinds": job.kinds.split(","),
+        "status": job.status,
+        "total": job.total,
+        "done": job.done,
+        "error": job.error,
+        "created_at": job.created_at,
+        "started_at": job.started_at,
+        "finished_at": job.finished_at,
+    }
+
+
+def lag_seconds(event_time: datetime, now: datetime) -> float:
+    return max((now - event_time).total_seconds(), 0.0)

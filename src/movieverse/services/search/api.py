@@ -1,0 +1,108 @@
+"""The search service's HTTP routes (thin: parse, call the service, shape the response)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from movieverse.platform.errors import BadRequest
+from movieverse.platform.pagination import PageDep
+from movieverse.platform.search.port import MovieFilters, SearchIndex
+from movieverse.platform.search.query import EARLIEST_YEAR, LATEST_YEAR, MAX_QUERY_CHARS
+from movieverse.platform.service import CtxDep, ServiceContext
+from movieverse.services.search import service
+from movieverse.services.search.schemas import (
+    MovieSearchPage,
+    MultiSearchPage,
+    PersonSearchPage,
+    ReviewSearchPage,
+    SuggestionList,
+)
+from movieverse.services.search.settings import SearchSettings
+
+router = APIRouter(prefix="/search", tags=["search"])
+# Longer than a query may be, so that an over-long one reaches the service's clear 400.
+QueryText = Annotated[
+    str, Query(min_length=1, max_length=MAX_QUERY_CHARS * 4, description="What to look for")
+]
+Year = Annotated[int | None, Query(ge=EARLIEST_YEAR, le=LATEST_YEAR)]
+MAX_GENRES = 10
+
+
+def _index(ctx: ServiceContext) -> SearchIndex:
+    index: SearchIndex = ctx.state["search_index"]
+    return index
+
+
+def _genres(raw: list[str]) -> tuple[str, ...]:
+    """``genres=Action,Comedy`` or ``genres=Action&genres=Comedy``: movies in every one."""
+    names = tuple(dict.fromkeys(n.strip() for item in raw for n in item.split(",") if n.strip()))
+    if len(names) > MAX_GENRES:
+        raise BadRequest(f"At most {MAX_GENRES} genres can be required at once")
+    return names
+
+
+@router.get("/movies", summary="Movies by title, other titles, keywords and overview")
+async def search_movies(
+    ctx: CtxDep,
+    params: PageDep,
+    q: QueryText,
+    genres: Annotated[list[str], Query(max_length=MAX_GENRES)] = [],  # noqa: B006
+    year: Year = None,
+    year_gte: Annotated[
+        int | None, Query(alias="year.gte", ge=EARLIEST_YEAR, le=LATEST_YEAR)
+    ] = None,
+    year_lte: Annotated[
+        int | None, Query(alias="year.lte", ge=EARLIEST_YEAR, le=LATEST_YEAR)
+    ] = None,
+    language: Annotated[
+        str | None, Query(pattern=r"^[A-Za-z]{2,3}$", description="original language")
+    ] = None,
+    vote_average_gte: Annotated[float | None, Query(alias="vote_average.gte", ge=0, le=10)] = None,
+    include_adult: bool = False,
+) -> MovieSearchPage:
+    filters = MovieFilters(
+        genres=_genres(genres),
+        year_gte=year if year is not None else year_gte,
+        year_lte=year if year is not None else year_lte,
+        original_language=language,
+        vote_average_gte=vote_average_gte,
+        include_adult=include_adult,
+    )
+    return await service.search_movies(_index(ctx), q=q, filters=filters, params=params)
+
+
+@router.get("/people", summary="People by name")
+async def search_people(ctx: CtxDep, params: PageDep, q: QueryText) -> PersonSearchPage:
+    return await service.search_people(_index(ctx), q=q, params=params)
+
+
+@router.get("/reviews", summary="Reviews by title, text and author")
+async def search_reviews(
+    ctx: CtxDep,
+    params: PageDep,
+    q: QueryText,
+    movie_id: Annotated[int | None, Query(ge=1)] = None,
+    include_spoilers: bool = False,
+) -> ReviewSearchPage:
+    return await service.search_reviews(
+        _index(ctx), q=q, movie_id=movie_id, include_spoilers=include_spoilers, params=params
+    )
+
+
+@router.get("/multi", summary="Movies and people in one ranking, each marked by media_type")
+async def search_multi(ctx: CtxDep, params: PageDep, q: QueryText) -> MultiSearchPage:
+    return await service.search_multi(_index(ctx), q=q, params=params)
+
+
+@router.get("/suggest", summary="Titles and names completing what is being typed")
+async def suggest(
+    ctx: CtxDep,
+    q: QueryText,
+    limit: Annotated[int | None, Query(ge=1, le=50)] = None,
+) -> SuggestionList:
+    own = ctx.settings
+    assert isinstance(own, SearchSettings)
+    size = min(limit or own.max_suggestions, own.max_suggestions)
+    return await service.suggest(_index(ctx), q=q, limit=size)

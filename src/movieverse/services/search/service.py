@@ -1,0 +1,184 @@
+"""The search service's logic: read the query, ask the index, shape hits with highlights."""
+
+from __future__ import annotations
+
+import html
+
+from movieverse.platform.errors import BadRequest
+from movieverse.platform.pagination import Page, PageParams
+from movieverse.platform.search.documents import MovieDocument, PersonDocument, ReviewDocument
+from movieverse.platform.search.highlight import highlight, snippet
+from movieverse.platform.search.port import (
+    MAX_WINDOW,
+    FacetCount,
+    Hit,
+    MovieFacets,
+    MovieFilters,
+    SearchIndex,
+)
+from movieverse.platform.search.query import ParsedQuery, QueryRejected, parse_query
+from movieverse.services.search.schemas import (
+    FacetCountRead,
+    MovieFacetsRead,
+    MovieHighlight,
+    MovieResult,
+    MovieSearchPage,
+    MultiSearchPage,
+    PersonHighlight,
+    PersonResult,
+    PersonSearchPage,
+    ReviewHighlight,
+    ReviewResult,
+    ReviewSearchPage,
+    SuggestionList,
+    SuggestionRead,
+)
+
+
+def _paging(params: PageParams, total: int) -> dict[str, int]:
+    """page, per_page, total_results and total_pages, as every page of results gives them."""
+    return Page[object].build(params, total=total, results=[]).model_dump(exclude={"results"})
+
+
+def read_query(raw: str) -> ParsedQuery:
+    try:
+        return parse_query(raw)
+    except QueryRejected as exc:
+        raise BadRequest(str(exc)) from exc
+
+
+def movie_result(hit: Hit[MovieDocument], query: ParsedQuery) -> MovieResult:
+    movie = hit.document
+    original = movie.original_title if movie.original_title != movie.title else None
+    return MovieResult(
+        id=movie.id, title=movie.title, original_title=movie.original_title,
+        overview=movie.overview, release_date=movie.release_date, year=movie.year,
+        genres=list(movie.genres), original_language=movie.original_language,
+        popularity=movie.popularity, vote_average=movie.vote_average,
+        vote_count=movie.vote_count, adult=movie.adult, score=round(hit.score, 4),
+        highlight=MovieHighlight(
+            title=highlight(movie.title, query),
+            original_title=highlight(original, query),
+            overview=snippet(movie.overview, query),
+        ),
+    )  # fmt: skip
+
+
+def person_result(hit: Hit[PersonDocument], query: ParsedQuery) -> PersonResult:
+    person = hit.document
+    return PersonResult(
+        id=person.id, name=person.name, known_for_department=person.known_for_department,
+        popularity=person.popularity, profile_path=person.profile_path,
+        score=round(hit.score, 4), highlight=PersonHighlight(name=highlight(person.name, query)),
+    )  # fmt: skip
+
+
+def review_result(
+    hit: Hit[ReviewDocument], query: ParsedQuery, *, include_spoilers: bool
+) -> ReviewResult:
+    review = hit.document
+    body = snippet(review.body, query) if include_spoilers or not review.spoiler else None
+    return ReviewResult(
+        id=review.id, movie_id=review.movie_id, username=review.username, title=review.title,
+        spoiler=review.spoiler, language=review.language, created_at=review.created_at,
+        score=round(hit.score, 4),
+        highlight=ReviewHighlight(title=highlight(review.title, query), body=body),
+    )  # fmt: skip
+
+
+def _facets(facets: MovieFacets | None) -> MovieFacetsRead:
+    facets = facets or MovieFacets()
+
+    def counts(items: tuple[FacetCount, ...]) -> list[FacetCountRead]:
+        return [FacetCountRead(value=f.value, count=f.count) for f in items]
+
+    return MovieFacetsRead(
+        genres=counts(facets.genres),
+        decades=counts(facets.decades),
+        languages=counts(facets.languages),
+    )
+
+
+def check_filters(filters: MovieFilters) -> None:
+    if (
+        filters.year_gte is not None
+        and filters.year_lte is not None
+        and filters.year_gte > filters.year_lte
+    ):
+        raise BadRequest("year.gte is after year.lte: no movie can match")
+
+
+async def search_movies(
+    index: SearchIndex, *, q: str, filters: MovieFilters, params: PageParams
+) -> MovieSearchPage:
+    query = read_query(q)
+    check_filters(filters)
+    found = await index.search_movies(
+        query, filters=filters, offset=params.offset, limit=params.per_page
+    )
+    return MovieSearchPage(
+        **_paging(params, found.total),
+        results=[movie_result(h, query) for h in found.hits],
+        facets=_facets(found.facets),
+        relaxed=found.relaxed,
+    )
+
+
+async def search_people(index: SearchIndex, *, q: str, params: PageParams) -> PersonSearchPage:
+    query = read_query(q)
+    found = await index.search_people(query, offset=params.offset, limit=params.per_page)
+    return PersonSearchPage(
+        **_paging(params, found.total),
+        results=[person_result(h, query) for h in found.hits],
+        relaxed=found.relaxed,
+    )
+
+
+async def search_reviews(
+    index: SearchIndex,
+    *,
+    q: str,
+    movie_id: int | None,
+    include_spoilers: bool,
+    params: PageParams,
+) -> ReviewSearchPage:
+    query = read_query(q)
+    found = await index.search_reviews(
+        query, movie_id=movie_id, offset=params.offset, limit=params.per_page
+    )
+    results = [review_result(h, query, include_spoilers=include_spoilers) for h in found.hits]
+    return ReviewSearchPage(**_paging(params, found.total), results=results, relaxed=found.relaxed)
+
+
+async def search_multi(index: SearchIndex, *, q: str, params: PageParams) -> MultiSearchPage:
+    """Movies and people in one ranking, by score: each list's first ``offset + per_page``
+    hits are merged and the page cut from the merge."""
+    query = read_query(q)
+    depth = min(params.offset + params.per_page, MAX_WINDOW)
+    movies = await index.search_movies(query, filters=MovieFilters(), offset=0, limit=depth)
+    people = await index.search_people(query, offset=0, limit=depth)
+    merged: list[tuple[float, MovieResult | PersonResult]] = [
+        (h.score, movie_result(h, query)) for h in movies.hits
+    ]
+    merged += [(h.score, person_result(h, query)) for h in people.hits]
+    merged.sort(key=lambda item: -item[0])
+    window = [result for _, result in merged[params.offset : params.offset + params.per_page]]
+    return MultiSearchPage(**_paging(params, movies.total + people.total), results=window)
+
+
+async def suggest(index: SearchIndex, *, q: str, limit: int) -> SuggestionList:
+    query = read_query(q)
+    found = await index.suggest(query, limit=limit)
+    return SuggestionList(
+        query=q,
+        suggestions=[
+            SuggestionRead(
+                type="movie" if s.kind == "movies" else "person",
+                id=s.id,
+                text=s.text,
+                year=s.year,
+                highlight=highlight(s.text, query) or html.escape(s.text),
+            )
+            for s in found
+        ],
+    )
