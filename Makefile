@@ -17,8 +17,9 @@ $(VENV)/.installed-run: pyproject.toml $(LOCK) | $(BIN)/python
 	$(BIN)/python -m pip install $(PIP_FLAGS) -c $(LOCK) -e .
 	@touch $@
 
+# Tests cover semantic search, so the dev install has its extra (torch, CPU build).
 $(VENV)/.installed-dev: pyproject.toml $(LOCK) | $(BIN)/python
-	$(BIN)/python -m pip install $(PIP_FLAGS) -c $(LOCK) -e '.[dev]'
+	$(BIN)/python -m pip install $(PIP_FLAGS) -c $(LOCK) -e '.[dev,semantic]'
 	@touch $@ $(VENV)/.installed-run
 
 run: $(VENV)/.installed-run
@@ -55,7 +56,7 @@ bench: $(VENV)/.installed-dev
 lock:
 	rm -rf .lockenv && $(PYTHON) -m venv .lockenv
 	.lockenv/bin/python -m pip install $(PIP_FLAGS) --upgrade pip==26.3
-	.lockenv/bin/python -m pip install $(PIP_FLAGS) -e '.[dev]'
+	.lockenv/bin/python -m pip install $(PIP_FLAGS) -e '.[dev,semantic]'
 	.lockenv/bin/python -m pip freeze --exclude-editable | grep -v '^movieverse' > $(LOCK)
 	rm -rf .lockenv
 

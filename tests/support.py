@@ -112,6 +112,9 @@ class Stack:
             "secret_key": None,
             "jwt_algorithm": "HS256",
             "trusted_proxies": [],
+            # The sentence-embedding model costs seconds to load and CPU per movie; the tests
+            # that are about semantic search turn it on.
+            "semantic_search": False,
         }
         values.update(overrides)
         return PlatformSettings(**values)

@@ -8,7 +8,7 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 import uvicorn
@@ -29,9 +29,13 @@ from movieverse.ingest import CatalogImport, ImportReport
 from movieverse.ingest.runner import DEFAULT_BATCH_SIZE
 from movieverse.platform.cache import create_key_value_store
 from movieverse.platform.db import Database, redact_url
+from movieverse.platform.errors import Conflict
 from movieverse.platform.events.bus import DeadLetter, EventBus
 from movieverse.platform.migrations import upgrade
 from movieverse.platform.observability import configure_logging
+from movieverse.platform.search import open_search_index
+from movieverse.platform.search.documents import KINDS
+from movieverse.platform.search.port import IndexBusy
 from movieverse.platform.service import (
     ServiceContext,
     ServiceDefinition,
@@ -45,6 +49,7 @@ from movieverse.platform.settings import (
     resolve_redis_url,
 )
 from movieverse.services.auth.app import DEFINITION as AUTH
+from movieverse.services.indexer import service as indexer_service
 from movieverse.services.indexer.app import DEFINITION as INDEXER
 from movieverse.services.metadata.app import DEFINITION as METADATA
 from movieverse.services.movies.app import DEFINITION as MOVIES
@@ -501,6 +506,53 @@ def _print_report(report: ImportReport) -> None:
         console.print(f"[yellow]conflict:[/yellow] {conflict}")
     for bad in report.bad_rows:
         console.print(f"[red]skipped[/red] {bad.file}:{bad.line}: {bad.reason}")
+
+
+@app.command()
+def reindex(
+    kinds: Annotated[
+        list[str] | None,
+        typer.Option("--kind", help="movies, people or reviews (repeatable); all when omitted"),
+    ] = None,
+) -> None:
+    """Rebuild the search indexes from the indexer's documents and swap them in. On the embedded
+    (tantivy) index the running server holds the writer: use POST /indexer/reindex there."""
+    settings = _settings()
+    unknown = sorted(set(kinds or ()) - set(KINDS))
+    if unknown:
+        console.print(f"[red]Unknown kind {', '.join(unknown)}.[/red] Known: {', '.join(KINDS)}")
+        raise typer.Exit(2)
+
+    async def run() -> dict[str, Any]:
+        runtime = SharedRuntime(settings, consume=False)
+        async with service_runtime(INDEXER, settings, runtime, start_relay=False) as ctx:
+            index = await open_search_index(settings, writable=True)
+            try:
+                async with ctx.db.unit_of_work() as session:
+                    job = await indexer_service.request_reindex(
+                        session, kinds=indexer_service.parse_kinds(kinds), requested_by=None
+                    )
+                    job_id = job.id
+                vectors = indexer_service.Vectors(enabled=settings.semantic_search)
+                await indexer_service.run_job(ctx.db, index, job_id, vectors)
+                async with ctx.db.unit_of_work(write=False) as session:
+                    done = await indexer_service.get_job(session, job_id=job_id)
+                    return indexer_service.job_view(done)
+            finally:
+                await index.close()
+
+    try:
+        job = asyncio.run(run())
+    except (IndexBusy, Conflict) as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    colour = "green" if job["status"] == "succeeded" else "red"
+    console.print(
+        f"[{colour}]{job['status']}[/{colour}]: {job['done']} of {job['total']} documents "
+        f"({', '.join(job['kinds'])})" + (f" -- {job['error']}" if job["error"] else "")
+    )
+    if job["status"] != "succeeded":
+        raise typer.Exit(1)
 
 
 @app.command("demo-data")

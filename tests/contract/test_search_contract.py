@@ -9,6 +9,8 @@ do.
 from __future__ import annotations
 
 import asyncio
+import math
+import struct
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import date
@@ -22,7 +24,8 @@ from movieverse.platform.search.documents import (
     PersonDocument,
     ReviewDocument,
 )
-from movieverse.platform.search.port import MovieFilters, SearchIndex
+from movieverse.platform.search.embeddings import DIMENSIONS
+from movieverse.platform.search.port import Batch, MovieFilters, SearchIndex
 from movieverse.platform.search.query import parse_query
 from tests.support import server_url
 
@@ -244,10 +247,10 @@ async def test_people_reviews_and_suggestions(indexes: Pair) -> None:
     ]
 
 
-async def _batches(documents: Sequence[Document], size: int) -> AsyncIterator[list[Document]]:
+async def _batches(documents: Sequence[Document], size: int) -> AsyncIterator[Batch]:
     for start in range(0, len(documents), size):
         await asyncio.sleep(0.01)  # let live writes and queries in between
-        yield list(documents[start : start + size])
+        yield Batch(documents[start : start + size])
 
 
 async def test_rebuild_swaps_atomically_and_keeps_live_writes(indexes: Pair) -> None:
@@ -286,3 +289,48 @@ async def test_rebuild_swaps_atomically_and_keeps_live_writes(indexes: Pair) -> 
     assert 3 not in await _movies(reader, "heat")
     assert await _movies(reader, "filler 150") == [250]
     assert await reader.count("movies") == len(MOVIES) - 1 + 200
+
+
+def _unit(*weights: float) -> bytes:
+    """A normalised 384-dimensional vector whose first components are ``weights``."""
+    values = [*weights, *([0.0] * (DIMENSIONS - len(weights)))]
+    norm = math.sqrt(sum(v * v for v in values))
+    return struct.pack(f"<{DIMENSIONS}f", *(v / norm for v in values))
+
+
+async def test_semantic_search_ranks_by_cosine_and_filters(indexes: Pair) -> None:
+    writer, reader = await _filled(indexes)
+    vectors = {
+        "1": _unit(1, 0, 0),  # Amélie
+        "2": _unit(0, 1, 0),  # The Matrix
+        "3": _unit(0.2, 0.9, 0),  # Heat (1995), near The Matrix
+        "7": _unit(0, 0.7, 0.7),  # Matrix Dreams
+        "8": _unit(0, 1, 0.01),  # adult, nearest of all but left out by default
+    }
+    movies = [m for m in MOVIES if m.key in vectors]
+    await writer.upsert(movies, vectors=vectors)
+    query = _unit(0, 1, 0.05)
+
+    async def nearest(**filters: object) -> list[int]:
+        page = await reader.search_semantic(
+            query, filters=MovieFilters(**filters),  # type: ignore[arg-type]
+            offset=0, limit=10,
+        )  # fmt: skip
+        return [hit.document.id for hit in page.hits]
+
+    assert await nearest() == [2, 3, 7, 1]  # movies without a vector are not ranked
+    assert await nearest(include_adult=True) == [8, 2, 3, 7, 1]
+    assert await nearest(genres=("Drama",)) == [7]
+    assert await nearest(year_gte=1995, year_lte=2005) == [2, 3, 1]
+    page = await reader.search_semantic(query, filters=MovieFilters(), offset=2, limit=1)
+    assert [h.document.id for h in page.hits] == [7]
+    assert page.total == 4
+    # A rebuild keeps the vectors it is given.
+    await writer.rebuild("movies", _batches_with(MOVIES, vectors))
+    assert await nearest() == [2, 3, 7, 1]
+
+
+async def _batches_with(
+    documents: Sequence[Document], vectors: dict[str, bytes]
+) -> AsyncIterator[Batch]:
+    yield Batch(documents, dict(vectors))

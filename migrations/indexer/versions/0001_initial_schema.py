@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-12-01 17:15:24.804726
+Create Date: 2026-12-01 17:38:59.598119
 """
 
 from collections.abc import Sequence
@@ -42,6 +42,8 @@ def upgrade() -> None:
             nullable=False,
         ),
         sa.Column("visible", sa.Boolean(), nullable=False),
+        sa.Column("vector", sa.LargeBinary(), nullable=True),
+        sa.Column("vector_key", sa.String(length=32), nullable=True),
         sa.Column("updated_at", movieverse.platform.db.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("kind", "doc_id", name=op.f("pk_indexer_documents")),
     )

@@ -116,6 +116,14 @@ class TooManyRequests(DomainError):
         super().__init__(detail, headers={"Retry-After": str(self.retry_after_seconds)})
 
 
+class NotImplementedHere(DomainError):
+    """A feature this installation lacks (an optional extra not installed, or switched off)."""
+
+    status = 501
+    slug = "not-implemented"
+    title = "Not implemented"
+
+
 class ServiceUnavailable(DomainError):
     status = 503
     slug = "service-unavailable"

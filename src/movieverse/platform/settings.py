@@ -106,6 +106,9 @@ class PlatformSettings(BaseSettings):
     # OpenSearch URL (http[s]://[user:password@]host:port). Index names start with the prefix.
     search_url: str | None = Field(default=None, pattern=r"^https?://")
     search_index_prefix: str = Field(default="movieverse", pattern=r"^[a-z0-9][a-z0-9_-]{0,40}$")
+    # Semantic search (sentence embeddings of movies), when the `semantic` extra is installed.
+    # False keeps the model unloaded: no embeddings are made and /search/semantic answers 501.
+    semantic_search: bool = True
 
     # Signing secret for HS256 tokens. None in development: generated once under var_dir.
     secret_key: SecretStr | None = None

@@ -28,7 +28,9 @@ async def indexer_database(request: pytest.FixtureRequest) -> AsyncIterator[str 
 
 @pytest.fixture
 async def gateway(indexer_database: str | None, tmp_path: Path) -> AsyncIterator[SearchApp]:
-    settings = Stack("embedded", database_url=None, redis_url=None).settings(tmp_path / "var")
+    settings = Stack("embedded", database_url=None, redis_url=None).settings(
+        tmp_path / "var", semantic_search=True
+    )
     gateway = create_gateway(
         settings,
         service_overrides={

@@ -16,8 +16,9 @@ against it where ``MOVIEVERSE_TEST_OPENSEARCH_URL`` is set.
 from __future__ import annotations
 
 import asyncio
+import struct
 import uuid
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -35,7 +36,9 @@ from movieverse.platform.search.documents import (
     kind_of,
 )
 from movieverse.platform.search.port import (
+    MAX_SEMANTIC_RESULTS,
     MAX_WINDOW,
+    Batch,
     D,
     FacetCount,
     Hit,
@@ -85,7 +88,11 @@ class OpenSearchIndex:
         await self.client.indices.create(
             index=name,
             body={
-                "settings": {"number_of_shards": 1, "refresh_interval": "1s"},
+                "settings": {
+                    "number_of_shards": 1,
+                    "refresh_interval": "1s",
+                    "index.knn": kind == "movies",
+                },
                 "mappings": dsl.mappings(kind),
             },
         )
@@ -110,15 +117,17 @@ class OpenSearchIndex:
 
     # -- writes -------------------------------------------------------------------------------
 
-    async def upsert(self, documents: Sequence[Document]) -> None:
+    async def upsert(
+        self, documents: Sequence[Document], *, vectors: Mapping[str, bytes] | None = None
+    ) -> None:
         actions: list[dict[str, Any]] = []
         for document in {(kind_of(d), d.key): d for d in documents}.values():
             kind = kind_of(document)
+            body = dsl.source(document, (vectors or {}).get(document.key))
             for index in self._targets(kind, document.key):
                 actions.append(
-                    {"_op_type": "index", "_index": index, "_id": document.key,
-                     "_source": dsl.source(document)}
-                )  # fmt: skip
+                    {"_op_type": "index", "_index": index, "_id": document.key, "_source": body}
+                )
         await self._bulk(actions)
 
     async def delete(self, kind: Kind, ids: Sequence[str]) -> None:
@@ -151,7 +160,7 @@ class OpenSearchIndex:
         if failures:
             raise RuntimeError(f"OpenSearch refused {len(failures)} writes: {failures[:3]}")
 
-    async def rebuild(self, kind: Kind, batches: AsyncIterable[Sequence[Document]]) -> int:
+    async def rebuild(self, kind: Kind, batches: AsyncIterable[Batch]) -> int:
         if kind in self._building:
             raise RuntimeError(f"the {kind} index is already being rebuilt")
         alias = self.alias(kind)
@@ -162,11 +171,12 @@ class OpenSearchIndex:
         loaded = 0
         try:
             async for batch in batches:
-                fresh = [d for d in batch if d.key not in touched]
+                fresh = [d for d in batch.documents if d.key not in touched]
                 actions = [
-                    {"_op_type": "index", "_index": name, "_id": d.key, "_source": dsl.source(d)}
+                    {"_op_type": "index", "_index": name, "_id": d.key,
+                     "_source": dsl.source(d, batch.vectors.get(d.key))}
                     for d in fresh
-                ]
+                ]  # fmt: skip
                 await self._bulk(actions, refresh=False)
                 loaded += len(fresh)
             await self.client.indices.put_settings(index=name, body={"refresh_interval": "1s"})
@@ -267,6 +277,27 @@ class OpenSearchIndex:
             relaxed = True
             result = await self._search(kind, build(False), offset=offset, limit=limit)
         return HitPage(total=_total(result), hits=_hits(result, kind, cls), relaxed=relaxed)
+
+    async def search_semantic(
+        self, vector: bytes, *, filters: MovieFilters, offset: int, limit: int
+    ) -> HitPage[MovieDocument]:
+        """k-NN on the ``vec`` field (HNSW, cosine), the filters applied inside the search."""
+        values = list(struct.unpack(f"<{len(vector) // 4}f", vector))
+        knn = {
+            "knn": {
+                "vec": {
+                    "vector": values,
+                    "k": MAX_SEMANTIC_RESULTS,
+                    "filter": {"bool": {"filter": dsl.movie_filters(filters)}},
+                }
+            }
+        }
+        result = await self._search(
+            "movies", knn, offset=min(offset, MAX_SEMANTIC_RESULTS),
+            limit=max(0, min(limit, MAX_SEMANTIC_RESULTS - offset)),
+        )  # fmt: skip
+        total = min(_total(result), MAX_SEMANTIC_RESULTS)
+        return HitPage(total=total, hits=_hits(result, "movies", MovieDocument))
 
     async def suggest(self, query: ParsedQuery, *, limit: int) -> list[Suggestion]:
         if query.empty:

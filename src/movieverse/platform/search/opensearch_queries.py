@@ -9,6 +9,7 @@ orders hits the same way.
 
 from __future__ import annotations
 
+import struct
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,6 +20,7 @@ from movieverse.platform.search.documents import (
     PersonDocument,
     to_json,
 )
+from movieverse.platform.search.embeddings import DIMENSIONS
 from movieverse.platform.search.port import MovieFilters
 from movieverse.platform.search.query import ParsedQuery, QueryTerm, fold
 from movieverse.platform.search.tantivy_queries import (
@@ -68,6 +70,10 @@ def mappings(kind: Kind) -> dict[str, Any]:
             "genre_key": _KEYWORD,
             "lang": _KEYWORD, "year": {"type": "integer"}, "vote": {"type": "float"},
             "adult": {"type": "boolean"}, "weight": {"type": "float"},
+            "vec": {
+                "type": "knn_vector", "dimension": DIMENSIONS,
+                "method": {"name": "hnsw", "space_type": "cosinesimil", "engine": "lucene"},
+            },
         }  # fmt: skip
     return {
         "dynamic": "strict",
@@ -76,9 +82,11 @@ def mappings(kind: Kind) -> dict[str, Any]:
     }
 
 
-def source(document: Document) -> dict[str, Any]:
+def source(document: Document, vector: bytes | None = None) -> dict[str, Any]:
     """The indexed fields of a document, and the document itself under ``doc``."""
     body: dict[str, Any] = {"doc": to_json(document)}
+    if vector is not None and isinstance(document, MovieDocument):
+        body["vec"] = list(struct.unpack(f"<{len(vector) // 4}f", vector))
     if isinstance(document, MovieDocument):
         others = [
             t for t in (document.original_title, *document.alternate_titles)

@@ -19,7 +19,7 @@ Adapters: tantivy (:mod:`.tantivy_index`, an index on disk: the embedded shape) 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Generic, Protocol, TypeVar
@@ -31,12 +31,16 @@ from movieverse.platform.search.documents import (
     PersonDocument,
     ReviewDocument,
 )
-from movieverse.platform.search.query import ParsedQuery
+from movieverse.platform.search.query import ParsedQuery, fold
 
 # A rank deeper than this is not served: no user pages that far, and deep offsets are what make
 # engines slow (OpenSearch refuses from + size > 10,000 by default).
 MAX_WINDOW = 10_000
 D = TypeVar("D", MovieDocument, PersonDocument, ReviewDocument)
+
+
+class IndexBusy(RuntimeError):
+    """The index already has its writer (an indexer is running): only one may write at once."""
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,18 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class Batch:
+    """Documents for :meth:`SearchIndex.rebuild`, with the vectors of those that have one."""
+
+    documents: Sequence[Document]
+    vectors: Mapping[str, bytes] = field(default_factory=dict)
+
+
+# Semantic search ranks every movie by similarity; a page deeper than this says nothing more.
+MAX_SEMANTIC_RESULTS = 200
+
+
+@dataclass(frozen=True)
 class IndexStats:
     documents: dict[str, int] = field(default_factory=dict)
     generations: dict[str, str] = field(default_factory=dict)
@@ -95,8 +111,11 @@ class IndexStats:
 
 
 class SearchIndex(Protocol):
-    async def upsert(self, documents: Sequence[Document]) -> None:
-        """Add or wholly replace documents by id (their kind from their type)."""
+    async def upsert(
+        self, documents: Sequence[Document], *, vectors: Mapping[str, bytes] | None = None
+    ) -> None:
+        """Add or wholly replace documents by id (their kind from their type). ``vectors``:
+        sentence embeddings of movies (embeddings.py), by document key, for semantic search."""
         ...
 
     async def delete(self, kind: Kind, ids: Sequence[str]) -> None: ...
@@ -119,7 +138,14 @@ class SearchIndex(Protocol):
         """Titles and names completing what is typed, most popular first among equal matches."""
         ...
 
-    async def rebuild(self, kind: Kind, batches: AsyncIterable[Sequence[Document]]) -> int:
+    async def search_semantic(
+        self, vector: bytes, *, filters: MovieFilters, offset: int, limit: int
+    ) -> HitPage[MovieDocument]:
+        """Movies with a vector, nearest first (cosine), at most ``MAX_SEMANTIC_RESULTS``;
+        ``total`` counts those that pass the filters, up to that bound."""
+        ...
+
+    async def rebuild(self, kind: Kind, batches: AsyncIterable[Batch]) -> int:
         """Build ``kind`` afresh from ``batches`` and swap it in; returns the documents loaded."""
         ...
 
@@ -132,6 +158,24 @@ class SearchIndex(Protocol):
         ...
 
     async def close(self) -> None: ...
+
+
+def passes(movie: MovieDocument, filters: MovieFilters) -> bool:
+    """Whether a movie meets the filters (for adapters that filter outside the engine)."""
+    genres = {fold(g) for g in movie.genres}
+    if any(fold(g) not in genres for g in filters.genres):
+        return False
+    year = movie.year
+    if filters.year_gte is not None and (year is None or year < filters.year_gte):
+        return False
+    if filters.year_lte is not None and (year is None or year > filters.year_lte):
+        return False
+    language = (movie.original_language or "").lower()
+    if filters.original_language and language != filters.original_language.lower():
+        return False
+    if filters.vote_average_gte is not None and movie.vote_average < filters.vote_average_gte:
+        return False
+    return filters.include_adult or not movie.adult
 
 
 def decade_of(year: int) -> str:

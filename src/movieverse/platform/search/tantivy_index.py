@@ -18,7 +18,7 @@ import os
 import shutil
 import time
 import uuid
-from collections.abc import AsyncIterable, Sequence
+from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib.metadata import version
 from pathlib import Path
@@ -39,16 +39,20 @@ from movieverse.platform.search.documents import (
     kind_of,
 )
 from movieverse.platform.search.port import (
+    MAX_SEMANTIC_RESULTS,
     MAX_WINDOW,
+    Batch,
     D,
     FacetCount,
     Hit,
     HitPage,
+    IndexBusy,
     IndexStats,
     MovieFacets,
     MovieFilters,
     Suggestion,
     decade_of,
+    passes,
 )
 from movieverse.platform.search.query import ParsedQuery
 from movieverse.platform.search.tantivy_schema import (
@@ -57,6 +61,7 @@ from movieverse.platform.search.tantivy_schema import (
     register_tokenizers,
     to_tantivy,
 )
+from movieverse.platform.search.tantivy_vectors import VectorTable
 
 log = structlog.get_logger("movieverse.search.tantivy")
 CURRENT = "CURRENT"
@@ -76,11 +81,14 @@ class _Generation:
     writer: tantivy.IndexWriter | None = None
     meta_stamp: tuple[int, int, int] = (0, 0, 0)
     reloaded_at: float = 0.0
+    # Counts reloads: what was derived from an older searcher (the vector table) is outdated.
+    version: int = 0
 
     def commit(self) -> None:
         assert self.writer is not None
         self.writer.commit()
         self.index.reload()
+        self.version += 1
 
     def refresh(self) -> None:
         """Reload the searcher if the index committed since (another writer, maybe elsewhere)."""
@@ -95,6 +103,7 @@ class _Generation:
         if stamp != self.meta_stamp or now - self.reloaded_at > FORCED_RELOAD_SECONDS:
             self.meta_stamp, self.reloaded_at = stamp, now
             self.index.reload()
+            self.version += 1
 
 
 @dataclass
@@ -115,8 +124,13 @@ def _open_generation(root: Path, kind: Kind, name: str, *, writable: bool) -> _G
     register_tokenizers(index)
     generation = _Generation(kind=kind, name=name, path=path, index=index, schema=schema)
     if writable:
-        # One thread: the machine's other core serves requests.
-        generation.writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        try:
+            # One thread: the machine's other core serves requests.
+            generation.writer = index.writer(heap_size=WRITER_HEAP, num_threads=1)
+        except ValueError as exc:
+            if "LockBusy" in str(exc):
+                raise IndexBusy(f"another process is writing the search index at {path}") from exc
+            raise
     return generation
 
 
@@ -144,6 +158,7 @@ class TantivySearchIndex:
         self._live: dict[Kind, _Generation] = {}
         self._current_stamp: dict[Kind, tuple[int, int]] = {}
         self._rebuilds: dict[Kind, _Rebuild] = {}
+        self._vectors: dict[str, VectorTable] = {}
         self._locks: dict[Kind, asyncio.Lock] = {kind: asyncio.Lock() for kind in KINDS}
         # Kinds whose index was missing or built by older code: empty now, to be rebuilt.
         self.stale: set[Kind] = set()
@@ -208,20 +223,28 @@ class TantivySearchIndex:
 
     # -- writes -------------------------------------------------------------------------------
 
-    async def upsert(self, documents: Sequence[Document]) -> None:
+    async def upsert(
+        self, documents: Sequence[Document], *, vectors: Mapping[str, bytes] | None = None
+    ) -> None:
         by_kind: dict[Kind, list[Document]] = {}
         for document in documents:
             by_kind.setdefault(kind_of(document), []).append(document)
         for kind, group in by_kind.items():
             async with self._locks[kind]:
-                await asyncio.to_thread(self._write, kind, group, [])
+                await asyncio.to_thread(self._write, kind, group, [], vectors or {})
 
     async def delete(self, kind: Kind, ids: Sequence[str]) -> None:
         if ids:
             async with self._locks[kind]:
-                await asyncio.to_thread(self._write, kind, [], list(ids))
+                await asyncio.to_thread(self._write, kind, [], list(ids), {})
 
-    def _write(self, kind: Kind, documents: list[Document], deleted: list[str]) -> None:
+    def _write(
+        self,
+        kind: Kind,
+        documents: list[Document],
+        deleted: list[str],
+        vectors: Mapping[str, bytes],
+    ) -> None:
         targets = [self._writable(kind)]
         rebuild = self._rebuilds.get(kind)
         if rebuild is not None:
@@ -234,8 +257,8 @@ class TantivySearchIndex:
             assert writer is not None
             for key in [*deleted, *last]:
                 _delete_term(writer, kind, key)
-            for document in last.values():
-                writer.add_document(to_tantivy(document))
+            for key, document in last.items():
+                writer.add_document(to_tantivy(document, vectors.get(key)))
         targets[0].commit()  # the rebuild's generation commits once, when complete
 
     def _writable(self, kind: Kind) -> _Generation:
@@ -243,7 +266,7 @@ class TantivySearchIndex:
             raise RuntimeError("this search index was opened read-only")
         return self._live[kind]
 
-    async def rebuild(self, kind: Kind, batches: AsyncIterable[Sequence[Document]]) -> int:
+    async def rebuild(self, kind: Kind, batches: AsyncIterable[Batch]) -> int:
         if kind in self._rebuilds:
             raise RuntimeError(f"the {kind} index is already being rebuilt")
         self._writable(kind)
@@ -255,8 +278,8 @@ class TantivySearchIndex:
         try:
             async for batch in batches:
                 async with self._locks[kind]:
-                    fresh = [d for d in batch if d.key not in rebuild.touched]
-                    await asyncio.to_thread(_add_all, generation, fresh)
+                    fresh = [d for d in batch.documents if d.key not in rebuild.touched]
+                    await asyncio.to_thread(_add_all, generation, fresh, batch.vectors)
                 loaded += len(fresh)
             async with self._locks[kind]:
                 await asyncio.to_thread(generation.commit)
@@ -360,6 +383,31 @@ class TantivySearchIndex:
             page = _page(searcher, queries.filtered(text, conditions), offset, limit, weighted)
         return HitPage(total=_total(page), hits=_hits(searcher, page, kind, cls), relaxed=relaxed)
 
+    async def search_semantic(
+        self, vector: bytes, *, filters: MovieFilters, offset: int, limit: int
+    ) -> HitPage[MovieDocument]:
+        return await asyncio.to_thread(self._search_semantic, vector, filters, offset, limit)
+
+    def _search_semantic(
+        self, vector: bytes, filters: MovieFilters, offset: int, limit: int
+    ) -> HitPage[MovieDocument]:
+        generation = self._reader("movies")
+        if generation is None:
+            return HitPage(total=0, hits=())
+        table = self._vectors.get(generation.name)
+        if table is None or table.outdated(generation.version):
+            table = VectorTable.build(generation.index.searcher(), generation.version)
+            self._vectors = {generation.name: table}
+        ranked: list[Hit[MovieDocument]] = []
+        for score, address in table.nearest(vector):
+            movie = from_json("movies", _stored(table.searcher, address))
+            assert isinstance(movie, MovieDocument)
+            if passes(movie, filters):
+                ranked.append(Hit(document=movie, score=score))
+                if len(ranked) >= MAX_SEMANTIC_RESULTS:
+                    break
+        return HitPage(total=len(ranked), hits=tuple(ranked[offset : offset + limit]))
+
     async def suggest(self, query: ParsedQuery, *, limit: int) -> list[Suggestion]:
         return await asyncio.to_thread(self._suggest, query, limit)
 
@@ -431,11 +479,13 @@ def _delete_term(writer: tantivy.IndexWriter, kind: Kind, key: str) -> None:
         writer.delete_documents_by_term("id", int(key))
 
 
-def _add_all(generation: _Generation, documents: list[Document]) -> None:
+def _add_all(
+    generation: _Generation, documents: list[Document], vectors: Mapping[str, bytes]
+) -> None:
     writer = generation.writer
     assert writer is not None
     for document in documents:
-        writer.add_document(to_tantivy(document))
+        writer.add_document(to_tantivy(document, vectors.get(document.key)))
 
 
 def _page(

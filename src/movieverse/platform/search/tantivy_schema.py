@@ -58,6 +58,7 @@ def build_schema(kind: Kind) -> tantivy.Schema:
         _text(builder, "name")
         return builder.build()
     _text(builder, "title", "alt", "keywords", "overview")
+    builder.add_bytes_field("vec", stored=True)  # the sentence embedding, when there is one
     builder.add_text_field("genre", tokenizer_name="raw", fast=True)
     builder.add_text_field("genre_key", tokenizer_name="raw")
     builder.add_text_field("lang", tokenizer_name="raw", fast=True)
@@ -112,8 +113,10 @@ def movie_popularity(movie: MovieDocument) -> float:
     return movie.popularity if movie.popularity > 0 else movie.vote_count / 20
 
 
-def to_tantivy(document: Document) -> tantivy.Document:
+def to_tantivy(document: Document, vector: bytes | None = None) -> tantivy.Document:
     out = tantivy.Document()
+    if vector is not None and isinstance(document, MovieDocument):
+        out.add_bytes("vec", vector)
     out.add_bytes("doc", json.dumps(to_json(document), separators=(",", ":")).encode())
     if isinstance(document, MovieDocument):
         _movie(out, document)

@@ -38,12 +38,13 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     stack.push_async_callback(index.close)
     ctx.state["search_index"] = index
     add_readiness_probe(ctx, "search_index", index.ping)
-    runner = service.JobRunner(ctx.db, index)
+    vectors = service.Vectors(enabled=ctx.platform.semantic_search)
+    runner = service.JobRunner(ctx.db, index, vectors)
     ctx.state["jobs"] = runner
     stack.push_async_callback(runner.close)
 
     async def movies(session: AsyncSession, events: Sequence[Event]) -> None:
-        await service.apply_movie_events(session, index=index, events=events)
+        await service.apply_movie_events(session, index=index, events=events, vectors=vectors)
 
     async def people(session: AsyncSession, events: Sequence[Event]) -> None:
         await service.apply_person_events(session, index=index, events=events)

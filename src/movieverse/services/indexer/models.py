@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from sqlalchemy import JSON, Boolean, Integer, String, Uuid
+from sqlalchemy import JSON, Boolean, Integer, LargeBinary, String, Uuid
 from sqlalchemy.dialects import mysql, postgresql
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -44,6 +44,10 @@ class SearchDocument(Base):
     )
     # False for a hidden review: kept, so that showing it again needs nothing from reviews.
     visible: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A movie's sentence embedding (embeddings.py) and which text it was made from: a change
+    # that leaves title, overview and keywords alone keeps it.
+    vector: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+    vector_key: Mapped[str | None] = mapped_column(String(32), nullable=True)
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -21,17 +22,25 @@ def storage_id(kind: Kind, key: str) -> str:
     return key.zfill(20) if kind in _NUMERIC_KINDS else key
 
 
+@dataclass(frozen=True)
+class Stored:
+    """A document as the indexer keeps it, with its vector when it has one."""
+
+    key: str
+    body: dict[str, Any]
+    vector: bytes | None = None
+    vector_key: str | None = None
+
+
 class IndexerRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def put(
-        self, kind: Kind, items: Sequence[tuple[str, dict[str, Any]]], *, at: datetime
-    ) -> None:
+    async def put(self, kind: Kind, items: Sequence[Stored], *, at: datetime) -> None:
         """Create or replace documents (visible), one statement each way for the whole batch."""
         if not items:
             return
-        rows = {storage_id(kind, key): body for key, body in items}
+        rows = {storage_id(kind, item.key): item for item in items}
         await self.session.execute(
             delete(SearchDocument).where(
                 SearchDocument.kind == kind, SearchDocument.doc_id.in_(list(rows))
@@ -40,10 +49,39 @@ class IndexerRepository:
         await self.session.execute(
             insert(SearchDocument),
             [
-                {"kind": kind, "doc_id": doc_id, "body": body, "visible": True, "updated_at": at}
-                for doc_id, body in rows.items()
+                {
+                    "kind": kind, "doc_id": doc_id, "body": item.body, "visible": True,
+                    "vector": item.vector, "vector_key": item.vector_key, "updated_at": at,
+                }
+                for doc_id, item in rows.items()
             ],
+        )  # fmt: skip
+
+    async def vectors(self, kind: Kind, keys: Sequence[str]) -> dict[str, tuple[str, bytes]]:
+        """``{key: (vector_key, vector)}`` of those documents that have a vector."""
+        if not keys:
+            return {}
+        by_id = {storage_id(kind, key): key for key in keys}
+        rows = await self.session.execute(
+            select(SearchDocument.doc_id, SearchDocument.vector_key, SearchDocument.vector).where(
+                SearchDocument.kind == kind,
+                SearchDocument.doc_id.in_(list(by_id)),
+                SearchDocument.vector.is_not(None),
+            )
         )
+        return {
+            by_id[doc_id]: (vector_key or "", vector)
+            for doc_id, vector_key, vector in rows
+            if vector is not None
+        }
+
+    async def set_vectors(self, kind: Kind, vectors: dict[str, tuple[str, bytes]]) -> None:
+        for key, (vector_key, vector) in vectors.items():
+            await self.session.execute(
+                update(SearchDocument)
+                .where(SearchDocument.kind == kind, SearchDocument.doc_id == storage_id(kind, key))
+                .values(vector=vector, vector_key=vector_key)
+            )
 
     async def remove(self, kind: Kind, keys: Sequence[str]) -> None:
         if keys:

@@ -31,7 +31,14 @@ from movieverse.platform.search.documents import (
     from_json,
     to_json,
 )
-from movieverse.platform.search.port import SearchIndex
+from movieverse.platform.search.embeddings import (
+    Embedder,
+    embedding_text,
+    load_embedder,
+    semantic_installed,
+    text_key,
+)
+from movieverse.platform.search.port import Batch, SearchIndex
 from movieverse.services.indexer.events import (
     METADATA_PERSON_DELETED,
     MOVIES_MOVIE_DELETED,
@@ -47,7 +54,7 @@ from movieverse.services.indexer.events import (
 )
 from movieverse.services.indexer.metrics import indexer_metrics
 from movieverse.services.indexer.models import ReindexJob
-from movieverse.services.indexer.repository import IndexerRepository
+from movieverse.services.indexer.repository import IndexerRepository, Stored
 
 log = structlog.get_logger("movieverse.indexer")
 REINDEX_BATCH = 2000
@@ -112,22 +119,64 @@ class _Changes:
         self.latest[key] = None
 
 
+class Vectors:
+    """Makes movies' sentence embeddings when semantic search is on (the extra installed and
+    ``MOVIEVERSE_SEMANTIC_SEARCH`` left true), reusing a stored vector while the text it was
+    made from is unchanged. The model loads on first use, on a worker thread."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled and semantic_installed()
+        self._embedder: Embedder | None = None
+
+    async def _model(self) -> Embedder | None:
+        if self.enabled and self._embedder is None:
+            self._embedder = await asyncio.to_thread(load_embedder)
+        return self._embedder
+
+    async def for_movies(
+        self, repo: IndexerRepository, movies: Sequence[MovieDocument]
+    ) -> dict[str, tuple[str, bytes]]:
+        """``{key: (vector_key, vector)}`` for the movies; empty when semantic search is off."""
+        if not self.enabled or not movies:
+            return {}
+        texts = {m.key: embedding_text(m) for m in movies}
+        wanted = {key: text_key(text) for key, text in texts.items()}
+        stored = await repo.vectors("movies", list(texts))
+        found = {k: v for k, v in stored.items() if v[0] == wanted[k]}
+        missing = [key for key in texts if key not in found]
+        embedder = await self._model() if missing else None
+        if embedder is not None:
+            made = await asyncio.to_thread(embedder.encode, [texts[k] for k in missing])
+            found.update({k: (wanted[k], v) for k, v in zip(missing, made, strict=True)})
+        return found
+
+
 async def _apply(
-    session: AsyncSession, index: SearchIndex, changes: _Changes, events: Sequence[Event]
+    session: AsyncSession,
+    index: SearchIndex,
+    changes: _Changes,
+    events: Sequence[Event],
+    vectors: Vectors | None = None,
 ) -> None:
     now = utcnow()
     repo = IndexerRepository(session)
     kept = [d for d in changes.latest.values() if d is not None]
     gone = [key for key, d in changes.latest.items() if d is None]
+    movies = [d for d in kept if isinstance(d, MovieDocument)]
+    made = await vectors.for_movies(repo, movies) if vectors is not None else {}
     await repo.remove(changes.kind, gone)
-    await repo.put(changes.kind, [(d.key, to_json(d)) for d in kept], at=now)
+    stored = []
+    for document in kept:
+        vector_key, vector = made.get(document.key, (None, None))
+        stored.append(Stored(document.key, to_json(document), vector, vector_key))
+    await repo.put(changes.kind, stored, at=now)
     await index.delete(changes.kind, gone)
-    await index.upsert(kept)
+    await index.upsert(kept, vectors={key: vector for key, (_, vector) in made.items()})
     indexer_metrics().observe(changes.kind, events, now)
 
 
 async def apply_movie_events(
-    session: AsyncSession, *, index: SearchIndex, events: Sequence[Event]
+    session: AsyncSession, *, index: SearchIndex, events: Sequence[Event], vectors: Vectors
 ) -> None:
     changes = _Changes.of("movies")
     for event in events:
@@ -135,7 +184,7 @@ async def apply_movie_events(
             changes.drop(str(MovieDeleted.model_validate(event.payload).movie_id))
         else:
             changes.put(movie_document(MovieSnapshot.model_validate(event.payload)))
-    await _apply(session, index, changes, events)
+    await _apply(session, index, changes, events, vectors)
 
 
 async def apply_person_events(
@@ -176,7 +225,7 @@ async def apply_review_events(
             document = review_document(ReviewWritten.model_validate(event.payload))
             hidden = await repo.get("reviews", document.key)
             visible = hidden is None or hidden.visible
-            await repo.put("reviews", [(document.key, to_json(document))], at=now)
+            await repo.put("reviews", [Stored(document.key, to_json(document))], at=now)
             if visible:
                 await index.upsert([document])
             else:  # an edit of a hidden review stays hidden
@@ -219,9 +268,11 @@ async def get_job(session: AsyncSession, *, job_id: UUID) -> ReindexJob:
     return job
 
 
-async def _stored_batches(db: Database, kind: Kind, job_id: UUID) -> AsyncIterator[list[Document]]:
+async def _stored_batches(
+    db: Database, kind: Kind, job_id: UUID, vectors: Vectors
+) -> AsyncIterator[Batch]:
     """The visible documents of ``kind`` in id order, a batch per short read transaction, with the
-    job's progress written as it goes."""
+    job's progress written as it goes. Movies without a current vector get one on the way."""
     after: str | None = None
     while True:
         async with db.unit_of_work(write=False) as session:
@@ -229,15 +280,20 @@ async def _stored_batches(db: Database, kind: Kind, job_id: UUID) -> AsyncIterat
         if not rows:
             return
         after = rows[-1].doc_id
-        yield [from_json(kind, row.body) for row in rows]
+        documents = [from_json(kind, row.body) for row in rows]
         async with db.unit_of_work() as session:
-            job = await IndexerRepository(session).job(job_id)
+            repo = IndexerRepository(session)
+            movies = [d for d in documents if isinstance(d, MovieDocument)]
+            made = await vectors.for_movies(repo, movies)
+            await repo.set_vectors(kind, made)
+            job = await repo.job(job_id)
             if job is not None:
                 job.done += len(rows)
+        yield Batch(documents, {key: vector for key, (_, vector) in made.items()})
         indexer_metrics().reindex_backlog.dec(len(rows))
 
 
-async def run_job(db: Database, index: SearchIndex, job_id: UUID) -> None:
+async def run_job(db: Database, index: SearchIndex, job_id: UUID, vectors: Vectors) -> None:
     """Rebuild each kind the job names and swap it in; the job row says how far it got."""
     async with db.unit_of_work() as session:
         job = await IndexerRepository(session).job(job_id)
@@ -249,7 +305,7 @@ async def run_job(db: Database, index: SearchIndex, job_id: UUID) -> None:
     error: str | None = None
     try:
         for kind in kinds:
-            loaded = await index.rebuild(kind, _stored_batches(db, kind, job_id))
+            loaded = await index.rebuild(kind, _stored_batches(db, kind, job_id, vectors))
             log.info("reindexed", kind=kind, documents=loaded, job=str(job_id))
     except Exception as exc:  # the job records why; the live index is untouched
         log.exception("reindex_failed", job=str(job_id))
@@ -265,9 +321,10 @@ async def run_job(db: Database, index: SearchIndex, job_id: UUID) -> None:
 class JobRunner:
     """Runs queued reindex jobs one at a time in the background of the indexer process."""
 
-    def __init__(self, db: Database, index: SearchIndex) -> None:
+    def __init__(self, db: Database, index: SearchIndex, vectors: Vectors) -> None:
         self.db = db
         self.index = index
+        self.vectors = vectors
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -275,7 +332,9 @@ class JobRunner:
         return bool(self._tasks)
 
     def start(self, job_id: UUID) -> None:
-        task = asyncio.create_task(run_job(self.db, self.index, job_id), name=f"reindex-{job_id}")
+        task = asyncio.create_task(
+            run_job(self.db, self.index, job_id, self.vectors), name=f"reindex-{job_id}"
+        )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Depends, Query
 
 from movieverse.platform.errors import BadRequest
 from movieverse.platform.pagination import PageDep
@@ -17,6 +17,7 @@ from movieverse.services.search.schemas import (
     MultiSearchPage,
     PersonSearchPage,
     ReviewSearchPage,
+    SemanticSearchPage,
     SuggestionList,
 )
 from movieverse.services.search.settings import SearchSettings
@@ -43,11 +44,7 @@ def _genres(raw: list[str]) -> tuple[str, ...]:
     return names
 
 
-@router.get("/movies", summary="Movies by title, other titles, keywords and overview")
-async def search_movies(
-    ctx: CtxDep,
-    params: PageDep,
-    q: QueryText,
+async def movie_filters(
     genres: Annotated[list[str], Query(max_length=MAX_GENRES)] = [],  # noqa: B006
     year: Year = None,
     year_gte: Annotated[
@@ -61,8 +58,10 @@ async def search_movies(
     ] = None,
     vote_average_gte: Annotated[float | None, Query(alias="vote_average.gte", ge=0, le=10)] = None,
     include_adult: bool = False,
-) -> MovieSearchPage:
-    filters = MovieFilters(
+) -> MovieFilters:
+    """Filters of the movie searches: genres (all of them), year or year range, original
+    language, a minimum vote average; adult titles only when asked for."""
+    return MovieFilters(
         genres=_genres(genres),
         year_gte=year if year is not None else year_gte,
         year_lte=year if year is not None else year_lte,
@@ -70,7 +69,34 @@ async def search_movies(
         vote_average_gte=vote_average_gte,
         include_adult=include_adult,
     )
+
+
+FiltersDep = Annotated[MovieFilters, Depends(movie_filters)]
+
+
+@router.get("/movies", summary="Movies by title, other titles, keywords and overview")
+async def search_movies(
+    ctx: CtxDep, params: PageDep, q: QueryText, filters: FiltersDep
+) -> MovieSearchPage:
     return await service.search_movies(_index(ctx), q=q, filters=filters, params=params)
+
+
+@router.get(
+    "/semantic",
+    summary="Movies by meaning: sentence embeddings of title, overview and keywords",
+    responses={501: {"description": "The semantic extra is not installed"}},
+)
+async def search_semantic(
+    ctx: CtxDep,
+    params: PageDep,
+    q: QueryText,
+    filters: FiltersDep,
+    mode: Literal["semantic", "hybrid"] = "semantic",
+) -> SemanticSearchPage:
+    embedder: service.QueryEmbedder = ctx.state["query_embedder"]
+    return await service.search_semantic(
+        _index(ctx), embedder, q=q, mode=mode, filters=filters, params=params
+    )
 
 
 @router.get("/people", summary="People by name")

@@ -51,6 +51,12 @@ class MovieSearchPage(Page[MovieResult]):
     relaxed: bool
 
 
+class SemanticSearchPage(Page[MovieResult]):
+    # "semantic": nearest by meaning (score: cosine similarity); "hybrid": that ranking fused
+    # with the text ranking by reciprocal rank fusion (score: the fused score).
+    mode: Literal["semantic", "hybrid"]
+
+
 class PersonHighlight(BaseModel):
     name: str | None = None
 

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import html
+from typing import Literal
 
-from movieverse.platform.errors import BadRequest
+from movieverse.platform.errors import BadRequest, NotImplementedHere
 from movieverse.platform.pagination import Page, PageParams
 from movieverse.platform.search.documents import MovieDocument, PersonDocument, ReviewDocument
+from movieverse.platform.search.embeddings import Embedder, load_embedder, semantic_installed
 from movieverse.platform.search.highlight import highlight, snippet
 from movieverse.platform.search.port import (
+    MAX_SEMANTIC_RESULTS,
     MAX_WINDOW,
     FacetCount,
     Hit,
@@ -30,6 +34,7 @@ from movieverse.services.search.schemas import (
     ReviewHighlight,
     ReviewResult,
     ReviewSearchPage,
+    SemanticSearchPage,
     SuggestionList,
     SuggestionRead,
 )
@@ -164,6 +169,69 @@ async def search_multi(index: SearchIndex, *, q: str, params: PageParams) -> Mul
     merged.sort(key=lambda item: -item[0])
     window = [result for _, result in merged[params.offset : params.offset + params.per_page]]
     return MultiSearchPage(**_paging(params, movies.total + people.total), results=window)
+
+
+# Reciprocal rank fusion's constant (Cormack, Clarke and Buettcher, SIGIR 2009: k = 60).
+RRF_K = 60
+SEMANTIC_MISSING = (
+    "Semantic search needs the optional extra: pip install 'movieverse[semantic]' "
+    "(and MOVIEVERSE_SEMANTIC_SEARCH left true)"
+)
+
+
+class QueryEmbedder:
+    """The query side of semantic search: the model, loaded on first use on a worker thread."""
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled and semantic_installed()
+        self._embedder: Embedder | None = None
+
+    async def vector(self, text: str) -> bytes:
+        if not self.enabled:
+            raise NotImplementedHere(SEMANTIC_MISSING)
+        if self._embedder is None:
+            self._embedder = await asyncio.to_thread(load_embedder)
+        if self._embedder is None:
+            raise NotImplementedHere(SEMANTIC_MISSING)
+        (vector,) = await asyncio.to_thread(self._embedder.encode, [text])
+        return vector
+
+
+async def search_semantic(
+    index: SearchIndex,
+    embedder: QueryEmbedder,
+    *,
+    q: str,
+    mode: Literal["semantic", "hybrid"],
+    filters: MovieFilters,
+    params: PageParams,
+) -> SemanticSearchPage:
+    query = read_query(q)
+    check_filters(filters)
+    vector = await embedder.vector(q)
+    if mode == "semantic":
+        found = await index.search_semantic(
+            vector, filters=filters, offset=params.offset, limit=params.per_page
+        )
+        results = [movie_result(h, query) for h in found.hits]
+        return SemanticSearchPage(**_paging(params, found.total), results=results, mode=mode)
+    # Hybrid: both rankings to the same depth, fused by 1 / (k + rank) summed per movie.
+    nearest = await index.search_semantic(
+        vector, filters=filters, offset=0, limit=MAX_SEMANTIC_RESULTS
+    )
+    texts = await index.search_movies(query, filters=filters, offset=0, limit=MAX_SEMANTIC_RESULTS)
+    fused: dict[int, float] = {}
+    movies: dict[int, Hit[MovieDocument]] = {}
+    for ranking in (nearest.hits, texts.hits):
+        for rank, hit in enumerate(ranking, start=1):
+            fused[hit.document.id] = fused.get(hit.document.id, 0.0) + 1 / (RRF_K + rank)
+            movies.setdefault(hit.document.id, hit)
+    order = sorted(fused, key=lambda movie_id: -fused[movie_id])
+    window = order[params.offset : params.offset + params.per_page]
+    results = [
+        movie_result(Hit(document=movies[i].document, score=fused[i]), query) for i in window
+    ]
+    return SemanticSearchPage(**_paging(params, len(order)), results=results, mode=mode)
 
 
 async def suggest(index: SearchIndex, *, q: str, limit: int) -> SuggestionList:
