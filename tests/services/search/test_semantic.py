@@ -20,14 +20,15 @@ pytestmark = pytest.mark.skipif(
 
 MOVIES: list[dict[str, Any]] = [
     {"title": "Inception", "release_date": "2010-07-15", "genre_ids": [28, 878],
-     "popularity": 160.0, "keywords": ["dream", "heist", "subconscious"], "overview": "Cobb, a skilled thief who commits corporate espionage by "
-     "infiltrating the subconscious of his targets, is offered a chance to regain his old life "
-     "as payment for a task considered to be impossible: planting an idea in a mind."},
+     "popularity": 160.0, "keywords": ["dream", "heist", "subconscious"],
+     "overview": "Cobb, a skilled thief who commits corporate espionage by infiltrating the "
+     "subconscious of his targets, is offered a chance to regain his old life as payment for a task considered to be impossible: planting an idea in a mind."},
     {"title": "Finding Nemo", "release_date": "2003-05-30", "genre_ids": [16, 10751],
      "popularity": 85.0, "overview": "A timid clownfish sets out on a journey across the ocean "
      "to bring his son home after the boy is captured by a diver."},
     {"title": "Heat", "release_date": "1995-12-15", "genre_ids": [28, 80], "popularity": 30.0,
-     "keywords": ["bank robbery", "detective"], "overview": "Obsessive master thief Neil McCauley leads a top-notch crew on various daring "
+     "keywords": ["bank robbery", "detective"],
+     "overview": "Obsessive master thief Neil McCauley leads a top-notch crew on various daring "
      "heists throughout Los Angeles while a detective tracks his every move."},
     {"title": "Amélie", "release_date": "2001-04-25", "genre_ids": [35, 10749],
      "popularity": 40.0, "overview": "A shy waitress in Paris decides to change the lives of "
