@@ -22,7 +22,8 @@ MOVIES: list[dict[str, Any]] = [
     {"title": "Inception", "release_date": "2010-07-15", "genre_ids": [28, 878],
      "popularity": 160.0, "keywords": ["dream", "heist", "subconscious"],
      "overview": "Cobb, a skilled thief who commits corporate espionage by infiltrating the "
-     "subconscious of his targets, is offered a chance to regain his old life as payment for a task considered to be impossible: planting an idea in a mind."},
+     "subconscious of his targets, is offered a chance to regain his old life as payment "
+     "for a task considered to be impossible: planting an idea in a mind."},
     {"title": "Finding Nemo", "release_date": "2003-05-30", "genre_ids": [16, 10751],
      "popularity": 85.0, "overview": "A timid clownfish sets out on a journey across the ocean "
      "to bring his son home after the boy is captured by a diver."},
