@@ -51,6 +51,8 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/relay_throughput.py
 	$(BIN)/python bench/rating_writes.py
 	$(BIN)/python bench/event_lag.py
+	$(BIN)/python bench/search_scale.py
+	$(BIN)/python bench/search_freshness.py
 
 # Re-pin the whole dependency tree from a clean environment.
 lock:
