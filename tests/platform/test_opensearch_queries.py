@@ -48,7 +48,7 @@ def test_documents_carry_only_mapped_fields_and_round_trip_as_json() -> None:
         ("people", PERSON, None),
         ("reviews", REVIEW, None),
     ):
-        source = dsl.source(document, extra)  # type: ignore[arg-type]
+        source = dsl.source(document, extra)
         mapped = set(dsl.mappings(kind)["properties"])  # type: ignore[arg-type]
         assert set(source) <= mapped, (kind, set(source) - mapped)
         json.dumps(source)  # what the client sends must be JSON
