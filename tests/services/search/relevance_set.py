@@ -125,6 +125,16 @@ CASES: tuple[Case, ...] = (
     Case("psycho", "Psycho", 1960, "exact"),
     Case("jaws", "Jaws", 1975, "exact"),
     Case("toy story", "Toy Story", 1995, "exact"),
+    # Another title the movie goes by (MovieLens's original-language and a.k.a. titles, and its
+    # own title where TMDB's differs)
+    Case("la haine", "Hate", 1995, "other"),
+    Case("cite des enfants perdus", "The City of Lost Children", 1995, "other"),
+    Case("sen to chihiro", "Spirited Away", 2001, "other"),
+    Case("la vita e bella", "Life Is Beautiful", 1997, "other"),
+    Case("mononoke hime", "Princess Mononoke", 1997, "other"),
+    Case("cidade de deus", "City of God", 2002, "other"),
+    Case("festen", "The Celebration", 1998, "other"),
+    Case("star wars episode v", "The Empire Strikes Back", 1980, "other"),
     # Spaces moved
     Case("fightclub", "Fight Club", 1999, "space"),
     Case("brave heart", "Braveheart", 1995, "space"),

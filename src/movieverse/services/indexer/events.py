@@ -28,6 +28,7 @@ class MovieSnapshot(BaseModel):
     movie_id: int
     title: str
     original_title: str | None = None
+    alternative_titles: list[str] = Field(default_factory=list)
     original_language: str | None = None
     overview: str | None = None
     release_date: date | None = None

@@ -65,6 +65,7 @@ def movie_document(snapshot: MovieSnapshot) -> MovieDocument:
         id=snapshot.movie_id,
         title=snapshot.title,
         original_title=snapshot.original_title,
+        alternate_titles=tuple(snapshot.alternative_titles),
         overview=snapshot.overview,
         keywords=tuple(snapshot.keywords),
         genres=tuple(snapshot.genres),

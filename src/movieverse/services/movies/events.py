@@ -17,6 +17,8 @@ class _MovieSnapshot(EventPayload):
     imdb_id: str | None
     title: str
     original_title: str | None
+    # Other names it goes by (added after version 1, hence the default).
+    alternative_titles: list[str] = Field(default_factory=list)
     original_language: str | None
     overview: str | None
     release_date: date | None

@@ -98,6 +98,7 @@ def movielens_entry(
             "title": movie.title,
             "title_sort": movie.title.casefold(),
             "release_year": movie.year,
+            "alternative_titles": sorted(set(movie.alternate_titles) - {movie.title}) or None,
         },
         genres=genres,
         tag_names=frozenset(tags),

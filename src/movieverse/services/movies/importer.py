@@ -55,8 +55,9 @@ _TABLES = Base.metadata.tables
 SNAPSHOT_COLUMNS = (
     Movie.id, Movie.tmdb_id, Movie.imdb_id, Movie.movielens_id, Movie.ml100k_id, Movie.sources,
     Movie.adult, Movie.vote_average, Movie.vote_count, Movie.ratings_average, Movie.ratings_count,
-    *(getattr(Movie, name) for name in TMDB_FIELDS),
+    Movie.alternative_titles, *(getattr(Movie, name) for name in TMDB_FIELDS),
 )  # fmt: skip
+ALTERNATIVES = "alternative_titles"
 
 
 @dataclass
@@ -378,6 +379,7 @@ class CatalogImporter:
             wanted["sources"] = sources
         if "source_vote_average" in wanted or "source_vote_count" in wanted:
             wanted["vote_average"], wanted["vote_count"] = _pooled({**row, **wanted})
+        wanted[ALTERNATIVES] = _alternatives(row, entry, title=wanted.get("title", row["title"]))
         return {k: v for k, v in wanted.items() if row.get(k) != v}
 
     # Writing ---------------------------------------------------------------------------------
@@ -482,6 +484,7 @@ class CatalogImporter:
                     imdb_id=row.get("imdb_id"),
                     title=row["title"],
                     original_title=row.get("original_title"),
+                    alternative_titles=row.get(ALTERNATIVES) or [],
                     original_language=row.get("original_language"),
                     overview=row.get("overview"),
                     release_date=row.get("release_date"),
@@ -495,6 +498,17 @@ class CatalogImporter:
                 )
                 events.append(new_event(payload, producer=SERVICE, key=str(row["id"])))
         await self.outbox.add(session, *events)
+
+
+def _alternatives(row: dict[str, Any], entry: ImportEntry, *, title: str) -> list[str] | None:
+    """Every other title the sources gave the movie: what it had, this entry's own alternates
+    and title, and the title being replaced -- so a MovieLens title that TMDB's overrides
+    ("Star Wars: Episode V - The Empire Strikes Back") stays findable."""
+    names = set(row.get(ALTERNATIVES) or ())
+    names.update(entry.values.get(ALTERNATIVES) or ())
+    names.update(t for t in (entry.values.get("title"), row.get("title")) if t)
+    names.discard(title)
+    return sorted(names) or None
 
 
 def _pooled(row: dict[str, Any]) -> tuple[float, int]:

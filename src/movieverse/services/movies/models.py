@@ -113,6 +113,10 @@ class Movie(Base):
     # Lower-cased title for sorting by title alike on every database.
     title_sort: Mapped[str] = mapped_column(String(300))
     original_title: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # Other names the movie goes by: MovieLens's a.k.a. and original-language titles, and its
+    # own title when TMDB's differs ("Star Wars: Episode V - The Empire Strikes Back"). For
+    # search; None on rows from before the column (as good as empty).
+    alternative_titles: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
     original_language: Mapped[str | None] = mapped_column(String(12), nullable=True)
     overview: Mapped[str | None] = mapped_column(Text, nullable=True)
     tagline: Mapped[str | None] = mapped_column(String(500), nullable=True)

@@ -528,6 +528,7 @@ def _snapshot(
         imdb_id=movie.imdb_id,
         title=movie.title,
         original_title=movie.original_title,
+        alternative_titles=movie.alternative_titles or [],
         original_language=movie.original_language,
         overview=movie.overview,
         release_date=movie.release_date,
