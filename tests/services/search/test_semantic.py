@@ -4,6 +4,7 @@ share no word with the movie they mean."""
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -122,3 +123,29 @@ async def test_without_semantic_search_it_answers_501(tmp_path: Path) -> None:
     assert response.status_code == 501
     assert response.headers["content-type"] == "application/problem+json"
     assert "pip install 'movieverse[semantic]'" in response.json()["detail"]
+
+
+async def test_switching_semantic_search_off_keeps_the_vectors_made(tmp_path: Path) -> None:
+    stack = Stack("embedded", database_url=None, redis_url=None)
+    var = tmp_path / "var"
+    async with running_gateway(stack.settings(var, semantic_search=True)) as app:
+        ids = await _catalog(app)
+    async with running_gateway(stack.settings(var, semantic_search=False)) as (gateway, client):
+        admin = await admin_account(gateway, client, "second_admin")
+        # A change that leaves the text alone, made while the model is off.
+        response = await client.patch(
+            f"/movies/{ids['Heat']}", json={"popularity": 99.0}, headers=admin.headers
+        )
+        assert response.status_code == 200, response.text
+
+        async def reindexed() -> bool:
+            found = await client.get("/search/movies", params={"q": "heat"})
+            popularity: float = found.json()["results"][0]["popularity"]
+            return popularity == 99.0
+
+        await eventually(reindexed, within=10)
+    with sqlite3.connect(var / "indexer.db") as conn:
+        missing = conn.execute(
+            "select count(*) from indexer_documents where kind = 'movies' and vector is null"
+        ).fetchone()[0]
+    assert missing == 0

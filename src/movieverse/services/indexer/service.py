@@ -137,15 +137,16 @@ class Vectors:
     async def for_movies(
         self, repo: IndexerRepository, movies: Sequence[MovieDocument]
     ) -> dict[str, tuple[str, bytes]]:
-        """``{key: (vector_key, vector)}`` for the movies; empty when semantic search is off."""
-        if not self.enabled or not movies:
+        """``{key: (vector_key, vector)}`` for the movies. With semantic search off, only the
+        stored vectors whose text is unchanged: switching it off for a while loses none."""
+        if not movies:
             return {}
         texts = {m.key: embedding_text(m) for m in movies}
         wanted = {key: text_key(text) for key, text in texts.items()}
         stored = await repo.vectors("movies", list(texts))
         found = {k: v for k, v in stored.items() if v[0] == wanted[k]}
         missing = [key for key in texts if key not in found]
-        embedder = await self._model() if missing else None
+        embedder = await self._model() if missing and self.enabled else None
         if embedder is not None:
             made = await asyncio.to_thread(embedder.encode, [texts[k] for k in missing])
             found.update({k: (wanted[k], v) for k, v in zip(missing, made, strict=True)})
