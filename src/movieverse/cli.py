@@ -23,6 +23,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from movieverse.ai.commands import ai_app
 from movieverse.datasets.tmdb import TMDB_FILE_NAME
 from movieverse.datasets.tmdb_credits import TMDB_CREDITS_FILE_NAME
 from movieverse.ingest import CatalogImport, ImportReport
@@ -67,6 +68,7 @@ dlq_app = typer.Typer(
     help="Events a consumer gave up on: list, replay (after a fix), purge.", no_args_is_help=True
 )
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(ai_app, name="ai")
 console = Console()
 
 # Every service built so far. Ports for `serve NAME` when MOVIEVERSE_<NAME>_PORT is unset.

@@ -1,0 +1,39 @@
+"""Models by kind, so an artifact's metadata is enough to rebuild the object it was saved from."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from movieverse.ai.models.als import ImplicitAls
+from movieverse.ai.models.base import Recommender
+from movieverse.ai.models.content import ContentKnn
+from movieverse.ai.models.ease import Ease
+from movieverse.ai.models.hybrid import Hybrid
+from movieverse.ai.models.itemknn import ItemKnn
+from movieverse.ai.models.popularity import Popularity
+
+KINDS = ("popularity", "itemknn", "ease", "als", "content", "hybrid")
+
+
+def build_model(
+    kind: str, params: Mapping[str, Any], *, documents: Mapping[int, str] | None = None
+) -> Recommender:
+    """A fresh model of ``kind`` with ``params`` (as ``params()`` reported them)."""
+    if kind == "popularity":
+        return Popularity()
+    if kind == "itemknn":
+        return ItemKnn(**params)
+    if kind == "ease":
+        return Ease(**params)
+    if kind == "als":
+        return ImplicitAls(**params)
+    if kind == "content":
+        return ContentKnn(documents=documents or {}, **params)
+    if kind == "hybrid":
+        parts = [
+            build_model(part["kind"], part["params"], documents=documents)
+            for part in params["parts"]
+        ]
+        return Hybrid(parts=parts, weights=params["weights"])
+    raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(KINDS)}")

@@ -1,0 +1,125 @@
+"""Each recommender on small logs whose answers are known."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import sparse
+
+from movieverse.ai.interactions import Matrix, RatingLog
+from movieverse.ai.models.als import ImplicitAls
+from movieverse.ai.models.base import ModelTooLarge, top_k
+from movieverse.ai.models.content import ContentKnn
+from movieverse.ai.models.ease import Ease
+from movieverse.ai.models.hybrid import Hybrid
+from movieverse.ai.models.itemknn import ItemKnn
+from movieverse.ai.models.popularity import Popularity
+from movieverse.ai.models.registry import build_model
+
+
+def _matrix(pairs: list[tuple[int, int]]) -> Matrix:
+    log = RatingLog.from_rows((user, item, 4.0, 0) for user, item in pairs)
+    return Matrix.from_log(log)
+
+
+# Two tastes: items 1-3 go together, items 4-6 go together; item 1 is the most popular.
+TASTES = (
+    [(u, i) for u in range(1, 21) for i in (1, 2, 3)]
+    + [(u, i) for u in range(21, 35) for i in (4, 5, 6)]
+    + [(u, 1) for u in range(21, 30)]
+)
+
+
+def test_top_k_removes_seen_items_and_breaks_ties_by_column() -> None:
+    scores = np.array([[0.5, 0.9, 0.5, 0.1]], dtype=np.float32)
+    seen = sparse.csr_matrix(np.array([[0, 1, 0, 0]], dtype=np.float32))
+    assert top_k(scores, seen, k=3).tolist() == [[0, 2, 3]]
+
+
+def test_popularity_ranks_by_count() -> None:
+    matrix = _matrix(TASTES)
+    model = Popularity()
+    model.fit(matrix)
+    best = top_k(model.score(matrix.history_rows([[]])), matrix.history_rows([[]]), k=1)
+    assert matrix.item_ids[best[0][0]] == 1
+
+
+@pytest.mark.parametrize(
+    "model",
+    [
+        Ease(l2=1.0),
+        ItemKnn(neighbours=3, shrink=0.0),
+        ItemKnn(neighbours=3, shrink=0.0, similarity="jaccard"),
+        ImplicitAls(factors=4, regularization=0.01, alpha=5.0, iterations=20),
+    ],
+    ids=["ease", "itemknn", "sar", "als"],
+)
+def test_collaborative_models_follow_taste(model: Ease | ItemKnn | ImplicitAls) -> None:
+    matrix = _matrix(TASTES)
+    model.fit(matrix)
+    # A new user (never trained on) who liked item 4 is folded in from that history.
+    history = matrix.history_rows([[4], [2]])
+    best = top_k(model.score(history), history, k=2)
+    assert {int(matrix.item_ids[c]) for c in best[0]} == {5, 6}
+    assert {int(matrix.item_ids[c]) for c in best[1]} == {1, 3}
+
+
+def test_jaccard_similarity_is_co_raters_over_either_raters() -> None:
+    # Item 1: users 1, 2, 3; item 2: users 1, 2. Jaccard = 2 / (3 + 2 - 2).
+    model = ItemKnn(neighbours=5, shrink=0.0, similarity="jaccard")
+    matrix = _matrix([(1, 1), (2, 1), (3, 1), (1, 2), (2, 2)])
+    model.fit(matrix)
+    assert model.weights[0, 1] == pytest.approx(2 / 3, rel=1e-5)
+    assert model.weights[0, 0] == 0.0
+
+
+def test_item_knn_keeps_only_the_nearest_neighbours() -> None:
+    rng = np.random.default_rng(1)
+    pairs = sorted({(int(u), int(i)) for u, i in rng.integers(1, 60, size=(900, 2))})
+    model = ItemKnn(neighbours=4)
+    model.fit(_matrix(pairs))
+    assert np.diff(model.weights.indptr).max() <= 4
+
+
+def test_ease_weights_have_a_zero_diagonal() -> None:
+    model = Ease(l2=10.0)
+    model.fit(_matrix(TASTES))
+    assert np.allclose(np.diag(model.weights), 0.0)
+
+
+def test_ease_refuses_a_catalog_too_large_for_a_dense_matrix() -> None:
+    with pytest.raises(ModelTooLarge, match="item-kNN or ALS"):
+        Ease(max_items=5).fit(_matrix(TASTES))
+
+
+def test_content_similarity_knows_unrated_movies() -> None:
+    documents = {
+        1: "genre_crime heist los angeles detective",
+        2: "genre_crime heist bank robbery crew",
+        3: "genre_animation talking toys friendship",
+        4: "genre_animation toys adventure friendship",
+        5: "genre_drama",
+    }
+    # Only items 1 and 3 were ever rated; 2 and 4 exist in the catalog axis all the same.
+    log = RatingLog.from_rows([(1, 1, 4.0, 0), (2, 3, 4.0, 0)])
+    matrix = Matrix.from_log(log, item_ids=np.arange(1, 6, dtype=np.int64))
+    model = ContentKnn(documents=documents, neighbours=2)
+    model.fit(matrix)
+    history = matrix.history_rows([[1], [3]])
+    best = top_k(model.score(history), history, k=1)
+    assert [int(matrix.item_ids[row[0]]) for row in best] == [2, 4]
+
+
+def test_hybrid_round_trips_through_its_params_and_state() -> None:
+    matrix = _matrix(TASTES)
+    hybrid = Hybrid(parts=[Ease(l2=1.0), Popularity()], weights=[1.0, 0.3])
+    hybrid.fit(matrix)
+    rebuilt = build_model("hybrid", hybrid.params())
+    rebuilt.load_state(hybrid.state())
+    history = matrix.history_rows([[4]])
+    assert np.allclose(rebuilt.score(history), hybrid.score(history))
+
+
+def test_unknown_kinds_are_refused() -> None:
+    with pytest.raises(ValueError, match="unknown model kind"):
+        build_model("bivae", {})
