@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from movieverse.gateway.app import Gateway, create_gateway
 from movieverse.platform.db import normalise_url
 from movieverse.platform.settings import PlatformSettings
+from movieverse.services.ai.models import Base as AiBase
 from movieverse.services.auth.models import Base as AuthBase
 from movieverse.services.auth.settings import AuthSettings
 from movieverse.services.indexer.models import Base as IndexerBase
@@ -41,6 +42,7 @@ SERVICE_METADATA: dict[str, MetaData] = {
     "notifications": NotificationsBase.metadata,
     "indexer": IndexerBase.metadata,
     "search": SearchBase.metadata,
+    "ai": AiBase.metadata,
 }
 PASSWORD = "popcorn-matinee-1987"
 

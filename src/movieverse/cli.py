@@ -49,6 +49,7 @@ from movieverse.platform.settings import (
     resolve_database_url,
     resolve_redis_url,
 )
+from movieverse.services.ai.app import DEFINITION as AI
 from movieverse.services.auth.app import DEFINITION as AUTH
 from movieverse.services.indexer import service as indexer_service
 from movieverse.services.indexer.app import DEFINITION as INDEXER
@@ -81,6 +82,7 @@ DEFINITIONS: Mapping[str, ServiceDefinition] = {
     "notifications": NOTIFICATIONS,
     "indexer": INDEXER,
     "search": SEARCH,
+    "ai": AI,
 }
 DEFAULT_PORTS = {
     "auth": 8001,
@@ -91,6 +93,7 @@ DEFAULT_PORTS = {
     "notifications": 8006,
     "search": 8007,
     "indexer": 8008,
+    "ai": 8010,
 }
 
 

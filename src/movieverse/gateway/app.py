@@ -23,6 +23,7 @@ from movieverse.platform.errors import install_error_handlers
 from movieverse.platform.observability import RequestContextMiddleware
 from movieverse.platform.service import SharedRuntime, metrics_response, readiness
 from movieverse.platform.settings import PlatformSettings
+from movieverse.services.ai.app import create_app as create_ai
 from movieverse.services.auth.app import create_app as create_auth
 from movieverse.services.indexer.app import create_app as create_indexer
 from movieverse.services.metadata.app import create_app as create_metadata
@@ -47,6 +48,7 @@ SERVICE_FACTORIES: Mapping[str, AppFactory] = {
     "metadata": create_metadata,
     "reviews": create_reviews,
     "notifications": create_notifications,
+    "ai": create_ai,
 }
 
 

@@ -35,6 +35,8 @@ from movieverse.datasets import (
 )
 from movieverse.platform.service import ServiceContext, SharedRuntime, service_runtime
 from movieverse.platform.settings import PlatformSettings
+from movieverse.services.ai.app import DEFINITION as AI
+from movieverse.services.ai.repository import AiRepository, InteractionRow
 from movieverse.services.metadata.app import DEFINITION as METADATA
 from movieverse.services.metadata.importer import (
     MetadataImporter,
@@ -134,6 +136,9 @@ class CatalogImport:
             self.reviews_ctx = await self._stack.enter_async_context(
                 service_runtime(REVIEWS, self.settings, runtime, start_relay=False)
             )
+            self.ai_ctx = await self._stack.enter_async_context(
+                service_runtime(AI, self.settings, runtime, start_relay=False)
+            )
         except BaseException:
             await self._stack.aclose()
             raise
@@ -218,6 +223,17 @@ class CatalogImport:
                 )
             async with self.reviews_ctx.db.unit_of_work() as session:
                 self.report.ratings.read += await importer.apply(session, items)
+            # The same ratings are what models learn from: imports send no rating events
+            # (millions would flood the bus), so the ai service's interactions are written
+            # here too. A crash between the two writes is healed by importing again
+            # (both are upserts).
+            async with self.ai_ctx.db.unit_of_work() as session:
+                await AiRepository(session).put_interactions(
+                    [
+                        InteractionRow(r.user_id, r.movie_id, r.half_points / 2, r.rated_at)
+                        for r in items
+                    ]
+                )
             self.progress.advance(task, len(batch))
         self.progress.finish(task)
         movies = sorted(importer.movies)

@@ -336,12 +336,19 @@ def build_service_app(
 
 
 PROBES = "readiness_probes"
+WARNINGS = "readiness_warnings"
 
 
 def add_readiness_probe(ctx: ServiceContext, name: str, ping: Callable[[], Awaitable[str]]) -> None:
     """A store of the service's own beyond the platform's (metadata's documents): /readyz checks
     it too, and reports it by ``name``."""
     ctx.state.setdefault(PROBES, {})[name] = ping
+
+
+def add_readiness_warning(ctx: ServiceContext, name: str, check: Callable[[], str | None]) -> None:
+    """Something degraded that the service works around (no recommendation model: popular
+    movies instead): /readyz names it under ``warnings`` while staying ready."""
+    ctx.state.setdefault(WARNINGS, {})[name] = check
 
 
 async def readiness(ctx: ServiceContext) -> dict[str, Any]:
@@ -365,7 +372,16 @@ async def readiness(ctx: ServiceContext) -> dict[str, Any]:
         "event_bus": bus_result,
         **dict(zip(extra, extra_results, strict=True)),
     }
-    return {"service": ctx.name, "ready": all(c["ok"] for c in checks.values()), "checks": checks}
+    report: dict[str, Any] = {
+        "service": ctx.name,
+        "ready": all(c["ok"] for c in checks.values()),
+        "checks": checks,
+    }
+    warning_checks: dict[str, Callable[[], str | None]] = ctx.state.get(WARNINGS, {})
+    warnings = {name: message for name, check in warning_checks.items() if (message := check())}
+    if warnings:
+        report["warnings"] = warnings
+    return report
 
 
 async def _probe(ping: Awaitable[str]) -> dict[str, Any]:

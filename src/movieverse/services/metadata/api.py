@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from uuid import UUID
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
@@ -26,6 +27,8 @@ from movieverse.services.metadata.schemas import (
     PersonRead,
     PersonSummary,
     PersonWrite,
+    ReviewAnalysisRead,
+    ReviewSentimentRead,
 )
 from movieverse.services.metadata.settings import MetadataSettings
 
@@ -261,3 +264,30 @@ async def put_analysis(
         session, store=store, outbox=ctx.outbox, movie_id=movie_id, data=body
     )
     return _written(analysis, created=created)
+
+
+# Review analyses (written by the review-analyses consumer, from the ai service's scores)
+
+
+@metadata_router.get(
+    "/reviews/{review_id}/analysis",
+    summary="The sentiment of one review, and whether the review is visible",
+    response_model=ReviewAnalysisRead,
+)
+async def get_review_analysis(
+    request: Request, review_id: UUID, session: SessionDep, ctx: CtxDep, store: DocumentsDep
+) -> Response:
+    analysis = await service.review_analysis(session, store=store, review_id=review_id)
+    return _cached(request, ctx, analysis)
+
+
+@metadata_router.get(
+    "/movies/{movie_id}/review-sentiment",
+    summary="A movie's sentiment over its visible reviews (count 0 when none was analysed)",
+    response_model=ReviewSentimentRead,
+)
+async def get_review_sentiment(
+    request: Request, movie_id: IdPath, session: SessionDep, ctx: CtxDep, store: DocumentsDep
+) -> Response:
+    totals = await service.movie_review_sentiment(session, store=store, movie_id=movie_id)
+    return _cached(request, ctx, totals)

@@ -20,7 +20,16 @@ from movieverse.platform.service import (
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.metadata import service
 from movieverse.services.metadata.api import genres_router, metadata_router, people_router
-from movieverse.services.metadata.events import MOVIES_MOVIE_DELETED, MovieDeleted
+from movieverse.services.metadata.events import (
+    AI_REVIEW_SENTIMENT_SCORED,
+    MOVIES_MOVIE_DELETED,
+    REVIEW_ANALYSIS_EVENTS,
+    REVIEWS_REVIEW_REMOVED,
+    MovieDeleted,
+    ReviewRemoved,
+    ReviewRestored,
+    ReviewSentimentScored,
+)
 from movieverse.services.metadata.models import SERVICE, Base, documents
 from movieverse.services.metadata.settings import MetadataSettings
 
@@ -55,11 +64,38 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
         )
     )
 
+    async def on_review_analysis_event(session: AsyncSession, event: Event) -> None:
+        if event.type == AI_REVIEW_SENTIMENT_SCORED:
+            score = ReviewSentimentScored.model_validate(event.payload)
+            await service.record_review_sentiment(session, store=store, score=score)
+        elif event.type == REVIEWS_REVIEW_REMOVED:
+            removed = ReviewRemoved.model_validate(event.payload)
+            await service.set_review_visibility(
+                session, store=store, review_id=removed.review_id,
+                movie_id=removed.movie_id, visible=False,
+            )  # fmt: skip
+        else:
+            restored = ReviewRestored.model_validate(event.payload)
+            await service.set_review_visibility(
+                session, store=store, review_id=restored.review_id,
+                movie_id=restored.movie_id, visible=True,
+            )  # fmt: skip
+
+    # One group for scores and visibility: in the embedded shape its deliveries take turns, and
+    # the inbox makes each event count once.
+    ctx.bus.subscribe(
+        Subscription(
+            group=f"{SERVICE}.review-analyses",
+            event_types=REVIEW_ANALYSIS_EVENTS,
+            handler=ctx.inbox.handler("review-analyses", on_review_analysis_event),
+        )
+    )
+
 
 DEFINITION = ServiceDefinition(
     name=SERVICE,
     title="Metadata",
-    description="Genres, people, credits, keywords and movie analyses.",
+    description="Genres, people, credits, keywords, movie analyses and review sentiment.",
     metadata=Base.metadata,
     settings_factory=MetadataSettings,
     routers=[genres_router, people_router, metadata_router],

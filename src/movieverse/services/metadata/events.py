@@ -1,10 +1,12 @@
-"""Events metadata publishes. Every admin write announces itself through the outbox."""
+"""Events metadata publishes (every admin write announces itself through the outbox), and what
+it reads of the events it consumes."""
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
+from uuid import UUID
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
 from movieverse.platform.events.envelope import EventPayload
 
@@ -73,3 +75,51 @@ class MovieDeleted(BaseModel):
 
 
 MOVIES_MOVIE_DELETED = "movies.movie.deleted"
+
+
+# Review analyses: metadata stores the ai service's sentiment of each review and follows the
+# review's visibility in the reviews service.
+
+AI_REVIEW_SENTIMENT_SCORED = "ai.review_sentiment.scored"
+REVIEWS_REVIEW_REMOVED = "reviews.review.removed"
+REVIEWS_REVIEW_RESTORED = "reviews.review.restored"
+REVIEW_ANALYSIS_EVENTS = frozenset(
+    {AI_REVIEW_SENTIMENT_SCORED, REVIEWS_REVIEW_REMOVED, REVIEWS_REVIEW_RESTORED}
+)
+
+Share = Annotated[float, Field(ge=0.0, le=1.0, allow_inf_nan=False)]
+# JSONB cannot store NUL, and the name is shown back as is: keep it short and printable.
+ModelName = Annotated[str, StringConstraints(min_length=1, max_length=100, pattern=r"^[^\x00]+$")]
+
+
+class ReviewSentimentScored(BaseModel):
+    """What metadata reads of ``ai.review_sentiment.scored`` (keyed by movie id; tolerant:
+    unknown fields are ignored). A score that breaks these bounds is refused and dead-lettered
+    rather than stored: the aggregate could not count it."""
+
+    review_id: UUID
+    movie_id: int = Field(ge=1, le=2**31 - 1)
+    compound: float = Field(ge=-1.0, le=1.0, allow_inf_nan=False)
+    positive: Share
+    neutral: Share
+    negative: Share
+    label: Literal["positive", "neutral", "negative"]
+    model: ModelName
+    # Naive times would be ambiguous in the "is this score newer" comparison.
+    scored_at: AwareDatetime
+
+
+class ReviewRemoved(BaseModel):
+    """What metadata reads of ``reviews.review.removed``. Reviews also sends ``movie_id``; it is
+    optional here so that an event without it is still understood."""
+
+    review_id: UUID
+    reason: str  # "deleted" | "hidden"
+    movie_id: int | None = None
+
+
+class ReviewRestored(BaseModel):
+    """What metadata reads of ``reviews.review.restored`` (see :class:`ReviewRemoved`)."""
+
+    review_id: UUID
+    movie_id: int | None = None

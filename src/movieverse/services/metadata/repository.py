@@ -1,13 +1,15 @@
 """Every document read and write metadata makes, through the documents port.
 
-Documents are addressed by the entity's integer id as text. Each one also carries its id as a
-number, so lists can break popularity ties by id numerically rather than as text.
+Documents are addressed by the entity's integer id as text (review analyses: the review's UUID
+as text). Each one also carries its id as a number, so lists can break popularity ties by id
+numerically rather than as text.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -19,7 +21,15 @@ CREDITS = "credits"  # one per movie, id = movie id
 PERSON_CREDITS = "person_credits"  # one per credited person: the movies they are in
 KEYWORDS = "keywords"
 ANALYSES = "analyses"  # one per movie
+REVIEW_ANALYSES = "review_analyses"  # one per review, id = the review's UUID
+# A removal or restore that arrived before the review's score (the two travel on different
+# topics, so nothing orders them): the score takes its visibility from here.
+REVIEW_VISIBILITY = "review_visibility"
+REVIEW_SENTIMENT = "review_sentiment"  # one per movie: totals over its visible review analyses
 LOCKS = "locks"
+# Review sentiment writers lock one of this many stripes (by movie id): a bounded number of lock
+# documents, and writers of different movies seldom wait for each other.
+REVIEW_SENTIMENT_LOCK_STRIPES = 64
 
 # People lists: most popular first, ties by id.
 _BY_POPULARITY: list[tuple[str, SortDirection]] = [("popularity", "desc"), ("id", "asc")]
@@ -171,3 +181,34 @@ class MetadataRepository:
 
     async def put_analysis(self, movie_id: int, document: Document) -> None:
         await self._put(ANALYSES, movie_id, document)
+
+    # Review analyses and their per-movie totals
+
+    async def serialize_review_sentiment_writes(self, movie_id: int) -> None:
+        """Make writers of one movie's review analyses take turns (see
+        :meth:`serialize_credit_writes`): each reads the movie's totals and writes them back."""
+        stripe = movie_id % REVIEW_SENTIMENT_LOCK_STRIPES
+        await self.store.put(
+            self.session, LOCKS, f"{REVIEW_SENTIMENT}:{stripe}", {"purpose": "review sentiment"}
+        )
+
+    async def review_analysis(self, review_id: UUID) -> Document | None:
+        return await self.store.get(self.session, REVIEW_ANALYSES, str(review_id))
+
+    async def put_review_analysis(self, review_id: UUID, document: Document) -> None:
+        await self.store.put(self.session, REVIEW_ANALYSES, str(review_id), document)
+
+    async def review_visibility(self, review_id: UUID) -> Document | None:
+        return await self.store.get(self.session, REVIEW_VISIBILITY, str(review_id))
+
+    async def put_review_visibility(self, review_id: UUID, document: Document) -> None:
+        await self.store.put(self.session, REVIEW_VISIBILITY, str(review_id), document)
+
+    async def delete_review_visibility(self, review_id: UUID) -> bool:
+        return await self.store.delete(self.session, REVIEW_VISIBILITY, str(review_id))
+
+    async def review_sentiment(self, movie_id: int) -> Document | None:
+        return await self._get(REVIEW_SENTIMENT, movie_id)
+
+    async def put_review_sentiment(self, movie_id: int, document: Document) -> None:
+        await self._put(REVIEW_SENTIMENT, movie_id, document)

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import math
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
+from uuid import UUID
 
 import orjson
 from pydantic import (
@@ -231,3 +232,39 @@ def _check_json(value: Any, *, depth: int) -> None:
     elif isinstance(value, int) and not isinstance(value, bool) and not -_INT64 <= value < _INT64:
         # MongoDB stores at most 64-bit integers.
         raise ValueError("integers must fit in 64 bits")
+
+
+class ReviewAnalysisRead(BaseModel):
+    """The sentiment the ai service found in one review, and whether the review is public."""
+
+    review_id: UUID
+    movie_id: int
+    compound: float = Field(description="VADER's overall score, from -1 (negative) to 1")
+    positive: float = Field(description="Share of the text read as positive, 0 to 1")
+    neutral: float
+    negative: float
+    label: Literal["positive", "neutral", "negative"]
+    model: str = Field(description="What scored it, e.g. vader-3.3.2")
+    scored_at: datetime
+    visible: bool = Field(
+        description="False while the review is removed (hidden or deleted); such reviews are "
+        "left out of the movie's review sentiment"
+    )
+    updated_at: datetime
+
+
+class ReviewSentimentRead(BaseModel):
+    """A movie's sentiment over its visible review analyses. A movie none of whose reviews was
+    analysed has ``count`` 0 and nulls: metadata does not own movies, so it cannot tell an
+    unknown movie from one nobody reviewed and answers both alike."""
+
+    movie_id: int
+    count: int = Field(description="Visible reviews with an analysis")
+    mean_compound: float | None = Field(description="Mean compound score, to 4 decimals")
+    positive_count: int
+    neutral_count: int
+    negative_count: int
+    model: str | None = Field(
+        description="The model that scored every counted review; null when there are none, or "
+        "while reviews scored by different models are mixed (during a rescoring)"
+    )

@@ -8,7 +8,10 @@ a change that was not stored.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
+from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +29,7 @@ from movieverse.services.metadata.events import (
     KeywordChanged,
     PersonChanged,
     PersonDeleted,
+    ReviewSentimentScored,
 )
 from movieverse.services.metadata.genres import GENRES
 from movieverse.services.metadata.models import SERVICE
@@ -45,6 +49,8 @@ from movieverse.services.metadata.schemas import (
     PersonRead,
     PersonSummary,
     PersonWrite,
+    ReviewAnalysisRead,
+    ReviewSentimentRead,
 )
 
 # Sub-resources GET /people/{id}?append_to_response= can add.
@@ -360,3 +366,201 @@ async def put_analysis(
     await repo.put_analysis(movie_id, document)
     await _emit(session, outbox, AnalysisChanged(movie_id=movie_id), key=movie_id)
     return AnalysisRead.model_validate(document), created
+
+
+# Review analyses
+#
+# One document per review holds the ai service's latest score of it and whether the review is
+# visible; one summary document per movie holds running totals over its visible analyses, kept
+# up to date by the same consumer, in the same unit of work, as the analysis it changes.
+#
+# Why totals and not a query: the documents port can filter by a field, but it cannot sum, so a
+# mean would mean reading every analysis of the movie on each (public, cacheable) read; and its
+# filters are not indexed (the SQL adapter reads the whole collection, see platform/docs/sql.py),
+# so each read would cost as much as all the reviews of all movies. The totals cost one document
+# read per request and one read-modify-write per event. With the SQL adapter they commit or roll
+# back together with the analysis and the inbox row, so a redelivered event changes nothing. With
+# MongoDB documents are written one at a time (platform/docs/mongo.py): a crash between the
+# analysis and the totals leaves the totals one change behind, as with the credit index.
+
+# Compounds are summed in units of 1e-4 (VADER's precision): integer totals stay exact however
+# often a review leaves and re-enters them, where float sums would drift.
+_COMPOUND_UNITS = 10_000
+
+
+@dataclass(frozen=True)
+class _Share:
+    """What one visible analysis adds to its movie's totals."""
+
+    compound_units: int
+    label: str
+    model: str
+
+    @classmethod
+    def of(cls, analysis: Mapping[str, Any]) -> _Share:
+        return cls(
+            compound_units=round(float(analysis["compound"]) * _COMPOUND_UNITS),
+            label=str(analysis["label"]),
+            model=str(analysis["model"]),
+        )
+
+
+def _empty_totals(movie_id: int) -> Document:
+    return {
+        "movie_id": movie_id,
+        "count": 0,
+        "compound_units": 0,
+        "positive_count": 0,
+        "neutral_count": 0,
+        "negative_count": 0,
+        # [{"model", "count"}]: a list, since model names hold dots, which MongoDB reads as
+        # paths in field names.
+        "models": [],
+    }
+
+
+def _with_share(totals: Document, share: _Share, sign: int) -> Document:
+    """``totals`` with ``share`` added (``sign`` 1) or taken away (-1)."""
+    updated = dict(totals)
+    updated["count"] = totals["count"] + sign
+    updated["compound_units"] = totals["compound_units"] + sign * share.compound_units
+    label_key = f"{share.label}_count"
+    updated[label_key] = totals[label_key] + sign
+    models = {entry["model"]: entry["count"] for entry in totals["models"]}
+    models[share.model] = models.get(share.model, 0) + sign
+    updated["models"] = [
+        {"model": name, "count": count} for name, count in sorted(models.items()) if count > 0
+    ]
+    updated["updated_at"] = utcnow().isoformat()
+    return updated
+
+
+async def _move_share(
+    repo: MetadataRepository, movie_id: int, *, before: _Share | None, after: _Share | None
+) -> None:
+    """Replace one review's share of its movie's totals (None: it did not count, or no longer
+    does). The caller holds the movie's review sentiment lock."""
+    if before == after:
+        return
+    totals = await repo.review_sentiment(movie_id) or _empty_totals(movie_id)
+    if before is not None:
+        totals = _with_share(totals, before, -1)
+    if after is not None:
+        totals = _with_share(totals, after, 1)
+    await repo.put_review_sentiment(movie_id, totals)
+
+
+def _counted(analysis: Mapping[str, Any] | None) -> _Share | None:
+    return _Share.of(analysis) if analysis is not None and analysis["visible"] else None
+
+
+async def record_review_sentiment(
+    session: AsyncSession, *, store: DocumentStore, score: ReviewSentimentScored
+) -> bool:
+    """``ai.review_sentiment.scored``: keep the score unless the stored one is newer; returns
+    whether it was kept. A repeated or late event changes nothing. A new analysis takes the
+    visibility a removal that came before it recorded; a replaced one keeps its own."""
+    repo = MetadataRepository(session, store)
+    await repo.serialize_review_sentiment_writes(score.movie_id)
+    stored = await repo.review_analysis(score.review_id)
+    if stored is not None and datetime.fromisoformat(stored["scored_at"]) > score.scored_at:
+        return False
+    earlier = None if stored is not None else await repo.review_visibility(score.review_id)
+    if stored is not None:
+        visible = bool(stored["visible"])
+    else:
+        visible = True if earlier is None else bool(earlier["visible"])
+    analysis: Document = {
+        "review_id": str(score.review_id),
+        "movie_id": score.movie_id,
+        "compound": score.compound,
+        "positive": score.positive,
+        "neutral": score.neutral,
+        "negative": score.negative,
+        "label": score.label,
+        "model": score.model,
+        "scored_at": score.scored_at.astimezone(UTC).isoformat(),
+        "visible": visible,
+        "updated_at": utcnow().isoformat(),
+    }
+    await repo.put_review_analysis(score.review_id, analysis)
+    if earlier is not None:  # folded into the analysis now
+        await repo.delete_review_visibility(score.review_id)
+    if stored is not None and stored["movie_id"] != score.movie_id:
+        # A review never changes movie in the reviews service; should a score say otherwise,
+        # the old movie's totals still lose what this review gave them.
+        await repo.serialize_review_sentiment_writes(stored["movie_id"])
+        await _move_share(repo, stored["movie_id"], before=_counted(stored), after=None)
+        await _move_share(repo, score.movie_id, before=None, after=_counted(analysis))
+    else:
+        await _move_share(repo, score.movie_id, before=_counted(stored), after=_counted(analysis))
+    return True
+
+
+async def set_review_visibility(
+    session: AsyncSession,
+    *,
+    store: DocumentStore,
+    review_id: UUID,
+    movie_id: int | None,
+    visible: bool,
+) -> None:
+    """``reviews.review.removed`` (``visible`` False) and ``reviews.review.restored`` (True): the
+    review leaves or re-enters its movie's totals; its score is kept, so no rescoring is needed
+    to restore it. Before the review's score arrives, the visibility is kept for it."""
+    repo = MetadataRepository(session, store)
+    if movie_id is None:
+        # Reviews always names the movie; without it, only a stored analysis can. (A visibility
+        # kept before the score, without a movie, is then written unlocked.)
+        found = await repo.review_analysis(review_id)
+        movie_id = None if found is None else int(found["movie_id"])
+    if movie_id is not None:
+        await repo.serialize_review_sentiment_writes(movie_id)
+    # Read (again) under the lock: a score of this review may have committed meanwhile.
+    stored = await repo.review_analysis(review_id)
+    if stored is None:
+        await repo.put_review_visibility(
+            review_id, {"review_id": str(review_id), "movie_id": movie_id, "visible": visible}
+        )
+        return
+    if bool(stored["visible"]) == visible:
+        return
+    updated = {**stored, "visible": visible, "updated_at": utcnow().isoformat()}
+    await repo.put_review_analysis(review_id, updated)
+    await _move_share(
+        repo, int(stored["movie_id"]), before=_counted(stored), after=_counted(updated)
+    )
+
+
+async def review_analysis(
+    session: AsyncSession, *, store: DocumentStore, review_id: UUID
+) -> ReviewAnalysisRead:
+    document = await MetadataRepository(session, store).review_analysis(review_id)
+    if document is None:
+        raise NotFound(f"No analysis for review {review_id}")
+    return ReviewAnalysisRead.model_validate(document)
+
+
+async def movie_review_sentiment(
+    session: AsyncSession, *, store: DocumentStore, movie_id: int
+) -> ReviewSentimentRead:
+    """The movie's totals as means and counts; count 0 and nulls when none of its reviews is
+    counted (metadata does not own movies, so that is an answer, not a 404)."""
+    totals = await MetadataRepository(session, store).review_sentiment(movie_id)
+    count = 0 if totals is None else int(totals["count"])
+    # Below zero only if MongoDB's one-at-a-time writes lost a change: show nothing, not nonsense.
+    if totals is None or count <= 0:
+        return ReviewSentimentRead(
+            movie_id=movie_id, count=0, mean_compound=None, positive_count=0,
+            neutral_count=0, negative_count=0, model=None,
+        )  # fmt: skip
+    models = totals["models"]
+    return ReviewSentimentRead(
+        movie_id=movie_id,
+        count=count,
+        mean_compound=round(totals["compound_units"] / count / _COMPOUND_UNITS, 4),
+        positive_count=totals["positive_count"],
+        neutral_count=totals["neutral_count"],
+        negative_count=totals["negative_count"],
+        model=models[0]["model"] if len(models) == 1 else None,
+    )

@@ -26,6 +26,9 @@ class _MovieSnapshot(EventPayload):
     # version 1, hence the default.
     release_year: int | None = None
     genres: list[str]
+    # The same genres by id (what users' favourite genres and discover filters use), in the
+    # order of ``genres``; added after version 1, hence the default.
+    genre_ids: list[int] = Field(default_factory=list)
     # Keyword names (added after version 1 shipped, hence the default for older events).
     keywords: list[str] = Field(default_factory=list)
     popularity: float

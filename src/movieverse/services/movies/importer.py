@@ -478,6 +478,9 @@ class CatalogImporter:
                 keywords = snapshot.keywords.get(row["id"], set())
                 # Built without validation: every value comes from typed, validated records
                 # and the columns written just above (validation doubled an import's cost).
+                genre_ids = sorted(
+                    snapshot.genres.get(row["id"], set()), key=lambda g: genre_names[g]
+                )
                 payload = kind.model_construct(
                     movie_id=row["id"],
                     tmdb_id=row.get("tmdb_id"),
@@ -489,7 +492,8 @@ class CatalogImporter:
                     overview=row.get("overview"),
                     release_date=row.get("release_date"),
                     release_year=row.get("release_year"),
-                    genres=sorted(genre_names[g] for g in snapshot.genres.get(row["id"], set())),
+                    genres=[genre_names[g] for g in genre_ids],
+                    genre_ids=genre_ids,
                     keywords=sorted(keyword_names[k] for k in keywords if k in keyword_names),
                     popularity=row.get("popularity") or 0.0,
                     vote_average=row.get("vote_average") or 0.0,

@@ -534,6 +534,7 @@ def _snapshot(
         release_date=movie.release_date,
         release_year=movie.release_year,
         genres=[g.name for g in movie.genres],
+        genre_ids=[g.id for g in movie.genres],
         keywords=keywords,
         popularity=movie.popularity,
         vote_average=movie.vote_average,

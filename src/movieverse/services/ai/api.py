@@ -1,0 +1,152 @@
+"""The ai service's HTTP routes: training (admin), model status, scoring for the
+recommendations service, similar movies, and sentiment of a text."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Annotated, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Query, status
+
+from movieverse.ai.sentiment import MAX_TEXT_CHARS, score_text
+from movieverse.ai.sentiment import MODEL_NAME as SENTIMENT_MODEL
+from movieverse.platform.errors import Forbidden
+from movieverse.platform.security import AdminUser, CurrentUser
+from movieverse.platform.service import CtxDep, SessionDep
+from movieverse.services.ai import jobs, service
+from movieverse.services.ai.repository import AiRepository
+from movieverse.services.ai.schemas import (
+    MAX_RESULTS,
+    AiStatus,
+    ModelRead,
+    RecommendationsRead,
+    RecommendRequest,
+    SentimentRead,
+    TrainCreate,
+    TrainingJobRead,
+)
+from movieverse.services.ai.settings import AiSettings
+
+router = APIRouter(prefix="/ai", tags=["ai"])
+
+
+def _read(result: service.Recommendations) -> RecommendationsRead:
+    return RecommendationsRead.model_validate(
+        {
+            "source": result.source,
+            "model": result.model,
+            "known_user": result.known_user,
+            "genres": result.genres,
+            "as_of": result.as_of,
+            "results": [
+                {
+                    "movie_id": r.movie_id,
+                    "title": r.title,
+                    "score": r.score,
+                    "reason": asdict(r.reason),
+                }
+                for r in result.results
+            ],
+        }
+    )
+
+
+@router.post(
+    "/train",
+    status_code=status.HTTP_202_ACCEPTED,
+    summary="Train a model on the current interactions and make it current (admin)",
+)
+async def train(body: TrainCreate, admin: AdminUser, ctx: CtxDep) -> TrainingJobRead:
+    own = ctx.settings
+    assert isinstance(own, AiSettings)
+    job = await jobs.request_training(
+        ctx.db, kind=body.kind or own.model_kind, trigger="api", requested_by=admin.user_id
+    )
+    ctx.state["training"].start(job.id)
+    return TrainingJobRead.model_validate(jobs.job_view(job))
+
+
+@router.get("/train/{job_id}", summary="A training job's progress (admin)")
+async def training_job(job_id: UUID, _: AdminUser, ctx: CtxDep) -> TrainingJobRead:
+    return TrainingJobRead.model_validate(await jobs.get_job(ctx.db, job_id=job_id))
+
+
+@router.get("/status", summary="The current model, the data and recent training jobs (admin)")
+async def ai_status(_: AdminUser, session: SessionDep, ctx: CtxDep) -> AiStatus:
+    holder = ctx.state["models"]
+    repo = AiRepository(session)
+    interactions, _newest = await repo.interaction_summary()
+    current = holder.current
+    model = None
+    if current is not None:
+        model = ModelRead.model_validate({**current.meta.as_dict(), "current": True})
+    recent = await repo.recent_jobs(limit=10)
+    return AiStatus(
+        model=model,
+        warning=holder.warning(),
+        interactions=interactions,
+        movies=await repo.movie_count(),
+        jobs=[TrainingJobRead.model_validate(jobs.job_view(j)) for j in recent],
+    )
+
+
+@router.get("/models", summary="Model versions on disk, newest first (admin)")
+async def model_versions(_: AdminUser, ctx: CtxDep) -> list[ModelRead]:
+    holder = ctx.state["models"]
+    current = holder.current.version if holder.current else None
+    return [
+        ModelRead.model_validate({**meta.as_dict(), "current": meta.version == current})
+        for meta in holder.store.versions()
+    ]
+
+
+@router.post("/recommend", summary="Score movies for a user (the user themself, or an admin)")
+async def recommend(
+    body: RecommendRequest, principal: CurrentUser, session: SessionDep, ctx: CtxDep
+) -> RecommendationsRead:
+    if body.user_id != principal.user_id and not principal.is_admin:
+        raise Forbidden("Only the user themself or an admin may ask for their recommendations")
+    result = await service.recommend(
+        session,
+        holder=ctx.state["models"],
+        catalog=ctx.state["catalog"],
+        user_id=body.user_id,
+        count=body.count,
+        exclude=body.exclude,
+        genres=body.genres,
+        favourite_genres=body.favourite_genres,
+        exclude_rated=body.exclude_rated,
+        include_adult=body.include_adult,
+    )
+    return _read(result)
+
+
+@router.get("/movies/{movie_id}/similar", summary="Movies most like this one")
+async def similar(
+    movie_id: int,
+    ctx: CtxDep,
+    count: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 20,
+    include_adult: bool = False,
+    basis: Annotated[
+        Literal["model", "content"],
+        Query(description="content: alike in genres, keywords and story; model: also taste"),
+    ] = "model",
+) -> RecommendationsRead:
+    result = await service.similar(
+        basis=basis,
+        holder=ctx.state["models"],
+        catalog=ctx.state["catalog"],
+        movie_id=movie_id,
+        count=count,
+        include_adult=include_adult,
+    )
+    return _read(result)
+
+
+@router.get("/sentiment", summary="Sentiment of a text (VADER)")
+async def sentiment(
+    text: Annotated[str, Query(min_length=1, max_length=MAX_TEXT_CHARS)],
+) -> SentimentRead:
+    scored = score_text(text)
+    return SentimentRead.model_validate({**scored.as_dict(), "model": SENTIMENT_MODEL})
