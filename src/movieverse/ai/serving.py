@@ -112,7 +112,8 @@ class ServingModel:
             scorer = next((p for p in self.model.parts if p.kind == "content"), self.model)
         scores = scorer.score(self._rows([[movie_id]]))[0]
         best = self._best(scores, exclude={movie_id, *exclude}, allowed=None, count=count)
-        return [Suggestion(movie, score, movie_id) for movie, score in best]
+        # Only what is related at all: a movie sharing nothing with this one scores 0.
+        return [Suggestion(movie, score, movie_id) for movie, score in best if score > 0]
 
     def _reasons(self, movies: Sequence[int], liked: Sequence[int]) -> dict[int, int]:
         """For each recommended movie, the liked movie whose own recommendations score it

@@ -95,7 +95,7 @@ class AiRepository:
                 UserState.user_id.in_(list(changed))
             )
         )
-        known: dict[UUID, datetime] = dict(found.tuples().all())
+        known: dict[UUID, datetime] = dict(found.all())
         rows = [
             {"user_id": user, "changed_at": at}
             for user, at in changed.items()

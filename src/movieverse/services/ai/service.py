@@ -8,6 +8,7 @@ and the answer says which (``source``), so a caller never caches a fallback as i
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -120,7 +121,8 @@ async def score_review_events(
     """Each written review's sentiment, published for metadata to keep as its analysis."""
     for event in events:
         review = ReviewWritten.model_validate(event.payload)
-        sentiment = score_review(review.title, review.body)
+        # VADER takes up to half a second on a long review: off the event loop.
+        sentiment = await asyncio.to_thread(score_review, review.title, review.body)
         payload = ReviewSentimentScored(
             review_id=review.review_id,
             movie_id=review.movie_id,
