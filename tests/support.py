@@ -29,6 +29,7 @@ from movieverse.services.metadata.models import Base as MetadataBase
 from movieverse.services.movies.models import Base as MoviesBase
 from movieverse.services.movies.models import Movie
 from movieverse.services.notifications.models import Base as NotificationsBase
+from movieverse.services.recommendations.models import Base as RecommendationsBase
 from movieverse.services.reviews.models import Base as ReviewsBase
 from movieverse.services.search.models import Base as SearchBase
 from movieverse.services.users.models import Base as UsersBase
@@ -43,6 +44,7 @@ SERVICE_METADATA: dict[str, MetaData] = {
     "indexer": IndexerBase.metadata,
     "search": SearchBase.metadata,
     "ai": AiBase.metadata,
+    "recommendations": RecommendationsBase.metadata,
 }
 PASSWORD = "popcorn-matinee-1987"
 

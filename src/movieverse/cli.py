@@ -56,6 +56,7 @@ from movieverse.services.indexer.app import DEFINITION as INDEXER
 from movieverse.services.metadata.app import DEFINITION as METADATA
 from movieverse.services.movies.app import DEFINITION as MOVIES
 from movieverse.services.notifications.app import DEFINITION as NOTIFICATIONS
+from movieverse.services.recommendations.app import DEFINITION as RECOMMENDATIONS
 from movieverse.services.reviews.app import DEFINITION as REVIEWS
 from movieverse.services.search.app import DEFINITION as SEARCH
 from movieverse.services.users.app import DEFINITION as USERS
@@ -83,6 +84,7 @@ DEFINITIONS: Mapping[str, ServiceDefinition] = {
     "indexer": INDEXER,
     "search": SEARCH,
     "ai": AI,
+    "recommendations": RECOMMENDATIONS,
 }
 DEFAULT_PORTS = {
     "auth": 8001,
@@ -93,6 +95,7 @@ DEFAULT_PORTS = {
     "notifications": 8006,
     "search": 8007,
     "indexer": 8008,
+    "recommendations": 8009,
     "ai": 8010,
 }
 

@@ -29,6 +29,7 @@ from movieverse.services.indexer.app import create_app as create_indexer
 from movieverse.services.metadata.app import create_app as create_metadata
 from movieverse.services.movies.app import create_app as create_movies
 from movieverse.services.notifications.app import create_app as create_notifications
+from movieverse.services.recommendations.app import create_app as create_recommendations
 from movieverse.services.reviews.app import create_app as create_reviews
 from movieverse.services.search.app import create_app as create_search
 from movieverse.services.users.app import create_app as create_users
@@ -49,6 +50,7 @@ SERVICE_FACTORIES: Mapping[str, AppFactory] = {
     "reviews": create_reviews,
     "notifications": create_notifications,
     "ai": create_ai,
+    "recommendations": create_recommendations,
 }
 
 

@@ -201,7 +201,11 @@ async def get_movie(
                 document = orjson.loads(body)
                 document.update(
                     await service.appended(
-                        session, movie_id=movie_id, appends=appends, people=ctx.state["people"]
+                        session,
+                        movie_id=movie_id,
+                        appends=appends,
+                        people=ctx.state["people"],
+                        related=ctx.state["related"],
                     )
                 )
                 body = _json(document)

@@ -43,6 +43,7 @@ from movieverse.services.movies.events import (
 )
 from movieverse.services.movies.models import SERVICE, Base
 from movieverse.services.movies.people import PeopleDirectory
+from movieverse.services.movies.related import RelatedMovies
 from movieverse.services.movies.settings import MoviesSettings
 
 
@@ -103,6 +104,9 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     people = PeopleDirectory(service_client("metadata", local_apps=ctx.shared.local_apps))
     stack.push_async_callback(people.close)
     ctx.state["people"] = people
+    related = RelatedMovies(service_client("recommendations", local_apps=ctx.shared.local_apps))
+    stack.push_async_callback(related.close)
+    ctx.state["related"] = related
     own = ctx.settings
     assert isinstance(own, MoviesSettings)
     ctx.state["movie_cache"] = MovieCache(ctx.kv, ttl_seconds=own.details_cache_seconds)

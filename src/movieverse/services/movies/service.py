@@ -21,6 +21,7 @@ from movieverse.services.movies.cache import MovieCache
 from movieverse.services.movies.events import MovieCreated, MovieDeleted, MovieUpdated
 from movieverse.services.movies.models import SERVICE, Activity, Keyword, Movie
 from movieverse.services.movies.people import PeopleDirectory
+from movieverse.services.movies.related import RelatedMovies
 from movieverse.services.movies.repository import MovieRepository
 from movieverse.services.movies.schemas import (
     ChangesPage,
@@ -34,9 +35,9 @@ from movieverse.services.movies.schemas import (
 )
 from movieverse.services.movies.scores import pooled
 
-# Sub-resources GET /movies/{id}?append_to_response= can add, and who provides them. Reviews,
-# similar and recommendations join when their services exist.
-APPENDABLE = ("credits", "keywords")
+# Sub-resources GET /movies/{id}?append_to_response= can add, and who provides them: credits
+# come from metadata, similar and recommendations from the recommendations service.
+APPENDABLE = ("credits", "keywords", "similar", "recommendations")
 
 
 def parse_appends(raw: str | None) -> list[str]:
@@ -118,10 +119,18 @@ async def details_json(session: AsyncSession, *, movie_id: int, cache: MovieCach
 
 
 async def appended(
-    session: AsyncSession, *, movie_id: int, appends: Sequence[str], people: PeopleDirectory
+    session: AsyncSession,
+    *,
+    movie_id: int,
+    appends: Sequence[str],
+    people: PeopleDirectory,
+    related: RelatedMovies,
 ) -> dict[str, Any]:
     """The sub-resources ``append_to_response`` asked for, by name."""
     extra: dict[str, Any] = {}
+    for kind in ("similar", "recommendations"):
+        if kind in appends:
+            extra[kind] = await related.page(movie_id, kind)
     if "credits" in appends:
         extra["credits"] = await people.credits(movie_id)
     if "keywords" in appends:

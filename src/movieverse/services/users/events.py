@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from movieverse.platform.events.envelope import EventPayload
 
@@ -28,12 +28,16 @@ class UserListChanged(EventPayload):
 
 
 class PreferencesChanged(EventPayload):
-    """A user's notification settings, after a change: notifications keeps a copy of them."""
+    """A user's preferences, after a change: notifications keeps their notification settings,
+    recommendations their favourite genres and adult filter."""
 
     event_type = "users.preferences.changed"
 
     user_id: UUID
     notifications: dict[str, bool]
+    # Added after version 1 (hence the defaults): what recommendations reads.
+    favourite_genres: list[int] = Field(default_factory=list)
+    include_adult: bool = False
 
 
 class AccountRegistered(BaseModel):

@@ -152,12 +152,17 @@ async def update_preferences(
         profile.include_adult = changes.include_adult
     if changes.notifications is not None:
         profile.notification_settings = changes.notifications.model_dump()
-        payload = PreferencesChanged(
-            user_id=principal.user_id, notifications=changes.notifications.model_dump()
-        )
-        await outbox.add(session, new_event(payload, producer=SERVICE, key=str(principal.user_id)))
     profile.updated_at = utcnow()
-    return _preferences(profile)
+    preferences = _preferences(profile)
+    # The whole state on every change, so a consumer needs only the latest event.
+    payload = PreferencesChanged(
+        user_id=principal.user_id,
+        notifications=preferences.notifications.model_dump(),
+        favourite_genres=preferences.favourite_genres,
+        include_adult=preferences.include_adult,
+    )
+    await outbox.add(session, new_event(payload, producer=SERVICE, key=str(principal.user_id)))
+    return preferences
 
 
 async def public_profile(session: AsyncSession, *, username: str) -> PublicProfile:

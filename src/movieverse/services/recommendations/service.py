@@ -1,0 +1,279 @@
+"""Recommendations' logic: events kept, and answers assembled from the ai service's scores.
+
+Caching. A personal answer is cached under a key made of everything that can change it: the
+user's latest rating time as recommendations saw it (from rating events), their lists and
+preferences, the current model version (from ai's model events) and the query. A new rating
+makes a new key at once; the old entry just expires. An answer is stored only when it is from
+the model, names the model version the key names, and already reflects the user's latest
+rating (the ai service says up to when its answer is), so a rating that recommendations saw
+before ai did can never pin a stale answer under the new key. A fallback is never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.cache import KeyValueStore
+from movieverse.platform.errors import (
+    BadRequest,
+    FieldError,
+    Forbidden,
+    NotFound,
+    ServiceUnavailable,
+    Unauthorized,
+)
+from movieverse.platform.events.envelope import Event
+from movieverse.platform.http import ServiceClient, ServiceUnreachable
+from movieverse.services.recommendations.events import (
+    AUTH_USER_REGISTERED,
+    USERS_USER_DELETED,
+    AccountRegistered,
+    ListChanged,
+    ModelPublished,
+    PreferencesChanged,
+    RatingChanged,
+    UserDeleted,
+)
+from movieverse.services.recommendations.repository import RecommendationsRepository, UserFacts
+
+MAX_RESULTS = 500
+MAX_GENRES = 20
+CACHE = "recs"
+MODEL_KEY = f"{CACHE}:model"
+
+
+def rated_key(user_id: UUID) -> str:
+    return f"{CACHE}:rated:{user_id}"
+
+
+# Events ----------------------------------------------------------------------------------------
+
+
+async def apply_account_event(session: AsyncSession, *, event: Event) -> None:
+    repo = RecommendationsRepository(session)
+    if event.type == AUTH_USER_REGISTERED:
+        registered = AccountRegistered.model_validate(event.payload)
+        await repo.put_account(registered.user_id, registered.username, event.occurred_at)
+    elif event.type == USERS_USER_DELETED:
+        await repo.forget(UserDeleted.model_validate(event.payload).user_id)
+    else:
+        preferences = PreferencesChanged.model_validate(event.payload)
+        await repo.put_preferences(
+            preferences.user_id,
+            favourite_genres=preferences.favourite_genres,
+            include_adult=preferences.include_adult,
+            at=event.occurred_at,
+        )
+
+
+async def apply_list_event(session: AsyncSession, *, event: Event) -> None:
+    change = ListChanged.model_validate(event.payload)
+    repo = RecommendationsRepository(session)
+    if change.action == "added":
+        await repo.add_to_list(change.user_id, change.list, change.movie_id, event.occurred_at)
+    else:
+        await repo.remove_from_list(change.user_id, change.list, change.movie_id)
+
+
+async def note_ratings(kv: KeyValueStore, *, events: Sequence[Event], ttl: float) -> None:
+    """Remember each user's latest rating time: the next request builds a new cache key."""
+    latest: dict[UUID, datetime] = {}
+    for event in events:
+        user = RatingChanged.model_validate(event.payload).user_id
+        latest[user] = max(latest.get(user, event.occurred_at), event.occurred_at)
+    for user, at in latest.items():
+        known = await kv.get(rated_key(user))
+        if known is None or known.decode() < at.isoformat():
+            await kv.set(rated_key(user), at.isoformat().encode(), ttl_seconds=ttl * 2 or None)
+
+
+async def note_model(kv: KeyValueStore, *, event: Event) -> None:
+    version = ModelPublished.model_validate(event.payload).version
+    await kv.set(MODEL_KEY, version.encode())
+
+
+# Requests --------------------------------------------------------------------------------------
+
+
+def parse_genres(raw: str | None) -> list[int]:
+    """``genres=80,18``: movies in any of these genres."""
+    if not raw:
+        return []
+    values = [part.strip() for part in raw.split(",") if part.strip()]
+    if len(values) > MAX_GENRES or not all(v.isdigit() and 0 < int(v) < 2**31 for v in values):
+        raise BadRequest(
+            f"genres takes up to {MAX_GENRES} comma-separated genre ids",
+            errors=[FieldError(field="query.genres", message=raw[:100], code="invalid_genres")],
+        )
+    return list(dict.fromkeys(int(v) for v in values))
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    page: int
+    per_page: int
+    genres: list[int]
+    exclude_rated: bool
+    exclude_watchlist: bool
+    exclude_seen: bool
+
+    @property
+    def wanted(self) -> int:
+        return min(self.page * self.per_page, MAX_RESULTS)
+
+    def key(self) -> str:
+        return (
+            f"{self.page}:{self.per_page}:{','.join(map(str, self.genres))}:"
+            f"{int(self.exclude_rated)}{int(self.exclude_watchlist)}{int(self.exclude_seen)}"
+        )
+
+
+def _ai(client: ServiceClient | None) -> ServiceClient:
+    if client is None:
+        raise ServiceUnavailable("Recommendations need the ai service, which is not running")
+    return client
+
+
+async def _ai_answer(response_status: int, body: Any) -> dict[str, Any]:
+    if response_status == 200 and isinstance(body, dict):
+        return body
+    if response_status == 404:
+        raise NotFound(
+            str(body.get("detail", "Not found")) if isinstance(body, dict) else "Not found"
+        )
+    if response_status == 401:
+        raise Unauthorized()
+    if response_status == 403:
+        raise Forbidden("Not allowed")
+    raise ServiceUnavailable(f"The ai service answered {response_status}")
+
+
+def page_of(answer: dict[str, Any], *, page: int, per_page: int) -> dict[str, Any]:
+    results = answer["results"]
+    total = len(results)
+    start = (page - 1) * per_page
+    return {
+        "page": page,
+        "per_page": per_page,
+        "total_results": total,
+        "total_pages": math.ceil(total / per_page) if total else 0,
+        "source": answer["source"],
+        "model": answer["model"],
+        "genres": answer.get("genres", []),
+        "results": [
+            {"id": r["movie_id"], "title": r["title"], "score": r["score"], "reason": r["reason"]}
+            for r in results[start : start + per_page]
+        ],
+    }
+
+
+async def for_user(
+    session: AsyncSession,
+    *,
+    kv: KeyValueStore,
+    ai: ServiceClient | None,
+    authorization: str,
+    user_id: UUID,
+    query: Query,
+    must_exist: bool,
+    cache_seconds: float,
+) -> bytes:
+    """A page of ``user_id``'s recommendations, as JSON bytes (what the cache keeps)."""
+    facts = await RecommendationsRepository(session).facts(user_id)
+    rated_at = await kv.get(rated_key(user_id))
+    model = await kv.get(MODEL_KEY)
+    key = _cache_key(user_id, facts, query, rated_at, model)
+    if model is not None and cache_seconds > 0:
+        cached = await kv.get(key)
+        if cached is not None:
+            return cached
+    exclude: set[int] = set()
+    if query.exclude_watchlist:
+        exclude |= facts.lists.get("watchlist", set())
+    if query.exclude_seen:
+        exclude |= facts.lists.get("seen", set())
+    request = {
+        "user_id": str(user_id),
+        "count": query.wanted,
+        "exclude": sorted(exclude),
+        "genres": query.genres,
+        "favourite_genres": facts.favourite_genres,
+        "exclude_rated": query.exclude_rated,
+        "include_adult": facts.include_adult,
+    }
+    try:
+        response = await _ai(ai).request(
+            "POST", "/ai/recommend", json=request, headers={"Authorization": authorization}
+        )
+    except ServiceUnreachable as exc:
+        raise ServiceUnavailable("The ai service cannot be reached; try again") from exc
+    answer = await _ai_answer(response.status_code, response.json())
+    if must_exist and not facts.exists and not answer.get("known_user"):
+        raise NotFound(f"No user {user_id}")
+    body = orjson.dumps(page_of(answer, page=query.page, per_page=query.per_page))
+    if _cacheable(answer, model=model, rated_at=rated_at) and cache_seconds > 0:
+        await kv.set(key, body, ttl_seconds=cache_seconds)
+    return body
+
+
+def _cache_key(
+    user_id: UUID, facts: UserFacts, query: Query, rated_at: bytes | None, model: bytes | None
+) -> str:
+    parts = (
+        f"{facts.fingerprint}|{(rated_at or b'').decode()}|{(model or b'').decode()}|{query.key()}"
+    )
+    digest = hashlib.blake2b(parts.encode(), digest_size=12).hexdigest()
+    return f"{CACHE}:user:{user_id}:{digest}"
+
+
+def _cacheable(answer: dict[str, Any], *, model: bytes | None, rated_at: bytes | None) -> bool:
+    if answer.get("source") != "model" or model is None or not answer.get("model"):
+        return False
+    if answer["model"]["version"] != model.decode():
+        return False
+    if rated_at is None:
+        return True
+    as_of = answer.get("as_of")
+    return as_of is not None and datetime.fromisoformat(as_of) >= datetime.fromisoformat(
+        rated_at.decode()
+    )
+
+
+async def for_movie(
+    *,
+    kv: KeyValueStore,
+    ai: ServiceClient | None,
+    movie_id: int,
+    basis: str,
+    page: int,
+    per_page: int,
+    cache_seconds: float,
+) -> bytes:
+    """A movie's similar movies (``basis="content"``) or recommendations (``"model"``)."""
+    model = await kv.get(MODEL_KEY)
+    key = f"{CACHE}:movie:{movie_id}:{basis}:{page}:{per_page}:{(model or b'').decode()}"
+    if model is not None and cache_seconds > 0:
+        cached = await kv.get(key)
+        if cached is not None:
+            return cached
+    count = min(page * per_page, MAX_RESULTS)
+    try:
+        response = await _ai(ai).get(
+            f"/ai/movies/{movie_id}/similar", params={"count": count, "basis": basis}
+        )
+    except ServiceUnreachable as exc:
+        raise ServiceUnavailable("The ai service cannot be reached; try again") from exc
+    answer = await _ai_answer(response.status_code, response.json())
+    body = orjson.dumps(page_of(answer, page=page, per_page=per_page))
+    if _cacheable(answer, model=model, rated_at=None) and cache_seconds > 0:
+        await kv.set(key, body, ttl_seconds=cache_seconds)
+    return body
