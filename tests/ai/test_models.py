@@ -15,6 +15,7 @@ from movieverse.ai.models.hybrid import Hybrid
 from movieverse.ai.models.itemknn import ItemKnn
 from movieverse.ai.models.popularity import Popularity
 from movieverse.ai.models.registry import build_model
+from movieverse.ai.models.session_ease import SessionEase, session_gram
 
 
 def _matrix(pairs: list[tuple[int, int]]) -> Matrix:
@@ -123,3 +124,31 @@ def test_hybrid_round_trips_through_its_params_and_state() -> None:
 def test_unknown_kinds_are_refused() -> None:
     with pytest.raises(ValueError, match="unknown model kind"):
         build_model("bivae", {})
+
+
+def test_session_co_occurrence_weighs_pairs_by_time_apart() -> None:
+    # One user rated items 1 and 2 a minute apart, and item 3 a day later.
+    log = RatingLog.from_rows([(1, 1, 4.0, 0), (1, 2, 4.0, 60), (1, 3, 4.0, 86_400)])
+    gram = session_gram(Matrix.from_log(log), tau_seconds=600.0)
+    assert gram[0, 0] == 1.0
+    assert gram[0, 1] == pytest.approx(np.exp(-60 / 600))
+    assert gram[0, 2] == pytest.approx(np.exp(-86_400 / 600))
+    assert np.allclose(gram, gram.T)
+
+
+def test_session_ease_prefers_what_was_watched_in_the_same_sitting() -> None:
+    # Everyone rated 1 and 2 together, and 3 long before; all three are equally co-rated.
+    rows = []
+    for user in range(1, 30):
+        rows += [(user, 1, 4.0, 10_000_000), (user, 2, 4.0, 10_000_100), (user, 3, 4.0, 0)]
+    rows += [(99, 4, 4.0, 0)]
+    matrix = Matrix.from_log(RatingLog.from_rows(rows))
+    model = SessionEase(l2=1.0, tau_seconds=600.0)
+    model.fit(matrix)
+    history = matrix.history_rows([[1]])
+    scores = model.score(history)[0]
+    assert scores[1] > scores[2]  # item 2 (same sitting) over item 3 (years apart)
+    plain = Ease(l2=1.0)
+    plain.fit(matrix)
+    plain_scores = plain.score(history)[0]
+    assert plain_scores[1] == pytest.approx(plain_scores[2])

@@ -28,7 +28,7 @@ from movieverse.ai.splits import leave_last_out, stratified_split
 
 Protocol = Literal["msr", "loo"]
 PROTOCOLS: tuple[Protocol, ...] = ("msr", "loo")
-MODELS = ("popularity", "sar", "itemknn", "ease", "als", "content", "hybrid")
+MODELS = ("popularity", "sar", "itemknn", "ease", "session_ease", "als", "content", "hybrid")
 BATCH_USERS = 1024
 VALIDATION_SEED = 7
 
@@ -45,6 +45,13 @@ GRIDS: dict[str, tuple[str, list[dict[str, Any]]]] = {
         ],
     ),
     "ease": ("ease", [{"l2": l2} for l2 in (100.0, 250.0, 500.0, 1000.0, 2000.0)]),
+    "session_ease": (
+        "session_ease",
+        [
+            {"l2": l2, "tau_seconds": tau}
+            for l2, tau in itertools.product((25.0, 50.0, 100.0, 250.0), (150.0, 300.0, 600.0))
+        ],
+    ),
     "als": (
         "als",
         [
@@ -54,8 +61,10 @@ GRIDS: dict[str, tuple[str, list[dict[str, Any]]]] = {
     ),
     "content": ("content", [{"neighbours": n} for n in (50, 200)]),
 }
-HYBRID_PART_MODELS = ("ease", "als", "content")
-HYBRID_WEIGHTS = (0.0, 0.1, 0.2, 0.4, 0.7, 1.0)
+# The hybrid's candidate parts, strongest first (the first keeps weight 1); a part whose
+# weight validation sets to 0 is left out of the trained model.
+HYBRID_PART_MODELS = ("session_ease", "ease", "als", "content")
+HYBRID_WEIGHTS = (0.0, 0.1, 0.2, 0.4, 0.7, 1.0, 1.5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -254,9 +263,10 @@ def _run_hybrid(
         if best is None or ndcg > best[0]:
             best = (ndcg, weights)
     assert best is not None
+    kept = [(n, w) for n, w in zip(names, best[1], strict=True) if w > 0]
     params = {
-        "parts": [{"kind": GRIDS[n][0], "params": tuned[n].params()} for n in names],
-        "weights": best[1],
+        "parts": [{"kind": GRIDS[n][0], "params": tuned[n].params()} for n, _ in kept],
+        "weights": [w for _, w in kept],
     }
     model = build_model("hybrid", params, documents=data.documents)
     started = time.perf_counter()

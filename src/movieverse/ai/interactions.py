@@ -72,11 +72,15 @@ class RatingLog:
 
 @dataclass(frozen=True, slots=True)
 class Matrix:
-    """A training log encoded for the models: ``values`` is users x items, CSR, float32."""
+    """A training log encoded for the models: ``values`` is users x items, CSR, float32, one
+    per (user, item) that interacted."""
 
     user_ids: IntArray
     item_ids: IntArray
     values: sparse.csr_matrix
+    # When each interaction happened (Unix seconds), in the same sparsity as ``values``; None
+    # for a matrix built without times. Session-aware models read it.
+    times: sparse.csr_matrix | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -95,14 +99,23 @@ class Matrix:
             item_cols = np.searchsorted(item_ids, log.items)
             if np.any(item_cols >= len(item_ids)) or np.any(item_ids[item_cols] != log.items):
                 raise ValueError("the log has items outside the given item axis")
+        # One interaction per (user, item): the latest row of a repeated pair counts.
+        codes = user_rows.astype(np.int64) * len(item_ids) + item_cols
+        _, first_from_end = np.unique(codes[::-1], return_index=True)
+        rows = len(codes) - 1 - first_from_end
+        shape = (len(user_ids), len(item_ids))
         values = sparse.csr_matrix(
-            (np.ones(len(log), dtype=np.float32), (user_rows, item_cols)),
-            shape=(len(user_ids), len(item_ids)),
+            (np.ones(len(rows), dtype=np.float32), (user_rows[rows], item_cols[rows])), shape=shape
         )
-        # A duplicate (user, item) pair sums on construction; an interaction is 0 or 1.
-        values.data[:] = 1.0
+        times = sparse.csr_matrix(
+            (log.timestamps[rows].astype(np.float64), (user_rows[rows], item_cols[rows])),
+            shape=shape,
+        )
         return cls(
-            user_ids=user_ids.astype(np.int64), item_ids=item_ids.astype(np.int64), values=values
+            user_ids=user_ids.astype(np.int64),
+            item_ids=item_ids.astype(np.int64),
+            values=values,
+            times=times,
         )
 
     def user_index(self, user_id: int) -> int | None:

@@ -17,20 +17,22 @@ from movieverse.ai.models.registry import build_model
 # Chosen on ml-100k's validation split by `movieverse ai evaluate` (see its JSON); retune with
 # `movieverse ai evaluate --dataset <yours>` for a very different catalog.
 EASE_PARAMS: dict[str, Any] = {"l2": 1000.0}
+SESSION_EASE_PARAMS: dict[str, Any] = {"l2": 100.0, "tau_seconds": 300.0}
 ALS_PARAMS: dict[str, Any] = {"factors": 16, "regularization": 0.1, "alpha": 2.0, "iterations": 15}
 CONTENT_PARAMS: dict[str, Any] = {"neighbours": 50}
 ITEMKNN_PARAMS: dict[str, Any] = {"similarity": "cosine", "neighbours": 200, "shrink": 10.0}
-HYBRID_WEIGHTS = [1.0, 0.7, 0.1]
+HYBRID_WEIGHTS = [1.0, 1.0, 0.2]
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "popularity": {},
     "itemknn": ITEMKNN_PARAMS,
     "ease": EASE_PARAMS,
+    "session_ease": SESSION_EASE_PARAMS,
     "als": ALS_PARAMS,
     "content": CONTENT_PARAMS,
     "hybrid": {
         "parts": [
-            {"kind": "ease", "params": EASE_PARAMS},
+            {"kind": "session_ease", "params": SESSION_EASE_PARAMS},
             {"kind": "als", "params": ALS_PARAMS},
             {"kind": "content", "params": CONTENT_PARAMS},
         ],
@@ -53,8 +55,11 @@ def _scalable(params: dict[str, Any], items: int) -> tuple[dict[str, Any], list[
     notes: list[str] = []
     parts = []
     for part in params["parts"]:
-        if part["kind"] == "ease" and items > int(part["params"].get("max_items", 20_000)):
-            notes.append(f"ease -> itemknn: {items} items is above EASE's dense-matrix limit")
+        dense = part["kind"] in {"ease", "session_ease"}
+        if dense and items > int(part["params"].get("max_items", 20_000)):
+            notes.append(
+                f"{part['kind']} -> itemknn: {items} items is above its dense-matrix limit"
+            )
             parts.append({"kind": "itemknn", "params": ITEMKNN_PARAMS})
         else:
             parts.append(part)
@@ -77,7 +82,7 @@ def train(
     substitutions: list[str] = []
     if kind == "hybrid":
         chosen, substitutions = _scalable(chosen, len(item_ids))
-    elif kind == "ease" and len(item_ids) > int(chosen.get("max_items", 20_000)):
+    elif kind in {"ease", "session_ease"} and len(item_ids) > int(chosen.get("max_items", 20_000)):
         raise ModelTooLarge(f"{len(item_ids)} items is above EASE's limit: train itemknn or als")
     model = build_model(kind, chosen, documents=documents)
     matrix = Matrix.from_log(log, item_ids=item_ids)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from movieverse.ai.models.als import ImplicitAls
@@ -12,22 +12,27 @@ from movieverse.ai.models.ease import Ease
 from movieverse.ai.models.hybrid import Hybrid
 from movieverse.ai.models.itemknn import ItemKnn
 from movieverse.ai.models.popularity import Popularity
+from movieverse.ai.models.session_ease import SessionEase
 
-KINDS = ("popularity", "itemknn", "ease", "als", "content", "hybrid")
+KINDS = ("popularity", "itemknn", "ease", "session_ease", "als", "content", "hybrid")
+
+
+# Models whose only inputs are their parameters.
+_SIMPLE: dict[str, Callable[..., Recommender]] = {
+    "popularity": Popularity,
+    "itemknn": ItemKnn,
+    "ease": Ease,
+    "session_ease": SessionEase,
+    "als": ImplicitAls,
+}
 
 
 def build_model(
     kind: str, params: Mapping[str, Any], *, documents: Mapping[int, str] | None = None
 ) -> Recommender:
     """A fresh model of ``kind`` with ``params`` (as ``params()`` reported them)."""
-    if kind == "popularity":
-        return Popularity()
-    if kind == "itemknn":
-        return ItemKnn(**params)
-    if kind == "ease":
-        return Ease(**params)
-    if kind == "als":
-        return ImplicitAls(**params)
+    if kind in _SIMPLE:
+        return _SIMPLE[kind](**params)
     if kind == "content":
         return ContentKnn(documents=documents or {}, **params)
     if kind == "hybrid":

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ModelKind = Literal["popularity", "itemknn", "ease", "als", "content", "hybrid"]
+ModelKind = Literal["popularity", "itemknn", "ease", "session_ease", "als", "content", "hybrid"]
 MovieId = int
 MAX_RESULTS = 500
 MAX_EXCLUDED = 20_000

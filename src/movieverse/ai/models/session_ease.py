@@ -1,0 +1,79 @@
+"""EASE over session co-occurrence: two movies count as co-watched in proportion to how close
+in time one user rated them, exp(-|t_i - t_j| / tau), instead of 1 for any two movies in a
+whole history. Movies rated in one sitting say more about each other than movies rated years
+apart; on MovieLens 100k this beats plain EASE on validation data (see ``movieverse ai
+evaluate``). Scoring is EASE's: the user's history times the learned item x item weights.
+
+Like EASE it needs a dense item x item matrix, so it refuses above ``max_items``.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+import numpy.typing as npt
+from scipy import linalg, sparse
+
+from movieverse.ai.interactions import IntArray, Matrix
+from movieverse.ai.models.base import ModelTooLarge, Scores, as_float32
+
+
+def session_gram(matrix: Matrix, *, tau_seconds: float) -> npt.NDArray[np.float64]:
+    """Sum over users of exp(-|t_i - t_j| / tau) for every pair of items they rated (an item
+    with itself: 1), dense items x items."""
+    if matrix.times is None:
+        raise ValueError("session-aware EASE needs interaction times")
+    items = matrix.shape[1]
+    gram = np.zeros((items, items), dtype=np.float64)
+    times = matrix.times
+    for row in range(times.shape[0]):
+        start, stop = times.indptr[row], times.indptr[row + 1]
+        if start == stop:
+            continue
+        columns = times.indices[start:stop]
+        stamps = times.data[start:stop]
+        weights = np.exp(-np.abs(stamps[:, None] - stamps[None, :]) / tau_seconds)
+        # A user's items are distinct, so this fancy-indexed add touches each cell once.
+        gram[np.ix_(columns, columns)] += weights
+    return gram
+
+
+class SessionEase:
+    kind: ClassVar[str] = "session_ease"
+
+    def __init__(
+        self, *, l2: float = 500.0, tau_seconds: float = 600.0, max_items: int = 20_000
+    ) -> None:
+        if l2 <= 0 or tau_seconds <= 0:
+            raise ValueError("l2 and tau_seconds must be positive")
+        self.l2 = l2
+        self.tau_seconds = tau_seconds
+        self.max_items = max_items
+        self.weights: Scores = np.zeros((0, 0), dtype=np.float32)
+
+    def fit(self, matrix: Matrix) -> None:
+        items = matrix.shape[1]
+        if items > self.max_items:
+            raise ModelTooLarge(
+                f"session EASE needs a dense {items} x {items} matrix; its limit is "
+                f"{self.max_items} items: use item-kNN or ALS"
+            )
+        gram = session_gram(matrix, tau_seconds=self.tau_seconds)
+        gram[np.diag_indices(items)] += self.l2
+        precision = linalg.inv(gram, overwrite_a=True, check_finite=False)
+        weights = precision / (-np.diag(precision))
+        weights[np.diag_indices(items)] = 0.0
+        self.weights = as_float32(weights)
+
+    def score(self, rows: sparse.csr_matrix, *, users: IntArray | None = None) -> Scores:
+        return as_float32(rows @ self.weights)
+
+    def params(self) -> dict[str, Any]:
+        return {"l2": self.l2, "tau_seconds": self.tau_seconds}
+
+    def state(self) -> dict[str, npt.NDArray[Any]]:
+        return {"weights": self.weights}
+
+    def load_state(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
+        self.weights = as_float32(arrays["weights"])
