@@ -89,12 +89,30 @@ async def test_ml_100k_ratings_become_the_movies_scores(
     assert _reviews_rows(var)[:2] == (100_000, 943)
     expected = _expected_totals(folder / "u.data", "\t")
     assert _observed_totals(var, "ml100k_id") == expected
+    # The same ratings are the ai service's interactions, on its 0.5-10 scale.
+    with sqlite3.connect(var / "ai.db") as ai:
+        count, users, mean = ai.execute(
+            "select count(*), count(distinct user_id), avg(rating) from ai_interactions"
+        ).fetchone()
+    assert (count, users) == (100_000, 943)
+    assert mean == pytest.approx(2 * 3.52986)  # ml-100k's mean rating is 3.52986 stars
+
+    # A model trained from the command line is the one the server then serves.
+    trained = await asyncio.to_thread(
+        runner.invoke, app, ["ai", "train", "--kind", "ease"], env=env
+    )
+    assert trained.exit_code == 0, trained.output
+    assert "on 100000 interactions" in " ".join(trained.output.split())
+    version = (var / "models" / "CURRENT").read_text()
 
     # Once the server runs, the totals events reach movies: each score is its ratings' mean.
     toy_story = 1  # ml-100k item 1: 452 ratings
     count, points = expected[toy_story]
     settings = Stack("embedded", database_url=None, redis_url=None).settings(var)
-    async with running_gateway(settings) as (_, client):
+    async with running_gateway(settings) as (gateway, client):
+        served = gateway.services["ai"].state.ctx.state["models"].current
+        assert served is not None
+        assert served.version in version
         with sqlite3.connect(var / "movies.db") as movies:
             (movie_id,) = movies.execute(
                 "select id from movies_movies where ml100k_id = ?", (toy_story,)

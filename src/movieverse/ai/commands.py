@@ -84,3 +84,68 @@ def evaluate_command(
     if json_path is not None:
         write_json(result, json_path)
         console.print(f"results written to {json_path}")
+
+
+@ai_app.command("train")
+def train_command(
+    *,
+    kind: Annotated[
+        str | None, typer.Option(help="popularity, itemknn, ease, als, content or hybrid")
+    ] = None,
+) -> None:
+    """Train a model on the ai service's interactions (ratings made in MovieVerse, and those
+    `movieverse import` brought in) and make it current. A running server swaps to it within
+    MOVIEVERSE_AI_RELOAD_SECONDS."""
+    import asyncio
+
+    from movieverse.ai.models.registry import KINDS
+    from movieverse.platform.errors import Conflict
+    from movieverse.platform.service import SharedRuntime, service_runtime
+    from movieverse.platform.settings import PlatformSettings
+    from movieverse.services.ai import jobs
+    from movieverse.services.ai.app import DEFINITION, models_dir
+    from movieverse.services.ai.runtime import ModelHolder
+    from movieverse.services.ai.settings import AiSettings
+
+    if kind is not None and kind not in KINDS:
+        console.print(f"[red]Unknown kind {kind!r}.[/red] Known: {', '.join(KINDS)}")
+        raise typer.Exit(2)
+    settings = PlatformSettings()
+
+    async def run() -> dict[str, object]:
+        runtime = SharedRuntime(settings, consume=False)
+        async with service_runtime(DEFINITION, settings, runtime, start_relay=False) as ctx:
+            own = ctx.settings
+            assert isinstance(own, AiSettings)
+            store = models_dir(ctx)
+            job = await jobs.request_training(
+                ctx.db, kind=kind or own.model_kind, trigger="cli", requested_by=None
+            )
+            await jobs.run_training(
+                ctx.db,
+                job_id=job.id,
+                store=store,
+                holder=ModelHolder(store),
+                outbox=ctx.outbox,
+                min_interactions=own.min_interactions,
+                keep_versions=own.keep_versions,
+            )
+            return await jobs.get_job(ctx.db, job_id=job.id)
+
+    try:
+        job = asyncio.run(run())
+    except Conflict as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    if job["status"] != "succeeded":
+        console.print(f"[red]failed[/red]: {job['error']}")
+        raise typer.Exit(1)
+    details = job["details"]
+    assert isinstance(details, dict)
+    console.print(
+        f"[green]trained[/green] {job['kind']} version {job['version']} on "
+        f"{job['interactions']} interactions, {details.get('items')} movies, in "
+        f"{details.get('train_seconds')} s"
+    )
+    for note in details.get("substitutions") or []:
+        console.print(f"[yellow]{note}[/yellow]")

@@ -253,3 +253,33 @@ async def test_sentiment_of_a_text(ai_app: AiApp) -> None:
     empty = await client.get("/ai/sentiment", params={"text": ""})
     assert empty.status_code == 400
     assert empty.json()["errors"][0]["field"] == "query.text"
+
+
+async def test_a_written_review_is_scored_and_kept_as_its_analysis(ai_app: AiApp) -> None:
+    gateway, client = ai_app
+    admin = await admin_account(gateway, client)
+    made = await client.post("/movies", json={"title": "Heat"}, headers=admin.headers)
+    assert made.status_code == 201, made.text
+    movie = made.json()["id"]
+    critic = await signed_up(client, "critic")
+    written = await client.post(
+        f"/movies/{movie}/reviews",
+        json={"title": "Superb", "body": "A brilliant, gripping film. I loved every minute."},
+        headers=critic.headers,
+    )
+    assert written.status_code == 201, written.text
+    review = written.json()["id"]
+    analysis: dict[str, Any] = {}
+
+    async def analysed() -> bool:
+        response = await client.get(f"/metadata/reviews/{review}/analysis")
+        analysis.update(response.json())
+        return response.status_code == 200
+
+    await eventually(analysed)
+    assert analysis["label"] == "positive"
+    assert analysis["compound"] > 0.5
+    assert analysis["model"] == "vader-3.3.2"
+    summary = (await client.get(f"/metadata/movies/{movie}/review-sentiment")).json()
+    assert summary["count"] == 1
+    assert summary["positive_count"] == 1
