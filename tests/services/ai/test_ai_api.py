@@ -283,3 +283,23 @@ async def test_a_written_review_is_scored_and_kept_as_its_analysis(ai_app: AiApp
     summary = (await client.get(f"/metadata/movies/{movie}/review-sentiment")).json()
     assert summary["count"] == 1
     assert summary["positive_count"] == 1
+
+
+async def test_scheduled_training_runs_only_when_the_data_changed(ai_app: AiApp) -> None:
+    gateway, client = ai_app
+    runner = gateway.services["ai"].state.ctx.state["training"]
+    assert await runner.train_if_due(kind="ease", trigger="schedule") is None  # no data yet
+    await seed_tastes(gateway)
+    first = await runner.train_if_due(kind="ease", trigger="schedule")
+    assert first is not None
+    await runner.wait()
+    admin = await admin_account(gateway, client)
+    job = (await client.get(f"/ai/train/{first}", headers=admin.headers)).json()
+    assert job["status"] == "succeeded"
+    assert job["trigger"] == "schedule"
+    # Nothing new since that model: no run.
+    assert await runner.train_if_due(kind="ease", trigger="schedule") is None
+    viewer = await signed_up(client, "late_rater")
+    await rate_directly(ai_app, viewer.user_id, [3])
+    assert await runner.train_if_due(kind="ease", trigger="schedule") is not None
+    await runner.wait()

@@ -113,7 +113,13 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     if ctx.shared.consume:
         await runner.resume()
         if own.train_on_start and holder.current is None:
-            await runner.train_if_due(kind=own.model_kind, trigger="start")
+
+            async def first_model() -> None:
+                await asyncio.sleep(own.train_on_start_delay_seconds)
+                if holder.current is None:
+                    await runner.train_if_due(kind=own.model_kind, trigger="start")
+
+            _background(stack, first_model(), "ai-first-model")
         if own.train_every_seconds > 0:
             _background(
                 stack,

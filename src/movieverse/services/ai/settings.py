@@ -22,8 +22,11 @@ class AiSettings(ServiceSettings):
     train_every_seconds: float = Field(default=3600.0, ge=0)
     # Below this many interactions a model is not worth training: popular movies serve instead.
     min_interactions: int = Field(default=50, ge=1)
-    # Start a training run at start-up when there is data but no model yet.
+    # Start a training run at start-up when there is data but no model yet, this long after
+    # start (so the movie events an import left in the outbox reach the ai service first and
+    # the first model knows every movie's genres and text).
     train_on_start: bool = True
+    train_on_start_delay_seconds: float = Field(default=15.0, ge=0)
     # How often a process looks for a newer current model (trained by another process).
     reload_seconds: float = Field(default=2.0, gt=0)
     # Versions kept on disk (the current one always is).
