@@ -46,7 +46,7 @@ def test_route_table_sends_paths_to_their_service(path: str, service: str | None
 async def test_services_not_built_yet_answer_404_problem(
     gateway_client: httpx.AsyncClient,
 ) -> None:
-    response = await gateway_client.get("/recommendations/me")
+    response = await gateway_client.get("/crawler/jobs")
     assert response.status_code == 404
     assert response.headers["content-type"] == "application/problem+json"
     assert response.headers["x-request-id"]
