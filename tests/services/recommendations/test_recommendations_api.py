@@ -182,6 +182,15 @@ async def test_answers_are_cached_until_the_user_rates_again(recs_app: RecsApp) 
     await eventually(refreshed)
     assert ai_calls() > calls
 
+    # A restarted embedded cache has seen no model event: the ai service's answer names the
+    # model, and caching goes on.
+    kv = recs_app[0].services["recommendations"].state.ctx.kv
+    await kv.delete("recs:model")
+    await mine(client, viewer, per_page=7)
+    calls = ai_calls()
+    await mine(client, viewer, per_page=7)
+    assert ai_calls() == calls
+
 
 async def _is_model(client: httpx.AsyncClient, viewer: Account) -> bool:
     return bool((await mine(client, viewer))["source"] == "model")

@@ -38,7 +38,7 @@ class ImplicitAls:
         self.item_factors: Scores = np.zeros((0, factors), dtype=np.float32)
         self._fitted: Any = None
 
-    def _model(self) -> Any:
+    def _model(self, *, threads: int = 0) -> Any:
         from implicit.cpu.als import AlternatingLeastSquares
         from threadpoolctl import threadpool_limits
 
@@ -51,6 +51,7 @@ class ImplicitAls:
                 alpha=self.alpha,
                 iterations=self.iterations,
                 random_state=self.seed,
+                num_threads=threads,
             )
 
     def fit(self, matrix: Matrix) -> None:
@@ -65,7 +66,8 @@ class ImplicitAls:
     def user_factors(self, rows: sparse.csr_matrix) -> Scores:
         """One exact ALS user step per row against the item factors (implicit's own solver)."""
         if self._fitted is None:
-            self._fitted = self._model()
+            # A loaded model answers requests a user at a time: one thread, no pool to wake.
+            self._fitted = self._model(threads=1)
             self._fitted.item_factors = self.item_factors
         if rows.shape[0] == 0:
             return np.zeros((0, self.factors), dtype=np.float32)

@@ -64,7 +64,8 @@ class SessionEase:
         precision = linalg.inv(gram, overwrite_a=True, check_finite=False)
         weights = precision / (-np.diag(precision))
         weights[np.diag_indices(items)] = 0.0
-        self.weights = as_float32(weights)
+        # Row-major: scoring reads the rows of the items a user rated.
+        self.weights = np.ascontiguousarray(weights, dtype=np.float32)
 
     def score(self, rows: sparse.csr_matrix, *, users: IntArray | None = None) -> Scores:
         return as_float32(rows @ self.weights)
@@ -76,4 +77,4 @@ class SessionEase:
         return {"weights": self.weights}
 
     def load_state(self, arrays: dict[str, npt.NDArray[Any]]) -> None:
-        self.weights = as_float32(arrays["weights"])
+        self.weights = np.ascontiguousarray(arrays["weights"], dtype=np.float32)

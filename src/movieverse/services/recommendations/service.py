@@ -220,9 +220,23 @@ async def for_user(
     if must_exist and not facts.exists and not answer.get("known_user"):
         raise NotFound(f"No user {user_id}")
     body = orjson.dumps(page_of(answer, page=query.page, per_page=query.per_page))
+    model = model or await _learn_model(kv, answer)
     if _cacheable(answer, model=model, rated_at=rated_at) and cache_seconds > 0:
-        await kv.set(key, body, ttl_seconds=cache_seconds)
+        await kv.set(
+            _cache_key(user_id, facts, query, rated_at, model), body, ttl_seconds=cache_seconds
+        )
     return body
+
+
+async def _learn_model(kv: KeyValueStore, answer: dict[str, Any]) -> bytes | None:
+    """The current model version, when no model event was seen since this store was empty (a
+    restart of the embedded cache): the ai service's answer names it. Written only if still
+    absent, so it never overwrites what a newer model's event wrote meanwhile."""
+    if not answer.get("model"):
+        return None
+    version = str(answer["model"]["version"]).encode()
+    await kv.set(MODEL_KEY, version, only_if_absent=True)
+    return await kv.get(MODEL_KEY)
 
 
 def _cache_key(
@@ -274,6 +288,9 @@ async def for_movie(
         raise ServiceUnavailable("The ai service cannot be reached; try again") from exc
     answer = await _ai_answer(response.status_code, response.json())
     body = orjson.dumps(page_of(answer, page=page, per_page=per_page))
+    if model is None:
+        model = await _learn_model(kv, answer)
+        key = f"{CACHE}:movie:{movie_id}:{basis}:{page}:{per_page}:{(model or b'').decode()}"
     if _cacheable(answer, model=model, rated_at=None) and cache_seconds > 0:
         await kv.set(key, body, ttl_seconds=cache_seconds)
     return body
