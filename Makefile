@@ -53,6 +53,9 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/event_lag.py
 	$(BIN)/python bench/search_scale.py
 	$(BIN)/python bench/search_freshness.py
+	$(BIN)/python bench/ai_models.py
+	$(BIN)/python bench/recommendations_latency.py
+	$(BIN)/python bench/ai_scale.py
 
 # Re-pin the whole dependency tree from a clean environment.
 lock:

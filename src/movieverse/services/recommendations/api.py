@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query, Request, Response
 
 from movieverse.platform.pagination import PageDep
 from movieverse.platform.security import AdminUser, CurrentUser, bearer_token
-from movieverse.platform.service import CtxDep, SessionDep
+from movieverse.platform.service import CtxDep
 from movieverse.services.recommendations import service
 from movieverse.services.recommendations.schemas import RecommendationPage
 from movieverse.services.recommendations.settings import RecommendationsSettings
@@ -39,7 +39,6 @@ def _json(body: bytes, headers: dict[str, str]) -> Response:
 async def _user_page(
     request: Request,
     ctx: CtxDep,
-    session: SessionDep,
     *,
     user_id: UUID,
     params: PageDep,
@@ -58,7 +57,7 @@ async def _user_page(
         exclude_seen=exclude_seen,
     )
     body = await service.for_user(
-        session,
+        db=ctx.db,
         kv=ctx.kv,
         ai=ctx.state["ai"],
         authorization=f"Bearer {bearer_token(request)}",
@@ -79,7 +78,6 @@ async def my_recommendations(
     request: Request,
     user: CurrentUser,
     ctx: CtxDep,
-    session: SessionDep,
     params: PageDep,
     genres: GenresQuery = None,
     exclude_rated: bool = True,
@@ -89,7 +87,6 @@ async def my_recommendations(
     return await _user_page(
         request,
         ctx,
-        session,
         user_id=user.user_id,
         params=params,
         genres=genres,
@@ -110,7 +107,6 @@ async def user_recommendations(
     user_id: UUID,
     _: AdminUser,
     ctx: CtxDep,
-    session: SessionDep,
     params: PageDep,
     genres: GenresQuery = None,
     exclude_rated: bool = True,
@@ -120,7 +116,6 @@ async def user_recommendations(
     return await _user_page(
         request,
         ctx,
-        session,
         user_id=user_id,
         params=params,
         genres=genres,

@@ -39,10 +39,10 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
         stack.push_async_callback(ai.close)
 
     async def accounts(session: AsyncSession, event: Event) -> None:
-        await service.apply_account_event(session, event=event)
+        await service.apply_account_event(session, event=event, kv=ctx.kv)
 
     async def lists(session: AsyncSession, event: Event) -> None:
-        await service.apply_list_event(session, event=event)
+        await service.apply_list_event(session, event=event, kv=ctx.kv)
 
     async def ratings(_session: AsyncSession, events: Sequence[Event]) -> None:
         await service.note_ratings(ctx.kv, events=events, ttl=own.cache_seconds)

@@ -20,8 +20,6 @@ class UserFacts:
     favourite_genres: list[int]
     include_adult: bool
     lists: dict[str, set[int]]
-    # Changes whenever a list or a preference does: part of the cache key.
-    fingerprint: str
 
 
 class RecommendationsRepository:
@@ -81,23 +79,17 @@ class RecommendationsRepository:
         account = await self.account(user_id)
         rows = (
             await self.session.execute(
-                select(ListEntry.kind, ListEntry.movie_id, ListEntry.added_at).where(
-                    ListEntry.user_id == user_id
-                )
+                select(ListEntry.kind, ListEntry.movie_id).where(ListEntry.user_id == user_id)
             )
         ).all()
         lists: dict[str, set[int]] = {}
-        newest = ""
-        for kind, movie, added_at in rows:
+        for kind, movie in rows:
             lists.setdefault(kind, set()).add(movie)
-            newest = max(newest, added_at.isoformat())
         genres = list(account.favourite_genres) if account else []
         adult = bool(account.include_adult) if account else False
-        updated = account.updated_at.isoformat() if account else ""
         return UserFacts(
             exists=account is not None and bool(account.username),
             favourite_genres=genres,
             include_adult=adult,
             lists=lists,
-            fingerprint=f"{len(rows)}.{newest}.{updated}",
         )

@@ -1,8 +1,9 @@
 """Recommendations' logic: events kept, and answers assembled from the ai service's scores.
 
 Caching. A personal answer is cached under a key made of everything that can change it: the
-user's latest rating time as recommendations saw it (from rating events), their lists and
-preferences, the current model version (from ai's model events) and the query. A new rating
+user's latest rating time as recommendations saw it (from rating events), a generation bumped
+when their lists or preferences change, the current model version (from ai's model events)
+and the query -- all read from the cache store itself, so a hit touches no database. A new rating
 makes a new key at once; the old entry just expires. An answer is stored only when it is from
 the model, names the model version the key names, and already reflects the user's latest
 rating (the ai service says up to when its answer is), so a rating that recommendations saw
@@ -23,6 +24,7 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.cache import KeyValueStore
+from movieverse.platform.db import Database, after_commit
 from movieverse.platform.errors import (
     BadRequest,
     FieldError,
@@ -43,7 +45,7 @@ from movieverse.services.recommendations.events import (
     RatingChanged,
     UserDeleted,
 )
-from movieverse.services.recommendations.repository import RecommendationsRepository, UserFacts
+from movieverse.services.recommendations.repository import RecommendationsRepository
 
 MAX_RESULTS = 500
 MAX_GENRES = 20
@@ -55,10 +57,15 @@ def rated_key(user_id: UUID) -> str:
     return f"{CACHE}:rated:{user_id}"
 
 
+def generation_key(user_id: UUID) -> str:
+    """Bumped whenever the user's lists or preferences change (their part of the cache key)."""
+    return f"{CACHE}:gen:{user_id}"
+
+
 # Events ----------------------------------------------------------------------------------------
 
 
-async def apply_account_event(session: AsyncSession, *, event: Event) -> None:
+async def apply_account_event(session: AsyncSession, *, event: Event, kv: KeyValueStore) -> None:
     repo = RecommendationsRepository(session)
     if event.type == AUTH_USER_REGISTERED:
         registered = AccountRegistered.model_validate(event.payload)
@@ -73,15 +80,27 @@ async def apply_account_event(session: AsyncSession, *, event: Event) -> None:
             include_adult=preferences.include_adult,
             at=event.occurred_at,
         )
+        await _bump(session, kv, preferences.user_id)
 
 
-async def apply_list_event(session: AsyncSession, *, event: Event) -> None:
+async def _bump(session: AsyncSession, kv: KeyValueStore, user_id: UUID) -> None:
+    """A new generation once the change is committed: a request between the two would read the
+    old lists and must not file them under the new key."""
+
+    async def bump() -> None:
+        await kv.increment(generation_key(user_id))
+
+    after_commit(session, bump)
+
+
+async def apply_list_event(session: AsyncSession, *, event: Event, kv: KeyValueStore) -> None:
     change = ListChanged.model_validate(event.payload)
     repo = RecommendationsRepository(session)
     if change.action == "added":
         await repo.add_to_list(change.user_id, change.list, change.movie_id, event.occurred_at)
     else:
         await repo.remove_from_list(change.user_id, change.list, change.movie_id)
+    await _bump(session, kv, change.user_id)
 
 
 async def note_ratings(kv: KeyValueStore, *, events: Sequence[Event], ttl: float) -> None:
@@ -177,8 +196,8 @@ def page_of(answer: dict[str, Any], *, page: int, per_page: int) -> dict[str, An
 
 
 async def for_user(
-    session: AsyncSession,
     *,
+    db: Database,
     kv: KeyValueStore,
     ai: ServiceClient | None,
     authorization: str,
@@ -187,15 +206,17 @@ async def for_user(
     must_exist: bool,
     cache_seconds: float,
 ) -> bytes:
-    """A page of ``user_id``'s recommendations, as JSON bytes (what the cache keeps)."""
-    facts = await RecommendationsRepository(session).facts(user_id)
+    """A page of ``user_id``'s recommendations, as JSON bytes (what the cache keeps). A cache
+    hit reads three keys and nothing else; the database is read only on a miss."""
+    generation = await kv.get(generation_key(user_id))
     rated_at = await kv.get(rated_key(user_id))
     model = await kv.get(MODEL_KEY)
-    key = _cache_key(user_id, facts, query, rated_at, model)
     if model is not None and cache_seconds > 0:
-        cached = await kv.get(key)
+        cached = await kv.get(_cache_key(user_id, generation, query, rated_at, model))
         if cached is not None:
             return cached
+    async with db.unit_of_work(write=False) as session:
+        facts = await RecommendationsRepository(session).facts(user_id)
     exclude: set[int] = set()
     if query.exclude_watchlist:
         exclude |= facts.lists.get("watchlist", set())
@@ -222,10 +243,21 @@ async def for_user(
     body = orjson.dumps(page_of(answer, page=query.page, per_page=query.per_page))
     model = model or await _learn_model(kv, answer)
     if _cacheable(answer, model=model, rated_at=rated_at) and cache_seconds > 0:
-        await kv.set(
-            _cache_key(user_id, facts, query, rated_at, model), body, ttl_seconds=cache_seconds
-        )
+        key = _cache_key(user_id, generation, query, rated_at, model)
+        await kv.set(key, body, ttl_seconds=cache_seconds)
     return body
+
+
+def _cache_key(
+    user_id: UUID,
+    generation: bytes | None,
+    query: Query,
+    rated_at: bytes | None,
+    model: bytes | None,
+) -> str:
+    parts = b"|".join([generation or b"0", rated_at or b"", model or b"", query.key().encode()])
+    digest = hashlib.blake2b(parts, digest_size=12).hexdigest()
+    return f"{CACHE}:user:{user_id}:{digest}"
 
 
 async def _learn_model(kv: KeyValueStore, answer: dict[str, Any]) -> bytes | None:
@@ -237,16 +269,6 @@ async def _learn_model(kv: KeyValueStore, answer: dict[str, Any]) -> bytes | Non
     version = str(answer["model"]["version"]).encode()
     await kv.set(MODEL_KEY, version, only_if_absent=True)
     return await kv.get(MODEL_KEY)
-
-
-def _cache_key(
-    user_id: UUID, facts: UserFacts, query: Query, rated_at: bytes | None, model: bytes | None
-) -> str:
-    parts = (
-        f"{facts.fingerprint}|{(rated_at or b'').decode()}|{(model or b'').decode()}|{query.key()}"
-    )
-    digest = hashlib.blake2b(parts.encode(), digest_size=12).hexdigest()
-    return f"{CACHE}:user:{user_id}:{digest}"
 
 
 def _cacheable(answer: dict[str, Any], *, model: bytes | None, rated_at: bytes | None) -> bool:
