@@ -19,6 +19,8 @@ from movieverse.ai.models.hybrid import Hybrid
 # Reasons are looked for among this many of the user's best-rated movies: enough to find the
 # one that matters, few enough to stay within a millisecond.
 MAX_REASON_CANDIDATES = 30
+# Models whose score is a sum over the history of item-to-item weights.
+ITEM_TO_ITEM = frozenset({"session_ease", "ease", "itemknn", "content"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,19 +119,24 @@ class ServingModel:
 
     def _reasons(self, movies: Sequence[int], liked: Sequence[int]) -> dict[int, int]:
         """For each recommended movie, the liked movie whose own recommendations score it
-        highest. The hybrid's first part (its strongest, item-to-item model) is asked, so the
-        reason is the movie that actually carried the score."""
+        highest. Item-to-item parts are asked in the hybrid's order (its strongest first, then
+        content similarity), since their scores are sums over the history and a liked movie's
+        share of a score is exact; the first that finds a positive share names the reason."""
         candidates = [m for m in liked if m in self._column][:MAX_REASON_CANDIDATES]
         if not candidates or not movies:
             return {}
-        explainer = self.model.parts[0] if isinstance(self.model, Hybrid) else self.model
-        contributions = explainer.score(self._rows([[m] for m in candidates]))
+        parts = self.model.parts if isinstance(self.model, Hybrid) else [self.model]
+        explainers = [p for p in parts if p.kind in ITEM_TO_ITEM] or parts[:1]
+        rows = self._rows([[m] for m in candidates])
         columns = [self._column[m] for m in movies]
-        picked = contributions[:, columns]
-        best_rows = np.argmax(picked, axis=0)
-        reasons = {}
-        for position, movie in enumerate(movies):
-            row = int(best_rows[position])
-            if picked[row, position] > 0:
-                reasons[movie] = candidates[row]
+        reasons: dict[int, int] = {}
+        for explainer in explainers:
+            picked = explainer.score(rows)[:, columns]
+            best_rows = np.argmax(picked, axis=0)
+            for position, movie in enumerate(movies):
+                row = int(best_rows[position])
+                if movie not in reasons and picked[row, position] > 0:
+                    reasons[movie] = candidates[row]
+            if len(reasons) == len(movies):
+                break
         return reasons
