@@ -253,6 +253,13 @@ async def test_sentiment_of_a_text(ai_app: AiApp) -> None:
     empty = await client.get("/ai/sentiment", params={"text": ""})
     assert empty.status_code == 400
     assert empty.json()["errors"][0]["field"] == "query.text"
+    # Long texts go in a body (a query string that long would break the request line).
+    long_text = "An absolutely wonderful film. " * 600
+    posted = await client.post("/ai/sentiment", json={"text": long_text})
+    assert posted.status_code == 200
+    assert posted.json()["label"] == "positive"
+    too_long = await client.post("/ai/sentiment", json={"text": "x" * 20_001})
+    assert too_long.status_code == 422
 
 
 async def test_a_written_review_is_scored_and_kept_as_its_analysis(ai_app: AiApp) -> None:

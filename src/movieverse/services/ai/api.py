@@ -3,14 +3,15 @@ recommendations service, similar movies, and sentiment of a text."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import asdict
 from typing import Annotated, Literal
 from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from movieverse.ai.sentiment import MAX_TEXT_CHARS, score_text
 from movieverse.ai.sentiment import MODEL_NAME as SENTIMENT_MODEL
+from movieverse.ai.sentiment import score_text
 from movieverse.platform.errors import Forbidden
 from movieverse.platform.security import AdminUser, CurrentUser
 from movieverse.platform.service import CtxDep, SessionDep
@@ -23,6 +24,7 @@ from movieverse.services.ai.schemas import (
     RecommendationsRead,
     RecommendRequest,
     SentimentRead,
+    SentimentText,
     TrainCreate,
     TrainingJobRead,
 )
@@ -144,9 +146,24 @@ async def similar(
     return _read(result)
 
 
-@router.get("/sentiment", summary="Sentiment of a text (VADER)")
-async def sentiment(
-    text: Annotated[str, Query(min_length=1, max_length=MAX_TEXT_CHARS)],
-) -> SentimentRead:
+# A query string stays well under what HTTP servers accept in a request line even when every
+# character is percent-encoded 4-byte UTF-8; longer texts go in a POST body.
+MAX_QUERY_TEXT = 1_000
+
+
+def _sentiment(text: str) -> SentimentRead:
     scored = score_text(text)
     return SentimentRead.model_validate({**scored.as_dict(), "model": SENTIMENT_MODEL})
+
+
+@router.get("/sentiment", summary="Sentiment of a short text (VADER)")
+async def sentiment(
+    text: Annotated[str, Query(min_length=1, max_length=MAX_QUERY_TEXT)],
+) -> SentimentRead:
+    return _sentiment(text)
+
+
+@router.post("/sentiment", summary="Sentiment of a text up to 20,000 characters (VADER)")
+async def sentiment_of_body(body: SentimentText) -> SentimentRead:
+    # Up to half a second of CPU for the longest texts: off the event loop.
+    return await asyncio.to_thread(_sentiment, body.text)

@@ -106,19 +106,24 @@ class AiRepository:
                 _upsert(self._dialect, _USERS, ("user_id",), ("changed_at",)), rows
             )
 
-    async def changed_at(self, user_id: UUID) -> datetime | None:
-        return await self.session.scalar(
-            select(UserState.changed_at).where(UserState.user_id == user_id)
-        )
-
     async def history(self, user_id: UUID) -> list[tuple[int, float]]:
         """(movie, rating), best rated first, then newest."""
-        rows = await self.session.execute(
-            select(Interaction.movie_id, Interaction.rating)
-            .where(Interaction.user_id == user_id)
-            .order_by(Interaction.rating.desc(), Interaction.rated_at.desc(), Interaction.movie_id)
-        )
-        return [(int(movie), float(rating)) for movie, rating in rows.all()]
+        return (await self.history_as_of(user_id))[0]
+
+    async def history_as_of(self, user_id: UUID) -> tuple[list[tuple[int, float]], datetime | None]:
+        """The history and when it last changed, in one statement (a request's hot read)."""
+        rows = (
+            await self.session.execute(
+                select(Interaction.movie_id, Interaction.rating, UserState.changed_at)
+                .outerjoin(UserState, UserState.user_id == Interaction.user_id)
+                .where(Interaction.user_id == user_id)
+                .order_by(
+                    Interaction.rating.desc(), Interaction.rated_at.desc(), Interaction.movie_id
+                )
+            )
+        ).all()
+        changed_at = rows[0][2] if rows else None
+        return [(int(movie), float(rating)) for movie, rating, _ in rows], changed_at
 
     async def interaction_summary(self) -> tuple[int, datetime | None]:
         row = (

@@ -8,6 +8,8 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from movieverse.ai.sentiment import MAX_TEXT_CHARS
+
 ModelKind = Literal["popularity", "itemknn", "ease", "session_ease", "als", "content", "hybrid"]
 MovieId = int
 MAX_RESULTS = 500
@@ -99,6 +101,12 @@ class RecommendationsRead(BaseModel):
     # user's answer).
     as_of: datetime | None = None
     results: list[ScoredMovie]
+
+
+class SentimentText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=MAX_TEXT_CHARS)
 
 
 class SentimentRead(BaseModel):

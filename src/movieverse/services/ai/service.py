@@ -214,9 +214,7 @@ async def recommend(
     include_adult: bool,
 ) -> Recommendations:
     view = await catalog.fresh()
-    repo = AiRepository(session)
-    history = await repo.history(user_id)
-    as_of = await repo.changed_at(user_id)
+    history, as_of = await AiRepository(session).history_as_of(user_id)
     rated = [movie for movie, _ in history]
     blocked = set(exclude) | (set(rated) if exclude_rated else set())
     allowed = _allowed(view, genres, include_adult)

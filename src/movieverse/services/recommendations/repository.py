@@ -76,20 +76,36 @@ class RecommendationsRepository:
         )
 
     async def facts(self, user_id: UUID) -> UserFacts:
-        account = await self.account(user_id)
+        """The account and its lists in one statement (a request's hot read); a second only
+        for lists whose owner's account event has not arrived yet."""
         rows = (
             await self.session.execute(
-                select(ListEntry.kind, ListEntry.movie_id).where(ListEntry.user_id == user_id)
+                select(
+                    Account.username,
+                    Account.favourite_genres,
+                    Account.include_adult,
+                    ListEntry.kind,
+                    ListEntry.movie_id,
+                )
+                .outerjoin(ListEntry, ListEntry.user_id == Account.user_id)
+                .where(Account.user_id == user_id)
             )
         ).all()
         lists: dict[str, set[int]] = {}
-        for kind, movie in rows:
-            lists.setdefault(kind, set()).add(movie)
-        genres = list(account.favourite_genres) if account else []
-        adult = bool(account.include_adult) if account else False
+        if not rows:
+            entries = await self.session.execute(
+                select(ListEntry.kind, ListEntry.movie_id).where(ListEntry.user_id == user_id)
+            )
+            for kind, movie in entries.all():
+                lists.setdefault(kind, set()).add(movie)
+            return UserFacts(exists=False, favourite_genres=[], include_adult=False, lists=lists)
+        username, genres, adult = rows[0][0], rows[0][1], rows[0][2]
+        for row in rows:
+            if row[3] is not None:
+                lists.setdefault(row[3], set()).add(int(row[4]))
         return UserFacts(
-            exists=account is not None and bool(account.username),
-            favourite_genres=genres,
-            include_adult=adult,
+            exists=bool(username),
+            favourite_genres=list(genres or []),
+            include_adult=bool(adult),
             lists=lists,
         )
