@@ -4,6 +4,7 @@ again on PostgreSQL + Redis (the distributed stack)."""
 from __future__ import annotations
 
 import asyncio
+import os
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -26,6 +27,11 @@ from tests.support import (
     server_url,
     truncate_all,
 )
+
+# A server with ratings and no model trains one 15 s after it starts (MOVIEVERSE_AI_TRAIN_ON_START).
+# In the test suite that would be a minute of CPU inside tests that are about something else
+# (imports, search, the e2e servers, which inherit this); the ai tests train explicitly.
+os.environ.setdefault("MOVIEVERSE_AI_TRAIN_ON_START", "false")
 
 
 async def _admin_execute(url: str, statement: str) -> None:
