@@ -15,19 +15,6 @@ from movieverse.ai.published import MSR_ML100K
 from movieverse.cli import app
 
 
-def test_sar_reproduces_the_published_table(ml_100k_dir: Path) -> None:
-    result = evaluate(load_movielens(ml_100k_dir), protocol="msr", models=("sar", "ease"))
-    assert result.train_ratings == 75066
-    assert result.test_ratings == 24934
-    sar = result.results["sar"].scores
-    assert sar is not None
-    assert sar.users == 943
-    published = MSR_ML100K["SAR (published)"]
-    for metric, value in sar.as_dict().items():
-        if metric in published:
-            assert value == pytest.approx(published[metric], abs=0.005), metric
-
-
 def test_the_command_prints_models_beside_the_published_figures(
     ml_100k_dir: Path, tmp_path: Path
 ) -> None:
@@ -40,6 +27,14 @@ def test_the_command_prints_models_beside_the_published_figures(
     assert "BPR pub." in result.output
     assert "hybrid" in result.output
     document = json.loads(out.read_text())
+    assert document["train_ratings"] == 75066
+    assert document["test_ratings"] == 24934
+    # Our SAR-style model lands on SAR's published figures: the split and metrics are theirs.
+    sar = document["models"]["sar"]
+    assert sar["users"] == 943
+    for metric, value in MSR_ML100K["SAR (published)"].items():
+        if metric != "hardware":
+            assert sar["metrics"][metric] == pytest.approx(value, abs=0.005), metric
     best = document["models"][document["best"]]
     assert best["metrics"]["nDCG@k"] > MSR_ML100K["BPR (published)"]["nDCG@k"]
     assert best["train_seconds"] < 10
