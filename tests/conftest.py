@@ -32,6 +32,10 @@ from tests.support import (
 # In the test suite that would be a minute of CPU inside tests that are about something else
 # (imports, search, the e2e servers, which inherit this); the ai tests train explicitly.
 os.environ.setdefault("MOVIEVERSE_AI_TRAIN_ON_START", "false")
+# pytest-xdist starts each worker with COLUMNS set to the controller's terminal width (80 when
+# there is none), and rich fixes a console's width at creation when COLUMNS is set: the CLI's
+# console, made at import, would then wrap every table at 80 whatever a test's own COLUMNS says.
+os.environ.pop("COLUMNS", None)
 
 
 async def _admin_execute(url: str, statement: str) -> None:
@@ -51,15 +55,23 @@ async def _admin_execute(url: str, statement: str) -> None:
         await conn.close()
 
 
-@pytest.fixture(scope="session", autouse=True)
-def clean_rabbitmq() -> Iterator[None]:
-    """What earlier runs left on the machine's RabbitMQ goes before this session, and what this
-    session declares goes after it (see tests/brokers.py for why it matters)."""
+def _is_xdist_worker(config: pytest.Config) -> bool:
+    return hasattr(config, "workerinput")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """What earlier runs left on the machine's RabbitMQ goes before this run (see tests/brokers.py
+    for why it matters). Only the controlling process sweeps: a worker sweeping at its start would
+    delete the queues a sibling worker's running test has just declared."""
     url = server_url("rabbitmq")
-    if url is not None:
+    if url is not None and not _is_xdist_worker(config):
         sweep_rabbitmq(url)
-    yield
-    if url is not None:
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """What this run declared goes after it, once every worker has finished."""
+    url = server_url("rabbitmq")
+    if url is not None and not _is_xdist_worker(config):
         sweep_rabbitmq(url)
 
 

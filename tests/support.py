@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import atexit
+import functools
 import os
+import shutil
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -20,6 +25,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 
 from movieverse.gateway.app import Gateway, create_gateway
 from movieverse.platform.db import normalise_url
+from movieverse.platform.migrations import upgrade
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.ai.models import Base as AiBase
 from movieverse.services.auth.models import Base as AuthBase
@@ -111,7 +117,10 @@ class Stack:
             "database_url": self.database_url,
             "redis_url": self.redis_url,
             "redis_key_prefix": f"mvtest:{uuid.uuid4().hex[:12]}:",
-            "outbox_poll_seconds": 0.05,
+            # Each service's relay is woken by its own commits; the poll only catches what another
+            # process wrote. Ten relays polling every 0.05 s cost a gateway 200 queries a second
+            # of CPU that the test's own work (and the other test worker) then lacks.
+            "outbox_poll_seconds": 0.25,
             "event_bus_url": "memory://",
             "secret_key": None,
             "jwt_algorithm": "HS256",
@@ -133,24 +142,56 @@ async def truncate_all(url: str) -> None:
     """Empty every service table (tests on a shared server database start from nothing)."""
     engine = create_async_engine(normalise_url(url))
     try:
+        tables = [
+            table
+            for metadata in SERVICE_METADATA.values()
+            for table in reversed(metadata.sorted_tables)
+            if table.name not in SEEDED_TABLES
+        ]
         async with engine.begin() as conn:
-            dialect = conn.dialect.name
-            for metadata in SERVICE_METADATA.values():
-                for table in reversed(metadata.sorted_tables):
-                    if table.name in SEEDED_TABLES:
-                        continue
-                    if dialect == "postgresql":
-                        await conn.execute(text(f'TRUNCATE TABLE "{table.name}" CASCADE'))
-                    else:
-                        await conn.execute(table.delete())
+            if conn.dialect.name == "postgresql":
+                # One statement for all: a TRUNCATE per table cost each test 0.15 s.
+                names = ", ".join(f'"{table.name}"' for table in tables)
+                await conn.execute(text(f"TRUNCATE TABLE {names} CASCADE"))
+            else:
+                for table in tables:
+                    await conn.execute(table.delete())
     finally:
         await engine.dispose()
+
+
+@functools.cache
+def _migrated_sqlite_files() -> Path:
+    """Every service's SQLite file migrated to head, made once per test process."""
+    folder = Path(tempfile.mkdtemp(prefix="movieverse-migrated-"))
+    atexit.register(shutil.rmtree, folder, True)
+    for service in SERVICE_METADATA:
+        upgrade(service, f"sqlite:///{folder / f'{service}.db'}")
+    return folder
+
+
+async def start_from_migrated_sqlite(settings: PlatformSettings) -> None:
+    """Give an embedded stack's empty var_dir copies of the migrated SQLite files. Running every
+    migration on every test's fresh files cost each gateway ~0.5 s, over 300 tests; the
+    services still run their auto-migration at start, which finds the files at head."""
+    if settings.database_url is not None:
+        return
+    # In a thread: the first call migrates, and Alembic's env drives an event loop of its own.
+    await asyncio.to_thread(_copy_migrated, Path(settings.var_dir))
+
+
+def _copy_migrated(var_dir: Path) -> None:
+    var_dir.mkdir(parents=True, exist_ok=True)
+    for template in _migrated_sqlite_files().glob("*.db"):
+        if not (var_dir / template.name).exists():
+            shutil.copyfile(template, var_dir / template.name)
 
 
 @asynccontextmanager
 async def running_gateway(
     settings: PlatformSettings, *, auth: AuthSettings | None = None
 ) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
+    await start_from_migrated_sqlite(settings)
     gateway = create_gateway(settings, service_overrides={"auth": auth or fast_auth_settings()})
     async with gateway.edge.router.lifespan_context(gateway.edge):
         await seed_catalog(gateway, CATALOG_SIZE)

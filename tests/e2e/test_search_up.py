@@ -48,7 +48,12 @@ def test_demo_catalog_is_searchable_through_the_gateway(tmp_path: Path) -> None:
             last = "Andrew Dice Clay: Dice Rules"
             deadline = time.monotonic() + 180
             while True:
-                body = client.get("/search/movies", params={"q": last}).json()
+                try:
+                    body = client.get("/search/movies", params={"q": last}).json()
+                except httpx.TimeoutException:
+                    # While the backfill writes ~9,700 movies, with a sibling test worker on
+                    # the other core, one search has been seen to take over 10 s: not yet.
+                    body = {"results": []}
                 if body["results"] and body["results"][0]["title"] == last:
                     break
                 assert time.monotonic() < deadline, "the demo catalog never became searchable"
