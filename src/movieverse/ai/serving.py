@@ -10,6 +10,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 
 import numpy as np
+import numpy.typing as npt
 from scipy import sparse
 
 from movieverse.ai.artifacts import ArtifactMeta, LoadedArtifact
@@ -19,6 +20,8 @@ from movieverse.ai.models.hybrid import Hybrid
 # Reasons are looked for among this many of the user's best-rated movies: enough to find the
 # one that matters, few enough to stay within a millisecond.
 MAX_REASON_CANDIDATES = 30
+# Candidate masks kept per model: the catalog's few prepared sets, rebuilt when it refreshes.
+MAX_KEPT_MASKS = 8
 # Models whose score is a sum over the history of item-to-item weights.
 ITEM_TO_ITEM = frozenset({"session_ease", "ease", "itemknn", "content"})
 
@@ -37,6 +40,7 @@ class ServingModel:
         self.model: Recommender = artifact.model
         self.item_ids = artifact.item_ids
         self._column = {int(item): column for column, item in enumerate(self.item_ids)}
+        self._masks: dict[frozenset[int], npt.NDArray[np.bool_]] = {}
 
     @property
     def version(self) -> str:
@@ -57,6 +61,20 @@ class ServingModel:
             shape=(len(histories), len(self.item_ids)),
         )
 
+    def _mask(self, allowed: Collection[int]) -> npt.NDArray[np.bool_]:
+        """The model's columns that are in ``allowed``. A frozenset (the catalog's prepared
+        candidate sets) has its mask kept: most requests share one, and building it walks the
+        whole catalog."""
+        if isinstance(allowed, frozenset) and (known := self._masks.get(allowed)) is not None:
+            return known
+        mask = np.zeros(len(self.item_ids), dtype=bool)
+        mask[[self._column[m] for m in allowed if m in self._column]] = True
+        if isinstance(allowed, frozenset):
+            if len(self._masks) >= MAX_KEPT_MASKS:
+                self._masks.clear()
+            self._masks[allowed] = mask
+        return mask
+
     def _best(
         self,
         scores: Scores,
@@ -67,10 +85,7 @@ class ServingModel:
     ) -> list[tuple[int, float]]:
         scores = scores.astype(np.float32, copy=True)
         if allowed is not None:
-            keep = np.full(len(scores), -np.inf, dtype=np.float32)
-            columns = [self._column[m] for m in allowed if m in self._column]
-            keep[columns] = scores[columns]
-            scores = keep
+            scores[~self._mask(allowed)] = -np.inf
         blocked = [self._column[m] for m in exclude if m in self._column]
         scores[blocked] = -np.inf
         candidates = int(np.isfinite(scores).sum())

@@ -17,6 +17,7 @@ from tests.services.ai.conftest import (
     CRIME,
     CRIME_MOVIES,
     AiApp,
+    movie_row,
     seed_tastes,
 )
 from tests.support import Account, admin_account, eventually, signed_up
@@ -130,6 +131,30 @@ async def test_genre_filters_and_exclusions_apply_to_model_answers(ai_app: AiApp
     assert set(movies) <= set(ANIMATED_MOVIES) - {21, 22}
     kept = await recommend(client, viewer, count=50, exclude_rated=False)
     assert {1, 2, 3} & {r["movie_id"] for r in kept["results"]}
+
+
+async def test_adult_and_uncatalogued_movies_are_left_out_unless_asked(ai_app: AiApp) -> None:
+    gateway, client = ai_app
+    await seed_tastes(gateway)
+    admin = await admin_account(gateway, client)
+    await train(client, admin, kind="ease")
+    viewer = await signed_up(client, "careful")
+    await rate_directly(ai_app, viewer.user_id, [1, 2, 3])
+    before = [r["movie_id"] for r in (await recommend(client, viewer, count=5))["results"]]
+    adult, removed = before[0], before[1]
+    ctx = gateway.services["ai"].state.ctx
+    async with ctx.db.unit_of_work() as session:
+        repo = AiRepository(session)
+        await repo.put_movies([{**movie_row(adult), "adult": True}])
+        await repo.delete_movies([removed])
+    ctx.state["catalog"].invalidate()
+    for query in ({}, {"genres": [CRIME]}):
+        plain = await recommend(client, viewer, count=50, **query)
+        assert not {adult, removed} & {r["movie_id"] for r in plain["results"]}, query
+        shown = await recommend(client, viewer, count=50, include_adult=True, **query)
+        movies = {r["movie_id"] for r in shown["results"]}
+        assert adult in movies, query
+        assert removed not in movies, query  # the model still has it; the catalog does not
 
 
 async def test_similar_movies_by_taste_and_by_content(ai_app: AiApp) -> None:

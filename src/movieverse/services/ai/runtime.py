@@ -80,6 +80,10 @@ class CatalogView:
     # Movie ids, most popular first: platform ratings, then catalog votes, then TMDB popularity.
     by_popularity: list[int] = field(default_factory=list)
     genre_names: dict[int, str] = field(default_factory=dict)
+    # Made once per rebuild, not per request (a request's candidate set is one of these).
+    everything: frozenset[int] = frozenset()
+    not_adult: frozenset[int] = frozenset()
+    genre_members: dict[int, frozenset[int]] = field(default_factory=dict)
     _loaded_at: float = -1.0
     _lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
@@ -115,6 +119,13 @@ class CatalogView:
                 for facts in self.movies.values()
                 for genre_id, name in zip(facts.genre_ids, facts.genres, strict=False)
             }
+            self.everything = frozenset(self.movies)
+            self.not_adult = frozenset(m for m, facts in self.movies.items() if not facts.adult)
+            members: dict[int, set[int]] = {}
+            for movie, facts in self.movies.items():
+                for genre_id in facts.genre_ids:
+                    members.setdefault(genre_id, set()).add(movie)
+            self.genre_members = {g: frozenset(ids) for g, ids in members.items()}
             self._loaded_at = time.monotonic()
         return self
 
@@ -123,7 +134,10 @@ class CatalogView:
         return facts.title if facts else None
 
     def in_genres(self, genre_ids: set[int]) -> set[int]:
-        return {m for m, facts in self.movies.items() if genre_ids.intersection(facts.genre_ids)}
+        found: set[int] = set()
+        for genre_id in genre_ids:
+            found |= self.genre_members.get(genre_id, frozenset())
+        return found
 
     def genre_name(self, genre_id: int) -> str | None:
         return self.genre_names.get(genre_id)

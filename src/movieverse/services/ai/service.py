@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import Sequence
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -175,16 +176,15 @@ def _model_info(holder: ModelHolder) -> dict[str, Any] | None:
     return {"version": model.version, "kind": model.meta.kind, "trained_at": model.meta.created_at}
 
 
-def _allowed(catalog: CatalogView, genres: Sequence[int], include_adult: bool) -> set[int] | None:
-    if genres:
-        allowed = catalog.in_genres(set(genres))
-    elif include_adult:
-        return None
-    else:
-        allowed = set(catalog.movies)
-    if not include_adult:
-        allowed = {m for m in allowed if not catalog.movies[m].adult}
-    return allowed
+def _allowed(catalog: CatalogView, genres: Sequence[int], include_adult: bool) -> AbstractSet[int]:
+    """The movies a request may be answered with: catalogued ones (a movie deleted since the
+    model was trained is not), in the genres asked for, adult ones only on request. Without a
+    genre filter this is one of the catalog view's prepared sets, so the common request pays
+    nothing for it (building it per request cost 0.5 ms for 1,700 movies)."""
+    if not genres:
+        return catalog.everything if include_adult else catalog.not_adult
+    allowed = catalog.in_genres(set(genres))
+    return allowed if include_adult else allowed & catalog.not_adult
 
 
 def preferred_genres(
@@ -264,7 +264,7 @@ def _fallback(
     known_user: bool,
     genres: list[int],
     blocked: set[int],
-    allowed: set[int] | None,
+    allowed: AbstractSet[int],
     count: int,
 ) -> Recommendations:
     """Popular movies, those of the preferred genres first, then the rest by popularity."""
@@ -274,7 +274,7 @@ def _fallback(
     for rank, movie in enumerate(view.by_popularity):
         if len(first) >= count:
             break
-        if movie in blocked or (allowed is not None and movie not in allowed):
+        if movie in blocked or movie not in allowed:
             continue
         facts = view.movies[movie]
         score = 1.0 / (1 + rank)
@@ -313,18 +313,18 @@ async def similar(
         results = [
             Recommended(s.movie_id, view.title(s.movie_id) or "", s.score, reason)
             for s in suggestions
-            if allowed is None or s.movie_id in allowed
+            if s.movie_id in allowed
         ][:count]
         return Recommendations("model", _model_info(holder), False, results)
     genres = list(view.movies[movie_id].genre_ids)
     # Without a model, a movie's neighbours are the popular movies sharing a genre with it.
-    in_genres = view.in_genres(set(genres)) if genres else set(view.movies)
+    in_genres = view.in_genres(set(genres)) if genres else view.everything
     return _fallback(
         view,
         holder=holder,
         known_user=False,
         genres=genres,
         blocked={movie_id},
-        allowed=in_genres if allowed is None else allowed & in_genres,
+        allowed=allowed & in_genres,
         count=count,
     )
