@@ -13,10 +13,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import numpy.typing as npt
-from scipy import linalg, sparse
+from scipy import sparse
 
 from movieverse.ai.interactions import IntArray, Matrix
 from movieverse.ai.models.base import ModelTooLarge, Scores, as_float32
+from movieverse.ai.models.ease import ease_weights
 
 
 def session_gram(matrix: Matrix, *, tau_seconds: float) -> npt.NDArray[np.float64]:
@@ -59,13 +60,7 @@ class SessionEase:
                 f"session EASE needs a dense {items} x {items} matrix; its limit is "
                 f"{self.max_items} items: use item-kNN or ALS"
             )
-        gram = session_gram(matrix, tau_seconds=self.tau_seconds)
-        gram[np.diag_indices(items)] += self.l2
-        precision = linalg.inv(gram, overwrite_a=True, check_finite=False)
-        weights = precision / (-np.diag(precision))
-        weights[np.diag_indices(items)] = 0.0
-        # Row-major: scoring reads the rows of the items a user rated.
-        self.weights = np.ascontiguousarray(weights, dtype=np.float32)
+        self.weights = ease_weights(session_gram(matrix, tau_seconds=self.tau_seconds), self.l2)
 
     def score(self, rows: sparse.csr_matrix, *, users: IntArray | None = None) -> Scores:
         return as_float32(rows @ self.weights)
