@@ -1,4 +1,4 @@
-"""Training jobs: snapshot the interactions, fit in a worker thread, save a new version, make
+"""Training jobs: snapshot the interactions, fit and save a new version in a child process, make
 it current, tell every process. One job at a time per deployment (the jobs table says which)."""
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import structlog
 from movieverse.ai.artifacts import ModelStore
 from movieverse.ai.interactions import RatingLog
 from movieverse.ai.models.registry import KINDS
-from movieverse.ai.training import train
+from movieverse.ai.training_process import train_and_save_in_child
 from movieverse.platform.db import Database, utcnow
 from movieverse.platform.errors import BadRequest, Conflict, NotFound
 from movieverse.platform.events.envelope import new_event, new_uuid7
@@ -140,24 +140,23 @@ async def run_training(
         if len(log_) < min_interactions:
             raise ValueError(f"{len(log_)} interactions; a model needs at least {min_interactions}")
         await _stage(db, job_id, stage="fitting", interactions=len(log_))
-        trained = await asyncio.to_thread(
-            train, log_, kind=kind, catalog=catalog, documents=documents
-        )
-        await _stage(db, job_id, stage="saving")
         data = {
             "interactions": len(log_),
             "users": len(np.unique(log_.users)),
-            "items": len(trained.item_ids),
             "newest_interaction_at": newest.isoformat() if newest else None,
             "source": "ai_interactions",
         }
-        meta = await asyncio.to_thread(
-            store.save,
-            trained.model,
-            item_ids=trained.item_ids,
+        # Fitted and saved in a child process (see training_process.py for why).
+        saved = await train_and_save_in_child(
+            log_,
+            kind=kind,
+            catalog=catalog,
+            documents=documents,
+            models_dir=store.root,
             data=data,
-            metrics={"train_seconds": round(trained.seconds, 3)},
         )
+        meta = saved.meta
+        await _stage(db, job_id, stage="loading")
         await asyncio.to_thread(store.prune, keep=keep_versions)
         await holder.refresh()
         async with db.unit_of_work() as session:
@@ -166,9 +165,9 @@ async def run_training(
             done.status, done.stage, done.version = "succeeded", None, meta.version
             done.finished_at = utcnow()
             done.details = {
-                "train_seconds": round(trained.seconds, 3),
-                "items": len(trained.item_ids),
-                "substitutions": trained.substitutions,
+                "train_seconds": round(saved.seconds, 3),
+                "items": saved.items,
+                "substitutions": saved.substitutions,
             }
             event = ModelPublished(version=meta.version, kind=meta.kind, interactions=len(log_))
             await outbox.add(session, new_event(event, producer=SERVICE, key=meta.version))

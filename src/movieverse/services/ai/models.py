@@ -70,7 +70,8 @@ class TrainingJob(Base):
     kind: Mapped[str] = mapped_column(String(20))
     # queued | running | succeeded | failed
     status: Mapped[str] = mapped_column(String(20))
-    # What it is doing now ("snapshot", "fitting", "saving"), for progress.
+    # What it is doing now ("snapshot", "fitting" -- fit and save, in a child process -- or
+    # "loading"), for progress.
     stage: Mapped[str | None] = mapped_column(String(40), nullable=True)
     trigger: Mapped[str] = mapped_column(String(20))  # api | schedule | start | cli
     version: Mapped[str | None] = mapped_column(String(40), nullable=True)
