@@ -34,6 +34,9 @@ def start_server(folder: Path, *command: str, **env_overrides: str) -> Server:
     port = _free_port()
     env = {key: value for key, value in os.environ.items() if not key.startswith("MOVIEVERSE_")}
     env.update(MOVIEVERSE_VAR_DIR=str(folder / "var"), MOVIEVERSE_LOG_FORMAT="json")
+    # As in the rest of the suite (tests/conftest.py): a server that finds ratings and no model
+    # trains one after 15 s, which on the demo catalog is ~40 s of CPU inside a search test.
+    env.update(MOVIEVERSE_AI_TRAIN_ON_START="false")
     env.update(env_overrides)
     executable = Path(sys.executable).with_name("movieverse")
     args = list(command) or ["up"]
