@@ -14,6 +14,7 @@ from movieverse.ai.artifacts import ModelStore
 from movieverse.ai.datasets import synthetic_log
 from movieverse.ai.training_process import (
     TrainingFailed,
+    TrainingInput,
     outcome_of,
     train_and_save_in_child,
 )
@@ -27,14 +28,9 @@ def _children() -> list[str]:
 
 async def test_the_child_saves_the_new_current_version(tmp_path: Path) -> None:
     data = synthetic_log(users=60, items=40, ratings=900, seed=5)
-    saved = await train_and_save_in_child(
-        data.log,
-        kind="ease",
-        catalog=np.unique(data.log.items),
-        documents=data.documents,
-        models_dir=tmp_path,
-        data={"source": "test"},
-    )
+    catalog = np.unique(data.log.items)
+    given = TrainingInput(data.log, "ease", catalog, data.documents, tmp_path, {"source": "test"})
+    saved = await train_and_save_in_child(given)
     store = ModelStore(tmp_path)
     assert store.current_version() == saved.meta.version
     loaded = store.load()
@@ -49,12 +45,7 @@ async def test_an_error_in_the_child_is_raised_with_its_message(tmp_path: Path) 
     data = synthetic_log(users=20, items=10, ratings=100, seed=5)
     with pytest.raises(TrainingFailed, match="no-such-model"):
         await train_and_save_in_child(
-            data.log,
-            kind="no-such-model",
-            catalog=np.unique(data.log.items),
-            documents={},
-            models_dir=tmp_path,
-            data={},
+            TrainingInput(data.log, "no-such-model", np.unique(data.log.items), {}, tmp_path, {})
         )
     assert ModelStore(tmp_path).current_version() is None
 
@@ -72,16 +63,8 @@ def test_a_child_that_dies_without_a_result_is_reported_with_its_exit_code() -> 
 
 async def test_cancelling_the_job_terminates_the_child(tmp_path: Path) -> None:
     data = synthetic_log(users=3000, items=2000, ratings=150_000, seed=5)
-    job = asyncio.create_task(
-        train_and_save_in_child(
-            data.log,
-            kind="als",
-            catalog=np.unique(data.log.items),
-            documents={},
-            models_dir=tmp_path,
-            data={},
-        )
-    )
+    given = TrainingInput(data.log, "als", np.unique(data.log.items), {}, tmp_path, {})
+    job = asyncio.create_task(train_and_save_in_child(given))
     for _ in range(200):  # until the child is running
         if _children():
             break

@@ -39,29 +39,34 @@ class SavedModel:
     substitutions: list[str]
 
 
-def train_and_save(
-    log: RatingLog,
-    *,
-    kind: str,
-    catalog: IntArray,
-    documents: Mapping[int, str],
-    models_dir: Path,
-    data: dict[str, Any],
-) -> SavedModel:
-    """Fit ``kind`` on ``log`` and save it as the new current version under ``models_dir``."""
-    trained = train(log, kind=kind, catalog=catalog, documents=documents)
-    meta = ModelStore(models_dir).save(
+@dataclass(frozen=True, slots=True)
+class TrainingInput:
+    """Everything a fit needs, picklable: it crosses to the child process whole."""
+
+    log: RatingLog
+    kind: str
+    catalog: IntArray
+    documents: Mapping[int, str]
+    models_dir: Path
+    # The data snapshot's description, saved in the artifact's metadata.
+    data: dict[str, Any]
+
+
+def train_and_save(given: TrainingInput) -> SavedModel:
+    """Fit ``given.kind`` and save it as the new current version under ``given.models_dir``."""
+    trained = train(given.log, kind=given.kind, catalog=given.catalog, documents=given.documents)
+    meta = ModelStore(given.models_dir).save(
         trained.model,
         item_ids=trained.item_ids,
-        data={**data, "items": len(trained.item_ids)},
+        data={**given.data, "items": len(trained.item_ids)},
         metrics={"train_seconds": round(trained.seconds, 3)},
     )
     return SavedModel(meta, trained.seconds, len(trained.item_ids), trained.substitutions)
 
 
-def _child(sender: Connection, arguments: dict[str, Any]) -> None:
+def _child(sender: Connection, given: TrainingInput) -> None:
     try:
-        outcome: tuple[str, Any] = ("ok", train_and_save(**arguments))
+        outcome: tuple[str, Any] = ("ok", train_and_save(given))
     except BaseException as exc:  # whatever it was, the parent records it on the job
         outcome = ("error", f"{type(exc).__name__}: {exc}")
     sender.send(outcome)
@@ -81,30 +86,14 @@ def outcome_of(receiver: Connection, child: BaseProcess) -> tuple[str, Any]:
     return received
 
 
-async def train_and_save_in_child(
-    log: RatingLog,
-    *,
-    kind: str,
-    catalog: IntArray,
-    documents: Mapping[int, str],
-    models_dir: Path,
-    data: dict[str, Any],
-) -> SavedModel:
+async def train_and_save_in_child(given: TrainingInput) -> SavedModel:
     """:func:`train_and_save` in a fresh process. Cancelling the caller terminates the child."""
     # Spawned, not forked: the parent has threads (database drivers, the event loop's
     # executors) whose locks a fork would copy mid-use.
     context = multiprocessing.get_context("spawn")
     receiver, sender = context.Pipe(duplex=False)
-    arguments = {
-        "log": log,
-        "kind": kind,
-        "catalog": catalog,
-        "documents": dict(documents),
-        "models_dir": models_dir,
-        "data": data,
-    }
     child = context.Process(
-        target=_child, args=(sender, arguments), name="movieverse-ai-training", daemon=True
+        target=_child, args=(sender, given), name="movieverse-ai-training", daemon=True
     )
     child.start()
     sender.close()  # the child holds the only writing end: its exit means EOF here

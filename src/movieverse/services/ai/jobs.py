@@ -14,7 +14,7 @@ import structlog
 from movieverse.ai.artifacts import ModelStore
 from movieverse.ai.interactions import RatingLog
 from movieverse.ai.models.registry import KINDS
-from movieverse.ai.training_process import train_and_save_in_child
+from movieverse.ai.training_process import TrainingInput, train_and_save_in_child
 from movieverse.platform.db import Database, utcnow
 from movieverse.platform.errors import BadRequest, Conflict, NotFound
 from movieverse.platform.events.envelope import new_event, new_uuid7
@@ -148,12 +148,7 @@ async def run_training(
         }
         # Fitted and saved in a child process (see training_process.py for why).
         saved = await train_and_save_in_child(
-            log_,
-            kind=kind,
-            catalog=catalog,
-            documents=documents,
-            models_dir=store.root,
-            data=data,
+            TrainingInput(log_, kind, catalog, documents, store.root, data)
         )
         meta = saved.meta
         await _stage(db, job_id, stage="loading")
