@@ -27,7 +27,7 @@ from movieverse.platform.search.documents import (
 from movieverse.platform.search.embeddings import DIMENSIONS
 from movieverse.platform.search.port import Batch, MovieFilters, SearchIndex
 from movieverse.platform.search.query import parse_query
-from tests.support import server_url
+from tests.support import eventually, server_url
 
 Pair = tuple[SearchIndex, SearchIndex]
 
@@ -284,7 +284,16 @@ async def test_rebuild_swaps_atomically_and_keeps_live_writes(indexes: Pair) -> 
     assert seen
     assert all(count >= 2 for count in seen)  # never an empty index mid-swap
     assert loaded >= len(source) - 2
-    assert await _movies(reader, "resurrections") == [2]
+    # The writer sees the swapped-in generation at once, live writes included.
+    assert await _movies(writer, "resurrections") == [2]
+    assert await _movies(writer, "stale copy") == []
+
+    # Another index object on the same files follows the swap on a later query: its first one
+    # can still be answered from the old generation (seen once under two test workers).
+    async def reader_follows() -> bool:
+        return await _movies(reader, "resurrections") == [2]
+
+    await eventually(reader_follows)
     assert await _movies(reader, "stale copy") == []
     assert 3 not in await _movies(reader, "heat")
     assert await _movies(reader, "filler 150") == [250]
