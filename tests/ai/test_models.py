@@ -10,7 +10,7 @@ from movieverse.ai.interactions import Matrix, RatingLog
 from movieverse.ai.models.als import ImplicitAls
 from movieverse.ai.models.base import ModelTooLarge, top_k
 from movieverse.ai.models.content import ContentKnn
-from movieverse.ai.models.ease import Ease
+from movieverse.ai.models.ease import Ease, dropout_penalty, ease_weights
 from movieverse.ai.models.hybrid import Hybrid
 from movieverse.ai.models.itemknn import ItemKnn
 from movieverse.ai.models.popularity import Popularity
@@ -152,3 +152,48 @@ def test_session_ease_prefers_what_was_watched_in_the_same_sitting() -> None:
     plain.fit(matrix)
     plain_scores = plain.score(history)[0]
     assert plain_scores[1] == pytest.approx(plain_scores[2])
+
+
+def test_session_floor_gives_every_co_rated_pair_a_base_weight() -> None:
+    log = RatingLog.from_rows([(1, 1, 4.0, 0), (1, 2, 4.0, 60), (1, 3, 4.0, 86_400)])
+    gram = session_gram(Matrix.from_log(log), tau_seconds=600.0, floor=0.4)
+    assert gram[0, 0] == pytest.approx(1.4)
+    assert gram[0, 1] == pytest.approx(np.exp(-60 / 600) + 0.4)
+    assert gram[0, 2] == pytest.approx(np.exp(-86_400 / 600) + 0.4)
+
+
+def test_dropout_penalises_each_item_in_proportion_to_its_count() -> None:
+    # EDLAE: Λ = λ + p/(1-p)·diag(G). With p = 0.5 that adds each item's own count.
+    gram = np.array([[4.0, 1.0], [1.0, 2.0]])
+    assert dropout_penalty(gram, 1.0, 0.5).tolist() == [5.0, 3.0]
+    assert dropout_penalty(gram, 1.0, 0.0).tolist() == [1.0, 1.0]
+    # The weights are EASE's with that diagonal: B = I - P·diag(1/diag(P)), P = (G + Λ)⁻¹.
+    precision = np.linalg.inv(gram + np.diag([5.0, 3.0]))
+    expected = -precision / np.diag(precision)
+    np.fill_diagonal(expected, 0.0)
+    assert np.allclose(ease_weights(gram.copy(), 1.0, 0.5), expected, atol=1e-6)
+
+
+def test_dropout_shrinks_the_weights_and_keeps_the_ranking_on_clear_tastes() -> None:
+    matrix = _matrix(TASTES)
+    plain, dropped = Ease(l2=1.0), Ease(l2=1.0, dropout=0.8)
+    plain.fit(matrix)
+    dropped.fit(matrix)
+    assert np.abs(dropped.weights).sum() < np.abs(plain.weights).sum()
+    history = matrix.history_rows([[4]])
+    best = top_k(dropped.score(history), history, k=2)
+    assert {int(matrix.item_ids[c]) for c in best[0]} == {5, 6}
+
+
+@pytest.mark.parametrize(
+    ("l2", "dropout", "message"),
+    [(0.0, 0.0, "l2"), (1.0, 1.0, "dropout"), (1.0, -0.1, "dropout")],
+    ids=["no-ridge", "dropout-1", "negative-dropout"],
+)
+def test_bad_ease_penalties_are_refused(l2: float, dropout: float, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        Ease(l2=l2, dropout=dropout)
+    with pytest.raises(ValueError, match=message):
+        SessionEase(l2=l2, dropout=dropout, tau_seconds=600.0)
+    with pytest.raises(ValueError, match="floor"):
+        SessionEase(floor=-1.0)

@@ -16,12 +16,17 @@ from movieverse.ai.models.registry import build_model
 
 # Chosen on ml-100k's validation split by `movieverse ai evaluate` (see its JSON); retune with
 # `movieverse ai evaluate --dataset <yours>` for a very different catalog.
-EASE_PARAMS: dict[str, Any] = {"l2": 1000.0}
-SESSION_EASE_PARAMS: dict[str, Any] = {"l2": 100.0, "tau_seconds": 300.0}
+EASE_PARAMS: dict[str, Any] = {"l2": 500.0, "dropout": 0.5}
+SESSION_EASE_PARAMS: dict[str, Any] = {
+    "l2": 25.0,
+    "tau_seconds": 300.0,
+    "floor": 0.4,
+    "dropout": 0.85,
+}
 ALS_PARAMS: dict[str, Any] = {"factors": 16, "regularization": 0.1, "alpha": 2.0, "iterations": 15}
 CONTENT_PARAMS: dict[str, Any] = {"neighbours": 50}
 ITEMKNN_PARAMS: dict[str, Any] = {"similarity": "cosine", "neighbours": 200, "shrink": 10.0}
-HYBRID_WEIGHTS = [1.0, 1.0, 0.2]
+HYBRID_WEIGHTS = [1.0, 0.7, 0.1]
 
 DEFAULT_PARAMS: dict[str, dict[str, Any]] = {
     "popularity": {},
