@@ -71,6 +71,8 @@ dlq_app = typer.Typer(
 )
 app.add_typer(dlq_app, name="dlq")
 app.add_typer(ai_app, name="ai")
+auth_app = typer.Typer(help="Tokens and keys.", no_args_is_help=True)
+app.add_typer(auth_app, name="auth")
 console = Console()
 
 # Every service built so far. Ports for `serve NAME` when MOVIEVERSE_<NAME>_PORT is unset.
@@ -362,6 +364,29 @@ def create_admin(
         console.print(f"[red]{exc.detail}[/red] {details}")
         raise typer.Exit(1) from exc
     console.print(f"[green]admin ready:[/green] {summary}")
+
+
+@auth_app.command("service-token")
+def service_token(
+    name: Annotated[str, typer.Argument(help="The service that will present it")],
+    days: Annotated[int, typer.Option(min=1, max=365, help="How long it stays valid")] = 30,
+) -> None:
+    """Print a token for a service's calls on its own behalf (MOVIEVERSE_SERVICE_TOKEN_FILE).
+    Needs auth's signing key: under EdDSA or RS256 the other services cannot mint their own."""
+    from datetime import timedelta
+
+    from movieverse.services.auth.settings import AuthSettings
+    from movieverse.services.auth.tokens import AccessTokenIssuer
+
+    if name not in DEFINITIONS:
+        console.print(f"[red]unknown service {name!r}[/red]; known: {', '.join(DEFINITIONS)}")
+        raise typer.Exit(2)
+    try:
+        issuer = AccessTokenIssuer.from_settings(_settings(), AuthSettings())
+    except ConfigurationError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    typer.echo(issuer.issue_service(name=name, ttl=timedelta(days=days)))
 
 
 class _Bars:

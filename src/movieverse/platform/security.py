@@ -104,6 +104,11 @@ class Principal:
     def is_admin(self) -> bool:
         return "admin" in self.roles
 
+    @property
+    def is_service(self) -> bool:
+        """A MovieVerse service calling on its own behalf (platform/service_tokens.py)."""
+        return "service" in self.roles
+
 
 class TokenVerifier:
     """Verifies access tokens, remembering recent verdicts.

@@ -117,6 +117,9 @@ class PlatformSettings(BaseSettings):
     jwt_public_key_file: Path | None = None
     jwt_issuer: str = "movieverse"
     jwt_audience: str = "movieverse"
+    # A token for calls a service makes on its own behalf (platform/service_tokens.py), from
+    # `movieverse auth service-token NAME`; needed under EdDSA or RS256 only.
+    service_token_file: Path | None = None
 
     allow_seeding: bool = False
     seed_token: SecretStr | None = None

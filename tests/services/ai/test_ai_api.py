@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from movieverse.platform.db import utcnow
+from movieverse.platform.service_tokens import ServiceCredential
 from movieverse.services.ai.repository import AiRepository, InteractionRow
 from tests.services.ai.conftest import (
     ANIMATED_MOVIES,
@@ -251,7 +252,7 @@ async def train_finished(client: httpx.AsyncClient, admin: Account, job_id: str)
 
 
 async def test_recommendations_are_private(ai_app: AiApp) -> None:
-    _gateway, client = ai_app
+    gateway, client = ai_app
     alice = await signed_up(client, "alice")
     bob = await signed_up(client, "bob")
     response = await client.post(
@@ -264,6 +265,15 @@ async def test_recommendations_are_private(ai_app: AiApp) -> None:
         "/ai/recommend", json={"user_id": alice.user_id, "count": 0}, headers=alice.headers
     )
     assert bad.status_code == 422, bad.text
+    # A MovieVerse service may ask on a user's behalf (recommendations refreshing its cache).
+    platform = gateway.services["ai"].state.ctx.platform
+    service = ServiceCredential(name="recommendations", settings=platform).bearer()
+    assert service is not None
+    on_behalf = await client.post(
+        "/ai/recommend", json={"user_id": alice.user_id}, headers={"Authorization": service}
+    )
+    assert on_behalf.status_code == 200, on_behalf.text
+    assert on_behalf.json()["results"] is not None
 
 
 async def test_sentiment_of_a_text(ai_app: AiApp) -> None:

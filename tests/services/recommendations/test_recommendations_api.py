@@ -172,6 +172,7 @@ async def test_answers_are_cached_until_the_user_rates_again(recs_app: RecsApp) 
     await rate(client, viewer, movies["crime"][0], 9)
     await eventually(lambda: _is_model(client, viewer))
     first = await mine(client, viewer)
+    await refreshes_done(recs_app)  # the refresher's own calls to ai are not counted below
     calls = ai_calls()
     again = await mine(client, viewer)
     assert again == first
@@ -190,9 +191,49 @@ async def test_answers_are_cached_until_the_user_rates_again(recs_app: RecsApp) 
     kv = recs_app[0].services["recommendations"].state.ctx.kv
     await kv.delete("recs:model")
     await mine(client, viewer, per_page=7)
+    await refreshes_done(recs_app)
     calls = ai_calls()
     await mine(client, viewer, per_page=7)
     assert ai_calls() == calls
+
+
+async def refreshes_done(app: RecsApp) -> None:
+    refresher = app[0].services["recommendations"].state.ctx.state["refresher"]
+    assert refresher is not None
+
+    async def idle() -> bool:
+        return bool(refresher.idle)
+
+    await eventually(idle)
+
+
+async def test_a_rating_refreshes_the_first_page_before_the_next_visit(recs_app: RecsApp) -> None:
+    """The page /recommendations/me shows by default is recomputed in the background after a
+    rating: the next visit is a cache hit, and already without the movie just rated."""
+    _, client = recs_app
+    _, movies = await trained(recs_app)
+    refresher = recs_app[0].services["recommendations"].state.ctx.state["refresher"]
+    viewer = await signed_up(client, "regular")
+    await rate(client, viewer, movies["crime"][0], 9)
+    await eventually(lambda: _is_model(client, viewer))
+    before = await mine(client, viewer)
+    await refreshes_done(recs_app)
+    done = refresher.refreshed
+    newly_rated = before["results"][0]["id"]
+    await rate(client, viewer, newly_rated, 10)
+
+    async def refreshed() -> bool:
+        return bool(refresher.idle and refresher.refreshed > done)
+
+    await eventually(refreshed)
+    calls = ai_calls()
+    after = await mine(client, viewer)
+    assert ai_calls() == calls  # the visit itself asked nothing of ai
+    assert newly_rated not in [r["id"] for r in after["results"]]
+    assert after["source"] == "model"
+    # Other pages and filters are not precomputed: they are asked for, then cached as before.
+    await mine(client, viewer, per_page=5)
+    assert ai_calls() == calls + 1
 
 
 async def _is_model(client: httpx.AsyncClient, viewer: Account) -> bool:
@@ -216,6 +257,7 @@ async def test_without_a_model_popular_in_favourite_genres_is_marked_and_not_cac
         return bool((await mine(client, viewer))["genres"] == [ANIMATION])
 
     await eventually(by_genre)
+    await refreshes_done(recs_app)  # the refresher's own call to ai is not counted below
     page = await mine(client, viewer, per_page=3)
     assert page["source"] == "fallback"
     assert page["model"] is None

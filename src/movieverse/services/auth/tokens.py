@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.db import utcnow
 from movieverse.platform.security import ACCESS_TOKEN_TYPE, hs256_secret
+from movieverse.platform.service_tokens import service_claims
 from movieverse.platform.settings import ConfigurationError, PlatformSettings
 from movieverse.services.auth.models import RefreshFamily, RefreshToken
 from movieverse.services.auth.settings import AuthSettings
@@ -122,6 +123,15 @@ class AccessTokenIssuer:
         headers = {"kid": self._key_id} if self._key_id else None
         token = jwt.encode(claims, self._signing_key, algorithm=self._algorithm, headers=headers)
         return token, int(self.ttl.total_seconds())
+
+    def issue_service(self, *, name: str, ttl: timedelta) -> str:
+        """A token for service ``name`` to call others on its own behalf, for deployments whose
+        services cannot mint their own (platform/service_tokens.py)."""
+        claims = service_claims(
+            name=name, issuer=self._issuer, audience=self._audience, ttl=ttl, now=utcnow()
+        )
+        headers = {"kid": self._key_id} if self._key_id else None
+        return jwt.encode(claims, self._signing_key, algorithm=self._algorithm, headers=headers)
 
     def jwks(self) -> list[dict[str, Any]]:
         """Public keys only; an HS256 deployment has none to publish."""

@@ -103,16 +103,22 @@ async def apply_list_event(session: AsyncSession, *, event: Event, kv: KeyValueS
     await _bump(session, kv, change.user_id)
 
 
-async def note_ratings(kv: KeyValueStore, *, events: Sequence[Event], ttl: float) -> None:
-    """Remember each user's latest rating time: the next request builds a new cache key."""
+async def note_ratings(
+    kv: KeyValueStore, *, events: Sequence[Event], ttl: float
+) -> frozenset[UUID]:
+    """Remember each user's latest rating time: the next request builds a new cache key.
+    Answers the users whose key changed."""
     latest: dict[UUID, datetime] = {}
     for event in events:
         user = RatingChanged.model_validate(event.payload).user_id
         latest[user] = max(latest.get(user, event.occurred_at), event.occurred_at)
+    changed: set[UUID] = set()
     for user, at in latest.items():
         known = await kv.get(rated_key(user))
         if known is None or known.decode() < at.isoformat():
             await kv.set(rated_key(user), at.isoformat().encode(), ttl_seconds=ttl * 2 or None)
+            changed.add(user)
+    return frozenset(changed)
 
 
 async def note_model(kv: KeyValueStore, *, event: Event) -> None:
@@ -195,6 +201,16 @@ def page_of(answer: dict[str, Any], *, page: int, per_page: int) -> dict[str, An
     }
 
 
+@dataclass(frozen=True, slots=True)
+class PersonalPage:
+    body: bytes
+    # The cache holds this answer under the user's current key (a hit, or stored just now).
+    in_cache: bool
+    # A model's answer not cached because it is behind: the user's latest rating had not
+    # reached ai, or the model changed on the way. Asking again later can cache it.
+    behind: bool = False
+
+
 async def for_user(
     *,
     db: Database,
@@ -206,15 +222,39 @@ async def for_user(
     must_exist: bool,
     cache_seconds: float,
 ) -> bytes:
-    """A page of ``user_id``'s recommendations, as JSON bytes (what the cache keeps). A cache
-    hit reads three keys and nothing else; the database is read only on a miss."""
+    """A page of ``user_id``'s recommendations, as JSON bytes (what the cache keeps)."""
+    page = await personal_page(
+        db=db,
+        kv=kv,
+        ai=ai,
+        authorization=authorization,
+        user_id=user_id,
+        query=query,
+        must_exist=must_exist,
+        cache_seconds=cache_seconds,
+    )
+    return page.body
+
+
+async def personal_page(
+    *,
+    db: Database,
+    kv: KeyValueStore,
+    ai: ServiceClient | None,
+    authorization: str,
+    user_id: UUID,
+    query: Query,
+    must_exist: bool,
+    cache_seconds: float,
+) -> PersonalPage:
+    """A cache hit reads three keys and nothing else; the database is read only on a miss."""
     generation = await kv.get(generation_key(user_id))
     rated_at = await kv.get(rated_key(user_id))
     model = await kv.get(MODEL_KEY)
     if model is not None and cache_seconds > 0:
         cached = await kv.get(_cache_key(user_id, generation, query, rated_at, model))
         if cached is not None:
-            return cached
+            return PersonalPage(cached, in_cache=True)
     async with db.unit_of_work(write=False) as session:
         facts = await RecommendationsRepository(session).facts(user_id)
     exclude: set[int] = set()
@@ -245,7 +285,8 @@ async def for_user(
     if _cacheable(answer, model=model, rated_at=rated_at) and cache_seconds > 0:
         key = _cache_key(user_id, generation, query, rated_at, model)
         await kv.set(key, body, ttl_seconds=cache_seconds)
-    return body
+        return PersonalPage(body, in_cache=True)
+    return PersonalPage(body, in_cache=False, behind=answer.get("source") == "model")
 
 
 def _cache_key(

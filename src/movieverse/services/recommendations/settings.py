@@ -14,3 +14,6 @@ class RecommendationsSettings(ServiceSettings):
     # How long a personal answer stays cached. New ratings, list changes and a new model make
     # a new cache key at once; this only bounds what an unnoticed change could leave.
     cache_seconds: float = Field(default=600.0, ge=0)
+    # Recompute a user's first page in the background after their rating, list or preference
+    # change (refresh.py), so their next visit is a cache hit.
+    refresh_after_changes: bool = True

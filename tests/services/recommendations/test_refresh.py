@@ -1,0 +1,112 @@
+"""The refresher on its own: one refresh per waiting user, retried while ai is behind, failures
+dropped, one model call at a time."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from uuid import UUID
+
+import pytest
+
+from movieverse.services.recommendations.refresh import Refresher
+from tests.support import eventually
+
+FAST = (0.0, 0.01, 0.01)
+
+
+async def test_a_user_asked_for_twice_before_the_refresh_is_refreshed_once() -> None:
+    calls: list[UUID] = []
+
+    async def refresh(user: UUID) -> bool:
+        calls.append(user)
+        return True
+
+    refresher = Refresher(refresh=refresh, delays=FAST)
+    alice, bob = uuid.uuid4(), uuid.uuid4()
+    refresher.request([alice, bob, alice])
+    refresher.request([alice])
+
+    async def settled() -> bool:
+        return refresher.refreshed == 2 and refresher.waiting == 0
+
+    await eventually(settled)
+    assert sorted(calls) == sorted([alice, bob])
+    await refresher.close()
+
+
+async def test_an_answer_that_is_behind_is_tried_again_then_given_up() -> None:
+    attempts: dict[UUID, int] = {}
+    ready_after = {"late": 2, "never": 99}
+    late, never = uuid.uuid4(), uuid.uuid4()
+    names = {late: "late", never: "never"}
+
+    async def refresh(user: UUID) -> bool:
+        attempts[user] = attempts.get(user, 0) + 1
+        return attempts[user] >= ready_after[names[user]]
+
+    refresher = Refresher(refresh=refresh, delays=FAST)
+    refresher.request([late, never])
+
+    async def settled() -> bool:
+        return refresher.refreshed + refresher.gave_up == 2
+
+    await eventually(settled)
+    assert attempts == {late: 2, never: len(FAST)}
+    assert (refresher.refreshed, refresher.gave_up) == (1, 1)
+    await refresher.close()
+
+
+async def test_a_failing_refresh_is_logged_and_retried_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    attempts = 0
+
+    async def refresh(_user: UUID) -> bool:
+        nonlocal attempts
+        attempts += 1
+        if attempts == 1:
+            raise ConnectionError("ai is restarting")
+        return True
+
+    refresher = Refresher(refresh=refresh, delays=FAST)
+    refresher.request([uuid.uuid4()])
+
+    async def refreshed() -> bool:
+        return refresher.refreshed == 1
+
+    await eventually(refreshed)
+    assert "refreshing recommendations" in caplog.text
+    await refresher.close()
+
+
+async def test_one_refresh_runs_at_a_time_and_close_stops_the_rest() -> None:
+    running = 0
+    most = 0
+    release = asyncio.Event()
+
+    async def refresh(_user: UUID) -> bool:
+        nonlocal running, most
+        running += 1
+        most = max(most, running)
+        await release.wait()
+        running -= 1
+        return True
+
+    refresher = Refresher(refresh=refresh, delays=FAST)
+    refresher.request([uuid.uuid4() for _ in range(5)])
+    await asyncio.sleep(0.05)
+    assert most == 1
+    await refresher.close()
+    assert refresher.refreshed == 0
+
+
+async def test_past_its_limit_a_change_is_dropped_not_queued() -> None:
+    async def refresh(_user: UUID) -> bool:
+        return True
+
+    refresher = Refresher(refresh=refresh, delays=(10.0,), max_waiting=2)
+    refresher.request([uuid.uuid4() for _ in range(3)])
+    assert refresher.waiting == 2
+    assert refresher.dropped == 1
+    await refresher.close()
