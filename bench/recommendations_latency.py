@@ -33,6 +33,13 @@ cycling through the users' bearer tokens so that the model scores ``--users`` hi
   the trained model from disk), so every request goes to the ai service and the model. A
   second run rather than one server and many users: with the cache on, any user's second
   request is a hit, so only a cache that is really off measures the model path for a while;
+* ``/recommendations/me`` while the users keep rating: the same load, with a thread rating a
+  random movie as one of the users (round robin) ``--rating-rate`` times a second. Each rating
+  makes that user's cache key new. Measured twice: on the first server, where recommendations
+  refreshes a changed user's first page in the background (the default), and on a third
+  server with ``MOVIEVERSE_RECOMMENDATIONS_REFRESH_AFTER_CHANGES=false``, where the first
+  request after each rating is a miss. The cache hits and misses and the refreshes' outcomes
+  are read from ``/metrics`` before and after;
 * ``bench/_baseline_app.py`` (Starlette ``GET /`` on uvicorn, the options ``movieverse up``
   uses), at the same concurrency.
 
@@ -43,7 +50,8 @@ URL with the first user's token. The load generator shares the machine's cores w
 server. Writes ``bench/results/recommendations_latency.json``::
 
     .venv/bin/python bench/recommendations_latency.py [--duration 10] [--warmup 2]
-        [--users 16] [--generator auto|wrk|python] [--data-dir /work/shared/data/ml-100k]
+        [--users 16] [--rating-rate 4] [--generator auto|wrk|python]
+        [--data-dir /work/shared/data/ml-100k]
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ import re
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
@@ -89,6 +98,7 @@ CONNECTIONS = 16
 WRK_THREADS = 2  # what bench._catalog's wrk runs use
 MOVIES = 1682  # MovieLens 100k
 RATINGS_PER_USER = 5
+RATING_RATE = 4.0  # ratings a second, across the users, while they browse
 SIMILAR_MOVIES = 200
 TARGET_P99_MS = 20.0
 DEFAULT_DATA_DIR = Path(os.environ.get("MOVIEVERSE_DATASETS_DIR", "/work/shared/data")) / "ml-100k"
@@ -348,6 +358,97 @@ def user_requests(users: Sequence[Mapping[str, str]]) -> list[WrkRequest]:
     return [WrkRequest("GET", "/recommendations/me", u["Authorization"]) for u in users]
 
 
+class Rater(threading.Thread):
+    """Rates a random movie as the next user (round robin) ``rate`` times a second until
+    stopped, on its own connection."""
+
+    def __init__(self, base_url: str, users: Sequence[Mapping[str, str]], rate: float) -> None:
+        super().__init__(name="rater", daemon=True)
+        self._base_url = base_url
+        self._users = list(users)
+        self._interval = 1.0 / rate
+        self._stopping = threading.Event()
+        self._rng = random.Random(11)
+        self.made = 0
+        self.failed = 0
+
+    def run(self) -> None:
+        with httpx.Client(base_url=self._base_url, timeout=30.0) as client:
+            due = time.monotonic()
+            while not self._stopping.is_set():
+                auth = self._users[(self.made + self.failed) % len(self._users)]
+                movie_id = self._rng.randint(1, MOVIES)
+                value = self._rng.choice((4, 6, 8, 10))
+                response = client.put(
+                    f"/movies/{movie_id}/rating", json={"value": value}, headers=dict(auth)
+                )
+                if response.status_code in (200, 201):
+                    self.made += 1
+                else:
+                    self.failed += 1
+                due += self._interval
+                self._stopping.wait(max(0.0, due - time.monotonic()))
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self.join(timeout=30)
+
+
+RECS_COUNTERS = re.compile(
+    r'^movieverse_recommendations_(pages|refreshes)_total\{(?:result|outcome)="([a-z_]+)"\} '
+    r"([0-9.e+]+)$",
+    re.MULTILINE,
+)
+
+
+def recs_counters(client: httpx.Client) -> dict[str, float]:
+    """{"pages.hit": n, "pages.miss": n, "refreshes.refreshed": n, ...} from /metrics."""
+    text = client.get("/metrics").text
+    return {f"{kind}.{label}": float(value) for kind, label, value in RECS_COUNTERS.findall(text)}
+
+
+def browse_while_rating(
+    generator: str,
+    srv: ServerProcess,
+    client: httpx.Client,
+    tokens: Sequence[Mapping[str, str]],
+    *,
+    rate: float,
+    duration: float,
+    warmup: float,
+    work_dir: Path,
+    label: str,
+) -> dict[str, Any]:
+    before = recs_counters(client)
+    rater = Rater(srv.base_url, tokens, rate)
+    rater.start()
+    try:
+        result = load(
+            generator, srv.base_url, user_requests(tokens),
+            duration=duration, warmup=warmup, work_dir=work_dir, label=label,
+        )  # fmt: skip
+    finally:
+        rater.stop()
+    after = recs_counters(client)
+    delta = {k: after.get(k, 0.0) - before.get(k, 0.0) for k in sorted(set(after) | set(before))}
+    hits, misses = delta.get("pages.hit", 0.0), delta.get("pages.miss", 0.0)
+    result |= {
+        "probe": probe(client, "/recommendations/me", tokens[0]),
+        "rating_rate": rate,
+        "ratings_made": rater.made,
+        "ratings_failed": rater.failed,
+        # Over warm-up and measure, refreshes included (a refresh reads the cache first).
+        "counters": delta,
+        "hit_ratio": hits / (hits + misses) if hits + misses else None,
+        # Events still waiting to be published: a backlog means ratings reached the other
+        # services late (and so changed fewer cache keys during the measure).
+        "outbox_pending_after": sum(
+            float(v) for _, v in PENDING.findall(client.get("/metrics").text)
+        ),
+    }
+    return _with_log(result, srv)
+
+
 # The phases ------------------------------------------------------------------------------------
 
 
@@ -379,11 +480,12 @@ def bench_cache_on(
     var_dir: Path,
     data_dir: Path,
     users: int,
+    rating_rate: float,
     duration: float,
     warmup: float,
     work_dir: Path,
     started: float,
-) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+) -> tuple[dict[str, Any], dict[str, Any], dict[str, Any], dict[str, Any]]:
     """Import, train, create the users; measure /recommendations/me and /similar, cache on."""
     env = movieverse_env(var_dir, CHEAP_HASHING)
     setup: dict[str, Any] = {"migrate_seconds": round(run_cli(env, "migrate"), 1)}
@@ -432,8 +534,13 @@ def bench_cache_on(
         similar["sequential"] = alone(client, similar_paths)
         _with_log(recs, srv)
         _with_log(similar, srv)
+        log(f"measuring /recommendations/me while users rate {rating_rate:g}/s", started)
+        rating = browse_while_rating(
+            generator, srv, client, tokens, rate=rating_rate, duration=duration,
+            warmup=warmup, work_dir=work_dir, label="recs-rating-refresh-on",
+        )  # fmt: skip
     setup["usernames"] = names
-    return setup, recs, similar
+    return setup, recs, similar, rating
 
 
 def bench_cache_off(
@@ -474,6 +581,40 @@ def bench_cache_off(
     return recs
 
 
+def bench_refresh_off(
+    generator: str,
+    *,
+    var_dir: Path,
+    usernames: Sequence[str],
+    rating_rate: float,
+    duration: float,
+    warmup: float,
+    work_dir: Path,
+    started: float,
+) -> dict[str, Any]:
+    """Users rating while they browse, on a server that does not refresh changed users."""
+    extra = {
+        **CHEAP_HASHING,
+        **QUIET,
+        "MOVIEVERSE_RECOMMENDATIONS_REFRESH_AFTER_CHANGES": "false",
+    }
+    with (
+        movieverse_served(
+            "movieverse-refresh-off", var_dir, log_dir=work_dir, extra_env=extra
+        ) as srv,
+        httpx.Client(base_url=srv.base_url, timeout=30.0) as client,
+    ):
+        log(f"movieverse up (refresh off) at {srv.base_url}", started)
+        tokens = [sign_in(client, name) for name in usernames]
+        wait_for_model_answers(client, tokens)
+        wait_until_quiet(client)
+        log(f"measuring /recommendations/me while users rate {rating_rate:g}/s", started)
+        return browse_while_rating(
+            generator, srv, client, tokens, rate=rating_rate, duration=duration,
+            warmup=warmup, work_dir=work_dir, label="recs-rating-refresh-off",
+        )  # fmt: skip
+
+
 # Output ----------------------------------------------------------------------------------------
 
 
@@ -503,12 +644,22 @@ def _row(name: str, r: Mapping[str, Any], baseline: Mapping[str, Any] | None) ->
     ]
 
 
+RECS_KEYS = (
+    "recommendations_cache_on",
+    "recommendations_cache_off",
+    "recommendations_rating_refresh_on",
+    "recommendations_rating_refresh_off",
+)
+
+
 def report(results: Mapping[str, Mapping[str, Any]], *, duration: float, generator: str) -> None:
     baseline = results["starlette"]
     labels = {
         "starlette": "starlette GET / (baseline)",
         "recommendations_cache_on": "GET /recommendations/me, cache on",
         "recommendations_cache_off": "GET /recommendations/me, cache off",
+        "recommendations_rating_refresh_on": "  ... users rating, refresh on",
+        "recommendations_rating_refresh_off": "  ... users rating, refresh off",
         "similar_cache_on": "GET /movies/{id}/similar, cache on",
     }
     rows = [
@@ -531,10 +682,18 @@ def report(results: Mapping[str, Mapping[str, Any]], *, duration: float, generat
                 f"max {alone_['max_ms']:.2f}"
             )
     print()
-    for key in ("recommendations_cache_on", "recommendations_cache_off"):
+    for key in RECS_KEYS:
         p99 = results[key]["latency_ms"]["p99"]
         verdict = "meets" if p99 < TARGET_P99_MS else "misses"
         print(f"{labels[key]}: p99 {p99:.2f} ms ({verdict} the < {TARGET_P99_MS:g} ms target)")
+    for key in ("recommendations_rating_refresh_on", "recommendations_rating_refresh_off"):
+        r = results[key]
+        ratio = f"{r['hit_ratio']:.3f}" if r["hit_ratio"] is not None else "-"
+        print(
+            f"{labels[key].strip(' .')}: {r['ratings_made']} ratings ({r['ratings_failed']} "
+            f"failed), cache hit ratio {ratio}, events pending after "
+            f"{r['outbox_pending_after']:.0f}, counters {r['counters']}"
+        )
     for key, label in labels.items():
         result = results[key]
         for when in ("probe", "probe_after"):
@@ -559,6 +718,9 @@ def main() -> int:
     parser.add_argument("--duration", type=float, default=10.0, help="measured seconds (1-60)")
     parser.add_argument("--warmup", type=float, default=2.0, help="unmeasured seconds first")
     parser.add_argument("--users", type=int, default=16, help="users cycled through (1-200)")
+    parser.add_argument(
+        "--rating-rate", type=float, default=RATING_RATE, help="ratings/s while browsing (0.1-50)"
+    )
     parser.add_argument("--generator", choices=["auto", "wrk", "python"], default="auto")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="ml-100k")
     args = parser.parse_args()
@@ -566,6 +728,8 @@ def main() -> int:
         parser.error("--duration must be 1..60 and --warmup 0..30")
     if not 1 <= args.users <= 200:
         parser.error("--users must be 1..200")
+    if not 0.1 <= args.rating_rate <= 50:
+        parser.error("--rating-rate must be 0.1..50")
     if not (args.data_dir / "u.data").is_file():
         raise SystemExit(f"MovieLens 100k not found in {args.data_dir} (no u.data)")
     generator = pick_generator(args.generator)
@@ -587,20 +751,27 @@ def main() -> int:
         baseline = bench_baseline(generator, work_dir=work_dir, **timing)
         log("phase 2: movieverse up, cache on", started)
         var_dir = work_dir / "var"
-        setup, recs_on, similar = bench_cache_on(
+        setup, recs_on, similar, rating_on = bench_cache_on(
             generator, var_dir=var_dir, data_dir=args.data_dir, users=args.users,
-            work_dir=work_dir, started=started, **timing,
+            rating_rate=args.rating_rate, work_dir=work_dir, started=started, **timing,
         )  # fmt: skip
         log("phase 3: movieverse up again, recommendations cache off", started)
         recs_off = bench_cache_off(
             generator, var_dir=var_dir, usernames=setup["usernames"], work_dir=work_dir,
             started=started, **timing,
         )  # fmt: skip
+        log("phase 4: movieverse up again, refresh after changes off", started)
+        rating_off = bench_refresh_off(
+            generator, var_dir=var_dir, usernames=setup["usernames"],
+            rating_rate=args.rating_rate, work_dir=work_dir, started=started, **timing,
+        )  # fmt: skip
     elapsed = time.monotonic() - started
     results = {
         "starlette": baseline,
         "recommendations_cache_on": recs_on,
         "recommendations_cache_off": recs_off,
+        "recommendations_rating_refresh_on": rating_on,
+        "recommendations_rating_refresh_off": rating_off,
         "similar_cache_on": similar,
     }
     report(results, duration=args.duration, generator=generator)
@@ -615,14 +786,14 @@ def main() -> int:
             "duration_seconds": args.duration,
             "warmup_seconds": args.warmup,
             "users": args.users,
+            "rating_rate": args.rating_rate,
             "dataset": str(args.data_dir),
             "target_p99_ms": TARGET_P99_MS,
             "setup": setup,
             **results,
             "ratios": {
                 key: ratios(results[key], baseline)
-                for key in ("recommendations_cache_on", "recommendations_cache_off",
-                            "similar_cache_on")
+                for key in (*RECS_KEYS, "similar_cache_on")
             },
             "end_to_end_seconds": round(elapsed, 1),
         },

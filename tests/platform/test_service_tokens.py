@@ -7,7 +7,6 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from typer.testing import CliRunner
 
@@ -17,6 +16,7 @@ from movieverse.platform.service_tokens import ServiceCredential, service_subjec
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.settings import AuthSettings
 from movieverse.services.auth.tokens import AccessTokenIssuer
+from tests.services.auth.test_token_security import write_key_pair
 
 
 def _token(bearer: str | None) -> str:
@@ -40,26 +40,8 @@ def test_under_hs256_a_service_mints_its_own_short_lived_token(tmp_path: Path) -
     assert service_subject("recommendations") != service_subject("search")
 
 
-def _ed25519_files(folder: Path) -> tuple[Path, Path]:
-    private = Ed25519PrivateKey.generate()
-    private_file, public_file = folder / "signing.pem", folder / "verify.pem"
-    private_file.write_bytes(
-        private.private_bytes(
-            serialization.Encoding.PEM,
-            serialization.PrivateFormat.PKCS8,
-            serialization.NoEncryption(),
-        )
-    )
-    public_file.write_bytes(
-        private.public_key().public_bytes(
-            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
-        )
-    )
-    return private_file, public_file
-
-
 def test_under_eddsa_the_token_comes_from_a_file_minted_with_auths_key(tmp_path: Path) -> None:
-    private_file, public_file = _ed25519_files(tmp_path)
+    private_file, public_file = write_key_pair(Ed25519PrivateKey.generate(), tmp_path)
     platform = PlatformSettings(
         environment="test", var_dir=tmp_path, jwt_algorithm="EdDSA", jwt_public_key_file=public_file
     )

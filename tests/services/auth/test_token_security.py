@@ -38,7 +38,7 @@ def _claims(token: str) -> dict[str, Any]:
     return claims
 
 
-def _write_key_pair(private: Ed25519PrivateKey | RSAPrivateKey, folder: Path) -> tuple[Path, Path]:
+def write_key_pair(private: Ed25519PrivateKey | RSAPrivateKey, folder: Path) -> tuple[Path, Path]:
     """PEM files as an operator would configure them: (private key, public key)."""
     private_file = folder / "signing.pem"
     public_file = folder / "verify.pem"
@@ -243,7 +243,7 @@ async def test_login_rehashes_when_argon2_parameters_change(stack: Stack, tmp_pa
 async def test_eddsa_tokens_verify_with_the_public_key_and_jwks(
     stack: Stack, tmp_path: Path
 ) -> None:
-    private_file, public_file = _write_key_pair(Ed25519PrivateKey.generate(), tmp_path)
+    private_file, public_file = write_key_pair(Ed25519PrivateKey.generate(), tmp_path)
     settings = stack.settings(
         tmp_path / "var", jwt_algorithm="EdDSA", jwt_public_key_file=public_file
     )
@@ -275,7 +275,7 @@ async def test_rs256_tokens_verify_with_the_public_key(stack: Stack, tmp_path: P
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     private = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    private_file, public_file = _write_key_pair(private, tmp_path)
+    private_file, public_file = write_key_pair(private, tmp_path)
     settings = stack.settings(
         tmp_path / "var", jwt_algorithm="RS256", jwt_public_key_file=public_file
     )

@@ -110,3 +110,24 @@ async def test_past_its_limit_a_change_is_dropped_not_queued() -> None:
     assert refresher.waiting == 2
     assert refresher.dropped == 1
     await refresher.close()
+
+
+async def test_a_new_model_refreshes_the_latest_visitors_latest_first() -> None:
+    order: list[UUID] = []
+
+    async def refresh(user: UUID) -> bool:
+        order.append(user)
+        return True
+
+    refresher = Refresher(refresh=refresh, delays=(0.0,))
+    first, second, third = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+    for user in (first, second, third, first):
+        refresher.visited(user)
+    refresher.request_recent_visitors()
+
+    async def settled() -> bool:
+        return refresher.idle
+
+    await eventually(settled)
+    assert order == [first, third, second]
+    await refresher.close()

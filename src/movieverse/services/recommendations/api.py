@@ -56,7 +56,7 @@ async def _user_page(
         exclude_watchlist=exclude_watchlist,
         exclude_seen=exclude_seen,
     )
-    body = await service.for_user(
+    page = await service.personal_page(
         db=ctx.db,
         kv=ctx.kv,
         ai=ctx.state["ai"],
@@ -65,8 +65,9 @@ async def _user_page(
         query=query,
         must_exist=must_exist,
         cache_seconds=_cache_seconds(ctx),
+        flights=ctx.state["flights"],
     )
-    return _json(body, PRIVATE)
+    return _json(page.body, PRIVATE)
 
 
 @router.get(
@@ -84,6 +85,9 @@ async def my_recommendations(
     exclude_watchlist: bool = True,
     exclude_seen: bool = True,
 ) -> Response:
+    refresher = ctx.state["refresher"]
+    if refresher is not None:
+        refresher.visited(user.user_id)
     return await _user_page(
         request,
         ctx,

@@ -33,15 +33,20 @@ from movieverse.services.recommendations.events import (
     ListChanged,
     PreferencesChanged,
 )
+from movieverse.services.recommendations.flights import SingleFlight
 from movieverse.services.recommendations.models import SERVICE, Base
 from movieverse.services.recommendations.refresh import FIRST_PAGE, Refresher
+from movieverse.services.recommendations.service import PersonalPage
 from movieverse.services.recommendations.settings import RecommendationsSettings
 
 log = logging.getLogger(__name__)
 
 
 def _refresher(
-    ctx: ServiceContext, own: RecommendationsSettings, ai: ServiceClient | None
+    ctx: ServiceContext,
+    own: RecommendationsSettings,
+    ai: ServiceClient | None,
+    flights: SingleFlight[PersonalPage],
 ) -> Refresher | None:
     """None when nothing could be refreshed: no cache, no ai, or no credential to ask ai
     with (platform/service_tokens.py), which leaves each change's next request to miss."""
@@ -69,6 +74,7 @@ def _refresher(
             query=FIRST_PAGE,
             must_exist=False,
             cache_seconds=own.cache_seconds,
+            flights=flights,
         )
         return page.in_cache or not page.behind
 
@@ -82,7 +88,9 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     ctx.state["ai"] = ai
     if ai is not None:
         stack.push_async_callback(ai.close)
-    refresher = _refresher(ctx, own, ai)
+    flights: SingleFlight[PersonalPage] = SingleFlight()
+    ctx.state["flights"] = flights
+    refresher = _refresher(ctx, own, ai, flights)
     ctx.state["refresher"] = refresher
     if refresher is not None:
         stack.push_async_callback(refresher.close)
@@ -112,6 +120,8 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
 
     async def models(_session: AsyncSession, event: Event) -> None:
         await service.note_model(ctx.kv, event=event)
+        if refresher is not None:
+            refresher.request_recent_visitors()
 
     consumers = {
         "accounts": (ACCOUNT_EVENTS, ctx.inbox.handler("accounts", accounts)),

@@ -1,5 +1,6 @@
 """Refreshing a user's cached first page as soon as something changes it (a rating, a list, their
-preferences), so that their next visit is a cache hit instead of a trip to the model.
+preferences; a new model, for the latest visitors), so that their next visit is a cache hit
+instead of a trip to the model.
 
 A change makes a new cache key at once (service.py), so without this the first request after
 every rating pays for the model: 10-15 ms on its own, and hundreds under load, since all misses
@@ -18,9 +19,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from uuid import UUID
 
+from movieverse.services.recommendations.metrics import recommendations_metrics
 from movieverse.services.recommendations.service import Query
 
 log = logging.getLogger(__name__)
@@ -33,6 +36,8 @@ FIRST_PAGE = Query(
 RETRY_DELAYS = (0.05, 0.2, 0.5, 1.0, 2.0, 4.0)
 # Users waiting at most; past it a change just leaves that user's next request to miss.
 MAX_WAITING = 10_000
+# Recent visitors remembered, most recent last: refreshed when a new model makes every key new.
+MAX_VISITORS = 2_000
 
 # Refreshes ``user_id``'s page; True once the cache holds an answer under their current key.
 RefreshOne = Callable[[UUID], Awaitable[bool]]
@@ -50,12 +55,24 @@ class Refresher:
         self._delays = tuple(delays)
         self._max_waiting = max_waiting
         self._waiting: set[UUID] = set()
+        self._visitors: OrderedDict[UUID, None] = OrderedDict()
         # One model call at a time: a burst of ratings must not crowd out the requests.
         self._turn = asyncio.Lock()
         self._tasks: set[asyncio.Task[None]] = set()
         self.refreshed = 0
         self.gave_up = 0
         self.dropped = 0
+
+    def visited(self, user: UUID) -> None:
+        """Remember a visitor of their own page (a bounded LRU: cheap on the request path)."""
+        self._visitors[user] = None
+        self._visitors.move_to_end(user)
+        if len(self._visitors) > MAX_VISITORS:
+            self._visitors.popitem(last=False)
+
+    def request_recent_visitors(self) -> None:
+        """A new model: every cache key is new, so refresh the latest visitors, latest first."""
+        self.request(reversed(list(self._visitors)))
 
     def request(self, users: Iterable[UUID]) -> None:
         """Refresh these users soon. A user already waiting is not queued twice: the refresh
@@ -65,6 +82,7 @@ class Refresher:
                 continue
             if len(self._waiting) >= self._max_waiting:
                 self.dropped += 1
+                recommendations_metrics().refreshes.labels("dropped").inc()
                 continue
             self._waiting.add(user)
             task = asyncio.create_task(self._attempts(user), name=f"recs-refresh-{user}")
@@ -80,18 +98,21 @@ class Refresher:
                 self._waiting.discard(user)
                 if await self._try(user):
                     self.refreshed += 1
+                    recommendations_metrics().refreshes.labels("refreshed").inc()
                     return
             if user in self._waiting:
                 return  # a newer change has its own refresh on the way
             self._waiting.add(user)
         self._waiting.discard(user)
         self.gave_up += 1
+        recommendations_metrics().refreshes.labels("gave_up").inc()
 
     async def _try(self, user: UUID) -> bool:
         try:
             return await self._refresh(user)
         except Exception:  # a failed refresh costs one cache miss, nothing more
             log.warning("refreshing recommendations for %s failed", user, exc_info=True)
+            recommendations_metrics().refreshes.labels("failed").inc()
             return False
 
     @property

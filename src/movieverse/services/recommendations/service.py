@@ -45,6 +45,8 @@ from movieverse.services.recommendations.events import (
     RatingChanged,
     UserDeleted,
 )
+from movieverse.services.recommendations.flights import SingleFlight
+from movieverse.services.recommendations.metrics import recommendations_metrics
 from movieverse.services.recommendations.repository import RecommendationsRepository
 
 MAX_RESULTS = 500
@@ -211,31 +213,6 @@ class PersonalPage:
     behind: bool = False
 
 
-async def for_user(
-    *,
-    db: Database,
-    kv: KeyValueStore,
-    ai: ServiceClient | None,
-    authorization: str,
-    user_id: UUID,
-    query: Query,
-    must_exist: bool,
-    cache_seconds: float,
-) -> bytes:
-    """A page of ``user_id``'s recommendations, as JSON bytes (what the cache keeps)."""
-    page = await personal_page(
-        db=db,
-        kv=kv,
-        ai=ai,
-        authorization=authorization,
-        user_id=user_id,
-        query=query,
-        must_exist=must_exist,
-        cache_seconds=cache_seconds,
-    )
-    return page.body
-
-
 async def personal_page(
     *,
     db: Database,
@@ -246,47 +223,61 @@ async def personal_page(
     query: Query,
     must_exist: bool,
     cache_seconds: float,
+    flights: SingleFlight[PersonalPage] | None = None,
 ) -> PersonalPage:
-    """A cache hit reads three keys and nothing else; the database is read only on a miss."""
+    """A page of ``user_id``'s recommendations, as JSON bytes (what the cache keeps). A cache
+    hit reads three keys and nothing else; the database is read only on a miss, and concurrent
+    misses of one key (with ``flights``) ask the ai service once."""
     generation = await kv.get(generation_key(user_id))
     rated_at = await kv.get(rated_key(user_id))
     model = await kv.get(MODEL_KEY)
-    if model is not None and cache_seconds > 0:
-        cached = await kv.get(_cache_key(user_id, generation, query, rated_at, model))
+    caching = cache_seconds > 0
+    key = _cache_key(user_id, generation, query, rated_at, model)
+    if model is not None and caching:
+        cached = await kv.get(key)
         if cached is not None:
+            recommendations_metrics().pages.labels("hit").inc()
             return PersonalPage(cached, in_cache=True)
-    async with db.unit_of_work(write=False) as session:
-        facts = await RecommendationsRepository(session).facts(user_id)
-    exclude: set[int] = set()
-    if query.exclude_watchlist:
-        exclude |= facts.lists.get("watchlist", set())
-    if query.exclude_seen:
-        exclude |= facts.lists.get("seen", set())
-    request = {
-        "user_id": str(user_id),
-        "count": query.wanted,
-        "exclude": sorted(exclude),
-        "genres": query.genres,
-        "favourite_genres": facts.favourite_genres,
-        "exclude_rated": query.exclude_rated,
-        "include_adult": facts.include_adult,
-    }
-    try:
-        response = await _ai(ai).request(
-            "POST", "/ai/recommend", json=request, headers={"Authorization": authorization}
-        )
-    except ServiceUnreachable as exc:
-        raise ServiceUnavailable("The ai service cannot be reached; try again") from exc
-    answer = await _ai_answer(response.status_code, response.json())
-    if must_exist and not facts.exists and not answer.get("known_user"):
-        raise NotFound(f"No user {user_id}")
-    body = orjson.dumps(page_of(answer, page=query.page, per_page=query.per_page))
-    model = model or await _learn_model(kv, answer)
-    if _cacheable(answer, model=model, rated_at=rated_at) and cache_seconds > 0:
-        key = _cache_key(user_id, generation, query, rated_at, model)
-        await kv.set(key, body, ttl_seconds=cache_seconds)
-        return PersonalPage(body, in_cache=True)
-    return PersonalPage(body, in_cache=False, behind=answer.get("source") == "model")
+    recommendations_metrics().pages.labels("miss").inc()
+
+    async def compute() -> PersonalPage:
+        async with db.unit_of_work(write=False) as session:
+            facts = await RecommendationsRepository(session).facts(user_id)
+        exclude: set[int] = set()
+        if query.exclude_watchlist:
+            exclude |= facts.lists.get("watchlist", set())
+        if query.exclude_seen:
+            exclude |= facts.lists.get("seen", set())
+        request = {
+            "user_id": str(user_id),
+            "count": query.wanted,
+            "exclude": sorted(exclude),
+            "genres": query.genres,
+            "favourite_genres": facts.favourite_genres,
+            "exclude_rated": query.exclude_rated,
+            "include_adult": facts.include_adult,
+        }
+        try:
+            response = await _ai(ai).request(
+                "POST", "/ai/recommend", json=request, headers={"Authorization": authorization}
+            )
+        except ServiceUnreachable as exc:
+            raise ServiceUnavailable("The ai service cannot be reached; try again") from exc
+        answer = await _ai_answer(response.status_code, response.json())
+        if must_exist and not facts.exists and not answer.get("known_user"):
+            raise NotFound(f"No user {user_id}")
+        body = orjson.dumps(page_of(answer, page=query.page, per_page=query.per_page))
+        known_model = model or await _learn_model(kv, answer)
+        if _cacheable(answer, model=known_model, rated_at=rated_at) and caching:
+            key_now = _cache_key(user_id, generation, query, rated_at, known_model)
+            await kv.set(key_now, body, ttl_seconds=cache_seconds)
+            return PersonalPage(body, in_cache=True)
+        return PersonalPage(body, in_cache=False, behind=answer.get("source") == "model")
+
+    if flights is None or not caching:
+        return await compute()
+    # must_exist changes the answer for a stranger (404 or not): part of what is shared.
+    return await flights.run(f"{key}:{int(must_exist)}", compute)
 
 
 def _cache_key(
