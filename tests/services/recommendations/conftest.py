@@ -5,7 +5,9 @@ recommendations and ai tables on PostgreSQL and the cache on Redis."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,19 +33,36 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str | No
         yield url, redis
 
 
-@pytest.fixture
-async def recs_app(stores: tuple[str | None, str | None], tmp_path: Path) -> AsyncIterator[RecsApp]:
+@asynccontextmanager
+async def served(
+    stores: tuple[str | None, str | None], var_dir: Path, **own: Any
+) -> AsyncIterator[RecsApp]:
     database, redis = stores
-    settings = Stack("test", database_url=None, redis_url=redis).settings(tmp_path / "var")
+    settings = Stack("test", database_url=None, redis_url=redis).settings(var_dir)
     gateway = create_gateway(
         settings,
         service_overrides={
             "auth": fast_auth_settings(),
             "ai": ai_settings(database),
-            "recommendations": RecommendationsSettings(database_url=database),
+            "recommendations": RecommendationsSettings(database_url=database, **own),
         },
     )
     async with gateway.edge.router.lifespan_context(gateway.edge):
         transport = httpx.ASGITransport(app=gateway)
         async with httpx.AsyncClient(transport=transport, base_url="http://recs.test") as client:
             yield gateway, client
+
+
+@pytest.fixture
+async def recs_app(stores: tuple[str | None, str | None], tmp_path: Path) -> AsyncIterator[RecsApp]:
+    async with served(stores, tmp_path / "var") as app:
+        yield app
+
+
+@pytest.fixture
+async def unrefreshed_app(
+    stores: tuple[str | None, str | None], tmp_path: Path
+) -> AsyncIterator[RecsApp]:
+    """Changed users' pages are not recomputed in the background: only requests ask ai."""
+    async with served(stores, tmp_path / "var", refresh_after_changes=False) as app:
+        yield app

@@ -71,6 +71,18 @@ async def mine(client: httpx.AsyncClient, account: Account, **params: Any) -> di
     return body
 
 
+async def settled(client: httpx.AsyncClient, account: Account, **params: Any) -> dict[str, Any]:
+    """The user's page once it is not a stale one (answered while a new one is computed)."""
+    found: dict[str, Any] = {}
+
+    async def fresh() -> bool:
+        found.update(await mine(client, account, **params))
+        return not found["stale"]
+
+    await eventually(fresh)
+    return found
+
+
 def ai_calls() -> float:
     value = process_registry().get_sample_value(
         "movieverse_http_requests_total",
@@ -171,7 +183,7 @@ async def test_answers_are_cached_until_the_user_rates_again(recs_app: RecsApp) 
     viewer = await signed_up(client, "repeat_visitor")
     await rate(client, viewer, movies["crime"][0], 9)
     await eventually(lambda: _is_model(client, viewer))
-    first = await mine(client, viewer)
+    first = await settled(client, viewer)
     await refreshes_done(recs_app)  # the refresher's own calls to ai are not counted below
     calls = ai_calls()
     again = await mine(client, viewer)
@@ -180,8 +192,8 @@ async def test_answers_are_cached_until_the_user_rates_again(recs_app: RecsApp) 
     await rate(client, viewer, movies["crime"][3], 10)
 
     async def refreshed() -> bool:
-        ids = {r["id"] for r in (await mine(client, viewer, per_page=50))["results"]}
-        return movies["crime"][3] not in ids
+        page = await mine(client, viewer, per_page=50)
+        return not page["stale"] and movies["crime"][3] not in {r["id"] for r in page["results"]}
 
     await eventually(refreshed)
     assert ai_calls() > calls
@@ -229,6 +241,7 @@ async def test_a_rating_refreshes_the_first_page_before_the_next_visit(recs_app:
     calls = ai_calls()
     after = await mine(client, viewer)
     assert ai_calls() == calls  # the visit itself asked nothing of ai
+    assert not after["stale"]
     assert newly_rated not in [r["id"] for r in after["results"]]
     assert after["source"] == "model"
     # Other pages and filters are not precomputed: they are asked for, then cached as before.

@@ -47,6 +47,7 @@ async def _user_page(
     exclude_watchlist: bool,
     exclude_seen: bool,
     must_exist: bool,
+    serve_stale: bool = False,
 ) -> Response:
     query = service.Query(
         page=params.page,
@@ -66,6 +67,7 @@ async def _user_page(
         must_exist=must_exist,
         cache_seconds=_cache_seconds(ctx),
         flights=ctx.state["flights"],
+        serve_stale=serve_stale,
     )
     return _json(page.body, PRIVATE)
 
@@ -98,6 +100,7 @@ async def my_recommendations(
         exclude_watchlist=exclude_watchlist,
         exclude_seen=exclude_seen,
         must_exist=False,
+        serve_stale=True,
     )
 
 

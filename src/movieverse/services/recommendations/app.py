@@ -90,6 +90,7 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
         stack.push_async_callback(ai.close)
     flights: SingleFlight[PersonalPage] = SingleFlight()
     ctx.state["flights"] = flights
+    stack.push_async_callback(flights.close)
     refresher = _refresher(ctx, own, ai, flights)
     ctx.state["refresher"] = refresher
     if refresher is not None:
@@ -110,7 +111,7 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
             refresh_after_commit(session, PreferencesChanged.model_validate(event.payload).user_id)
 
     async def lists(session: AsyncSession, event: Event) -> None:
-        await service.apply_list_event(session, event=event, kv=ctx.kv)
+        await service.apply_list_event(session, event=event, kv=ctx.kv, ttl=own.cache_seconds)
         refresh_after_commit(session, ListChanged.model_validate(event.payload).user_id)
 
     async def ratings(_session: AsyncSession, events: Sequence[Event]) -> None:

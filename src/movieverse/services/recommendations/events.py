@@ -40,6 +40,8 @@ class PreferencesChanged(BaseModel):
 
 class RatingChanged(BaseModel):
     user_id: UUID
+    movie_id: int
+    value: float | None = None  # None: the rating was removed
 
 
 class ModelPublished(BaseModel):

@@ -37,4 +37,8 @@ class RecommendationPage(BaseModel):
     source: Literal["model", "fallback"]
     model: ModelRef | None
     genres: list[int]
+    # True: the user's previous page, answered while their new one (after a rating, a list
+    # or preference change, or a new model) is computed; movies they rated or listed since
+    # are already left out. Asking again shortly gets the new page.
+    stale: bool = False
     results: list[RecommendedMovie]

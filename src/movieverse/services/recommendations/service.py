@@ -8,6 +8,15 @@ makes a new key at once; the old entry just expires. An answer is stored only wh
 the model, names the model version the key names, and already reflects the user's latest
 rating (the ai service says up to when its answer is), so a rating that recommendations saw
 before ai did can never pin a stale answer under the new key. A fallback is never cached.
+
+Stale while revalidating. The user's latest cached page for each query is also pointed at by a
+key of its own. When a change makes the key new, ``/recommendations/me`` answers with that
+previous page -- marked ``"stale": true``, less the movies the user rated or put on their
+watchlist or seen list since (remembered from the same events) -- while one computation of the
+new page runs in the background; the next request after it is a hit. Without this, every
+request of a user who just rated waited for the new page (a load test's p99 went from 7 to
+125 ms with 4 ratings a second). A key whose computation just failed is not answered stale
+(flights.py): that request waits and gets the error. Admins' views never are.
 """
 
 from __future__ import annotations
@@ -64,6 +73,22 @@ def generation_key(user_id: UUID) -> str:
     return f"{CACHE}:gen:{user_id}"
 
 
+def latest_page_key(user_id: UUID, query: Query) -> str:
+    """Names the cache key of the user's latest cached page for ``query``."""
+    digest = hashlib.blake2b(query.key().encode(), digest_size=8).hexdigest()
+    return f"{CACHE}:latest:{user_id}:{digest}"
+
+
+def recent_key(user_id: UUID) -> str:
+    """The movies the user lately rated or listed: left out of a stale page."""
+    return f"{CACHE}:recent:{user_id}"
+
+
+# What a stale page leaves out, by the query's exclude_* switch that asks for it.
+RATED, WATCHLIST, SEEN = "rated", "watchlist", "seen"
+MAX_RECENT = 200
+
+
 # Events ----------------------------------------------------------------------------------------
 
 
@@ -95,7 +120,9 @@ async def _bump(session: AsyncSession, kv: KeyValueStore, user_id: UUID) -> None
     after_commit(session, bump)
 
 
-async def apply_list_event(session: AsyncSession, *, event: Event, kv: KeyValueStore) -> None:
+async def apply_list_event(
+    session: AsyncSession, *, event: Event, kv: KeyValueStore, ttl: float
+) -> None:
     change = ListChanged.model_validate(event.payload)
     repo = RecommendationsRepository(session)
     if change.action == "added":
@@ -103,6 +130,29 @@ async def apply_list_event(session: AsyncSession, *, event: Event, kv: KeyValueS
     else:
         await repo.remove_from_list(change.user_id, change.list, change.movie_id)
     await _bump(session, kv, change.user_id)
+    if change.action == "added" and change.list in (WATCHLIST, SEEN):
+
+        async def remember() -> None:
+            await _remember_recent(kv, change.user_id, [(change.movie_id, change.list)], ttl=ttl)
+
+        after_commit(session, remember)
+
+
+async def _remember_recent(
+    kv: KeyValueStore, user_id: UUID, entries: Sequence[tuple[int, str]], *, ttl: float
+) -> None:
+    """Adds to the user's recent movies. Read, then written: of two processes writing one
+    user's list at once, one's entries can be lost -- a stale page then shows such a movie for
+    the moment until the user's new page is cached, which is all a stale page is for."""
+    raw = await kv.get(recent_key(user_id))
+    known: list[list[Any]] = orjson.loads(raw) if raw else []
+    fresh = set(entries)
+    known = [entry for entry in known if (entry[0], entry[1]) not in fresh]
+    known += [[movie_id, kind] for movie_id, kind in entries]
+    # Kept as long as the latest-page pointers it corrects (ttl), and then some.
+    await kv.set(
+        recent_key(user_id), orjson.dumps(known[-MAX_RECENT:]), ttl_seconds=ttl * 2 or None
+    )
 
 
 async def note_ratings(
@@ -111,9 +161,15 @@ async def note_ratings(
     """Remember each user's latest rating time: the next request builds a new cache key.
     Answers the users whose key changed."""
     latest: dict[UUID, datetime] = {}
+    rated: dict[UUID, list[tuple[int, str]]] = {}
     for event in events:
-        user = RatingChanged.model_validate(event.payload).user_id
+        rating = RatingChanged.model_validate(event.payload)
+        user = rating.user_id
         latest[user] = max(latest.get(user, event.occurred_at), event.occurred_at)
+        if rating.value is not None:
+            rated.setdefault(user, []).append((rating.movie_id, RATED))
+    for user, entries in rated.items():
+        await _remember_recent(kv, user, entries, ttl=ttl)
     changed: set[UUID] = set()
     for user, at in latest.items():
         known = await kv.get(rated_key(user))
@@ -196,6 +252,7 @@ def page_of(answer: dict[str, Any], *, page: int, per_page: int) -> dict[str, An
         "source": answer["source"],
         "model": answer["model"],
         "genres": answer.get("genres", []),
+        "stale": False,
         "results": [
             {"id": r["movie_id"], "title": r["title"], "score": r["score"], "reason": r["reason"]}
             for r in results[start : start + per_page]
@@ -211,6 +268,8 @@ class PersonalPage:
     # A model's answer not cached because it is behind: the user's latest rating had not
     # reached ai, or the model changed on the way. Asking again later can cache it.
     behind: bool = False
+    # The user's previous page, answered while the current one is computed.
+    stale: bool = False
 
 
 async def personal_page(
@@ -224,10 +283,12 @@ async def personal_page(
     must_exist: bool,
     cache_seconds: float,
     flights: SingleFlight[PersonalPage] | None = None,
+    serve_stale: bool = False,
 ) -> PersonalPage:
     """A page of ``user_id``'s recommendations, as JSON bytes (what the cache keeps). A cache
-    hit reads three keys and nothing else; the database is read only on a miss, and concurrent
-    misses of one key (with ``flights``) ask the ai service once."""
+    hit reads four keys and nothing else; the database is read only on a miss, and concurrent
+    misses of one key (with ``flights``) ask the ai service once. With ``serve_stale`` (and
+    ``flights``), a miss answers the previous page while the new one is computed."""
     generation = await kv.get(generation_key(user_id))
     rated_at = await kv.get(rated_key(user_id))
     model = await kv.get(MODEL_KEY)
@@ -238,7 +299,6 @@ async def personal_page(
         if cached is not None:
             recommendations_metrics().pages.labels("hit").inc()
             return PersonalPage(cached, in_cache=True)
-    recommendations_metrics().pages.labels("miss").inc()
 
     async def compute() -> PersonalPage:
         async with db.unit_of_work(write=False) as session:
@@ -271,13 +331,53 @@ async def personal_page(
         if _cacheable(answer, model=known_model, rated_at=rated_at) and caching:
             key_now = _cache_key(user_id, generation, query, rated_at, known_model)
             await kv.set(key_now, body, ttl_seconds=cache_seconds)
+            pointer = latest_page_key(user_id, query)
+            await kv.set(pointer, key_now.encode(), ttl_seconds=cache_seconds)
             return PersonalPage(body, in_cache=True)
         return PersonalPage(body, in_cache=False, behind=answer.get("source") == "model")
 
     if flights is None or not caching:
+        recommendations_metrics().pages.labels("miss").inc()
         return await compute()
     # must_exist changes the answer for a stranger (404 or not): part of what is shared.
-    return await flights.run(f"{key}:{int(must_exist)}", compute)
+    flight = f"{key}:{int(must_exist)}"
+    if serve_stale and not must_exist and not flights.failed_recently(flight):
+        previous = await _previous_page(kv, user_id, query)
+        if previous is not None:
+            flights.start(flight, compute)
+            recommendations_metrics().pages.labels("stale").inc()
+            return PersonalPage(previous, in_cache=False, stale=True)
+    recommendations_metrics().pages.labels("miss").inc()
+    return await flights.run(flight, compute)
+
+
+async def _previous_page(kv: KeyValueStore, user_id: UUID, query: Query) -> bytes | None:
+    """The user's latest cached page for ``query``, marked stale, without the movies they
+    lately rated or listed (as far as the query leaves such movies out)."""
+    pointer = await kv.get(latest_page_key(user_id, query))
+    body = await kv.get(pointer.decode()) if pointer is not None else None
+    if body is None:
+        return None
+    leave_out = {
+        kind
+        for kind, wanted in (
+            (RATED, query.exclude_rated),
+            (WATCHLIST, query.exclude_watchlist),
+            (SEEN, query.exclude_seen),
+        )
+        if wanted
+    }
+    raw = await kv.get(recent_key(user_id))
+    hidden = {
+        int(entry[0]) for entry in (orjson.loads(raw) if raw else []) if entry[1] in leave_out
+    }
+    page = orjson.loads(body)
+    kept = [r for r in page["results"] if r["id"] not in hidden]
+    page["total_results"] -= len(page["results"]) - len(kept)
+    page["total_pages"] = math.ceil(page["total_results"] / page["per_page"])
+    page["results"] = kept
+    page["stale"] = True
+    return orjson.dumps(page)
 
 
 def _cache_key(
