@@ -6,11 +6,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
 from movieverse.ai.datasets import load_movielens, synthetic_log
-from movieverse.ai.evaluate import evaluate
+from movieverse.ai.evaluate import evaluate, split
 from movieverse.ai.published import MSR_ML100K
 from movieverse.cli import app
 
@@ -61,6 +62,42 @@ def test_unknown_protocols_and_models_are_refused(ml_100k_dir: Path) -> None:
     bad = runner.invoke(app, ["ai", "evaluate", "--dataset", str(ml_100k_dir), "--model", "bivae"])
     assert bad.exit_code == 2
     assert "Unknown model" in bad.output
+
+
+def test_another_seed_draws_a_fresh_test_split_of_the_same_shape(
+    ml_100k_dir: Path, tmp_path: Path
+) -> None:
+    log = load_movielens(ml_100k_dir).log
+    _, test_42 = split(log, "msr", seed=42)
+    _, test_1 = split(log, "msr", seed=1)
+    pairs = {
+        seed: set(zip(t.users.tolist(), t.items.tolist(), strict=True))
+        for seed, t in ((42, test_42), (1, test_1))
+    }
+    # Stratified per movie: each movie holds out as many ratings, but other ones.
+    assert np.array_equal(np.bincount(test_42.items), np.bincount(test_1.items))
+    assert len(pairs[42] & pairs[1]) < 0.5 * len(pairs[42])
+    out = tmp_path / "seed1.json"
+    result = CliRunner().invoke(
+        app,
+        [
+            "ai",
+            "evaluate",
+            "--dataset",
+            str(ml_100k_dir),
+            "--model",
+            "popularity",
+            "--seed",
+            "1",
+            "--json",
+            str(out),
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "split seed 1" in result.output
+    assert json.loads(out.read_text())["seed"] == 1
+    bad = CliRunner().invoke(app, ["ai", "evaluate", "--dataset", str(ml_100k_dir), "--seed", "-1"])
+    assert bad.exit_code == 2
 
 
 def test_synthetic_logs_have_structure_to_learn() -> None:

@@ -162,6 +162,42 @@ def test_session_floor_gives_every_co_rated_pair_a_base_weight() -> None:
     assert gram[0, 2] == pytest.approx(np.exp(-86_400 / 600) + 0.4)
 
 
+def test_session_rating_power_weighs_pairs_by_their_stars_whatever_the_scale() -> None:
+    # One sitting: item 1 got 4 stars, item 2 got 2; the mean rating is 3.
+    log = RatingLog.from_rows([(1, 1, 4.0, 0), (1, 2, 2.0, 0)])
+    gram = session_gram(Matrix.from_log(log), tau_seconds=600.0, rating_power=1.0)
+    assert gram[0, 0] == pytest.approx(4 / 3)
+    assert gram[1, 1] == pytest.approx(2 / 3)
+    assert gram[0, 1] == pytest.approx(np.sqrt(4 / 3 * 2 / 3))
+    # The same tastes on MovieVerse's 0.5-10 scale (twice the stars) learn the same weights.
+    doubled = RatingLog.from_rows([(1, 1, 8.0, 0), (1, 2, 4.0, 0)])
+    assert np.allclose(
+        session_gram(Matrix.from_log(doubled), tau_seconds=600.0, rating_power=1.0), gram
+    )
+    # Power 0 ignores the stars.
+    assert np.allclose(session_gram(Matrix.from_log(log), tau_seconds=600.0), np.ones((2, 2)))
+
+
+def test_session_activity_power_keeps_a_heavy_rater_from_setting_the_weights() -> None:
+    # User 1 rated four movies in one sitting, user 2 only movies 1 and 2.
+    rows = [(1, item, 4.0, 0) for item in (1, 2, 3, 4)] + [(2, 1, 4.0, 0), (2, 2, 4.0, 0)]
+    matrix = Matrix.from_log(RatingLog.from_rows(rows))
+    gram = session_gram(matrix, tau_seconds=600.0, activity_power=0.5)
+    # Each pair counts n^-0.5: 1/2 from user 1, 1/sqrt(2) from user 2.
+    assert gram[0, 1] == pytest.approx(0.5 + 2**-0.5)
+    assert gram[2, 3] == pytest.approx(0.5)
+    assert gram[0, 1] == pytest.approx(gram[1, 0])
+
+
+def test_a_matrix_keeps_each_interactions_stars_beside_its_time() -> None:
+    log = RatingLog.from_rows([(1, 2, 5.0, 10), (1, 1, 3.0, 20), (2, 2, 1.0, 30)])
+    matrix = Matrix.from_log(log)
+    assert matrix.ratings is not None
+    assert matrix.times is not None
+    assert matrix.ratings.toarray().tolist() == [[3.0, 5.0], [0.0, 1.0]]
+    assert np.array_equal(matrix.ratings.indices, matrix.times.indices)
+
+
 def test_dropout_penalises_each_item_in_proportion_to_its_count() -> None:
     # EDLAE: Λ = λ + p/(1-p)·diag(G). With p = 0.5 that adds each item's own count.
     gram = np.array([[4.0, 1.0], [1.0, 2.0]])
@@ -197,3 +233,7 @@ def test_bad_ease_penalties_are_refused(l2: float, dropout: float, message: str)
         SessionEase(l2=l2, dropout=dropout, tau_seconds=600.0)
     with pytest.raises(ValueError, match="floor"):
         SessionEase(floor=-1.0)
+    with pytest.raises(ValueError, match="rating_power"):
+        SessionEase(rating_power=-1.0)
+    with pytest.raises(ValueError, match="activity_power"):
+        SessionEase(activity_power=-0.5)

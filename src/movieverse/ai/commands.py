@@ -46,6 +46,14 @@ def evaluate_command(
         list[str] | None, typer.Option("--model", help="Repeatable; every model when omitted")
     ] = None,
     k: Annotated[int, typer.Option(min=1, max=100)] = 10,
+    seed: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            help="The test split's seed. msr's own is 42; another seed draws a fresh test split, "
+            "with tuning redone on validation carved from its training part",
+        ),
+    ] = 42,
     json_path: Annotated[
         Path | None, typer.Option("--json", help="Where to write the results as JSON")
     ] = None,
@@ -71,6 +79,7 @@ def evaluate_command(
         protocol=chosen,
         models=model or MODELS,
         k=k,
+        seed=seed,
         say=lambda line: console.print(f"[dim]{line}[/dim]"),
     )
     console.print(evaluation_table(result))

@@ -53,13 +53,22 @@ GRIDS: dict[str, tuple[str, list[dict[str, Any]]]] = {
         ],
     ),
     # Each fit builds the session Gram matrix again (0.4 s on ml-100k): the grid is kept to
-    # the region earlier, wider searches found best.
+    # the region earlier, wider searches found best. Floor 0.4 and dropout 0.85 won validation
+    # against floor 0 and dropout 0 on each of six splits (seed 42 and 1-5), so they are fixed
+    # and the rating and activity weights take their place in the grid.
     "session_ease": (
         "session_ease",
         [
-            {"l2": l2, "tau_seconds": tau, "floor": floor, "dropout": p}
-            for l2, tau, floor, p in itertools.product(
-                (25.0, 50.0, 100.0), (300.0, 600.0), (0.0, 0.4), (0.0, 0.85)
+            {
+                "l2": l2,
+                "tau_seconds": tau,
+                "floor": 0.4,
+                "dropout": 0.85,
+                "rating_power": beta,
+                "activity_power": gamma,
+            }
+            for l2, tau, beta, gamma in itertools.product(
+                (25.0, 50.0, 100.0), (300.0, 600.0), (0.0, 1.0), (0.0, 0.25)
             )
         ],
     ),
@@ -110,6 +119,7 @@ class Evaluation:
     k: int
     train_ratings: int
     test_ratings: int
+    seed: int = 42
     results: dict[str, ModelResult] = field(default_factory=dict)
 
     def best(self) -> ModelResult | None:
@@ -124,6 +134,7 @@ class Evaluation:
             "k": self.k,
             "train_ratings": self.train_ratings,
             "test_ratings": self.test_ratings,
+            "seed": self.seed,
             "best": best.name if best else None,
             "models": {name: result.as_dict() for name, result in self.results.items()},
         }
@@ -227,7 +238,12 @@ def evaluate(
     tuning = _Fold.of(fit_part, validation, item_ids)
     final = _Fold.of(train, test, item_ids)
     report = Evaluation(
-        dataset=data.name, protocol=protocol, k=k, train_ratings=len(train), test_ratings=len(test)
+        dataset=data.name,
+        protocol=protocol,
+        k=k,
+        train_ratings=len(train),
+        test_ratings=len(test),
+        seed=seed,
     )
     tuned: dict[str, Recommender] = {}
     for name in models:

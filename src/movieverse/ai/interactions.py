@@ -81,6 +81,9 @@ class Matrix:
     # When each interaction happened (Unix seconds), in the same sparsity as ``values``; None
     # for a matrix built without times. Session-aware models read it.
     times: sparse.csr_matrix | None = None
+    # The stars each interaction gave, in the same sparsity as ``values`` (None when built
+    # without them). ``values`` ignores them on purpose; a model may weigh what it learns by them.
+    ratings: sparse.csr_matrix | None = None
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -111,11 +114,16 @@ class Matrix:
             (log.timestamps[rows].astype(np.float64), (user_rows[rows], item_cols[rows])),
             shape=shape,
         )
+        ratings = sparse.csr_matrix(
+            (log.ratings[rows].astype(np.float64), (user_rows[rows], item_cols[rows])),
+            shape=shape,
+        )
         return cls(
             user_ids=user_ids.astype(np.int64),
             item_ids=item_ids.astype(np.int64),
             values=values,
             times=times,
+            ratings=ratings,
         )
 
     def user_index(self, user_id: int) -> int | None:

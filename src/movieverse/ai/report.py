@@ -25,6 +25,7 @@ def evaluation_table(evaluation: Evaluation) -> Table:
     table = Table(
         title=f"{evaluation.dataset}, protocol {evaluation.protocol}, top-{evaluation.k}: "
         f"{evaluation.train_ratings} train / {evaluation.test_ratings} test ratings"
+        + (f", split seed {evaluation.seed}" if evaluation.protocol == "msr" else "")
     )
     table.add_column("")
     names = list(evaluation.results)
