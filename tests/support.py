@@ -77,18 +77,52 @@ async def admin_statement(base: str, statement: str) -> None:
 
 
 @asynccontextmanager
-async def fresh_database(server: str, *, prefix: str) -> AsyncIterator[str]:
-    """The URL of a new, empty database on the real ``server`` ("postgres" or "mysql") for one
-    test, dropped afterwards. Skips, naming the variable, when that server's URL is unset."""
+async def fresh_database(
+    server: str, *, prefix: str, migrated_for: tuple[str, ...] = ()
+) -> AsyncIterator[str]:
+    """The URL of a new database on the real ``server`` ("postgres" or "mysql") for one test,
+    dropped afterwards. Skips, naming the variable, when that server's URL is unset.
+
+    Empty, unless ``migrated_for`` names services: on PostgreSQL the database is then a copy of
+    one migrated to head for them (the services' own start still runs their migrations, and
+    finds nothing to do)."""
     base = require_server(server)
     name = f"{prefix}_{uuid.uuid4().hex[:8]}"
     quoted = f'"{name}"' if server == "postgres" else f"`{name}`"
-    await admin_statement(base, f"CREATE DATABASE {quoted}")
+    if migrated_for and server == "postgres":
+        template = await _migrated_postgres_template(base, migrated_for)
+        await admin_statement(base, f'CREATE DATABASE {quoted} TEMPLATE "{template}"')
+    else:
+        await admin_statement(base, f"CREATE DATABASE {quoted}")
     try:
         yield make_url(normalise_url(base)).set(database=name).render_as_string(hide_password=False)
     finally:
         force = " WITH (FORCE)" if server == "postgres" else ""
         await admin_statement(base, f"DROP DATABASE IF EXISTS {quoted}{force}")
+
+
+_POSTGRES_TEMPLATES: dict[tuple[str, ...], str] = {}
+
+
+async def _migrated_postgres_template(base: str, services: tuple[str, ...]) -> str:
+    """A database migrated to head for ``services``, made once per test process and dropped at
+    its exit. A service's migrations cost a test 1-3 s on PostgreSQL; a database copied from
+    a template (CREATE DATABASE ... TEMPLATE) costs about 0.1 s."""
+    if services in _POSTGRES_TEMPLATES:
+        return _POSTGRES_TEMPLATES[services]
+    template = f"mvtpl_{'_'.join(services)}_{uuid.uuid4().hex[:8]}"
+    await admin_statement(base, f'CREATE DATABASE "{template}"')
+    atexit.register(_drop_template, base, template)
+    url = make_url(normalise_url(base)).set(database=template)
+    for service in services:
+        # In a thread: Alembic's env drives an event loop of its own.
+        await asyncio.to_thread(upgrade, service, url.render_as_string(hide_password=False))
+    _POSTGRES_TEMPLATES[services] = template
+    return template
+
+
+def _drop_template(base: str, template: str) -> None:
+    asyncio.run(admin_statement(base, f'DROP DATABASE IF EXISTS "{template}" WITH (FORCE)'))
 
 
 def fast_auth_settings(**overrides: Any) -> AuthSettings:

@@ -49,7 +49,7 @@ async def metadata_url(
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'var' / 'metadata.db'}"
         return
-    async with fresh_database("postgres", prefix="mv_import") as url:
+    async with fresh_database("postgres", prefix="mv_import", migrated_for=("metadata",)) as url:
         monkeypatch.setenv("MOVIEVERSE_METADATA_DATABASE_URL", url)
         yield url
 

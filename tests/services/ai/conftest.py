@@ -14,7 +14,7 @@ import pytest
 from movieverse.gateway.app import Gateway, create_gateway
 from movieverse.services.ai.repository import AiRepository, InteractionRow
 from movieverse.services.ai.settings import AiSettings
-from tests.support import Stack, fast_auth_settings, fresh_database
+from tests.support import Stack, fast_auth_settings, fresh_database, start_from_migrated_sqlite
 
 AiApp = tuple[Gateway, httpx.AsyncClient]
 CRIME, ANIMATION = 80, 16
@@ -28,7 +28,7 @@ async def ai_database(request: pytest.FixtureRequest) -> AsyncIterator[str | Non
     if request.param == "sqlite":
         yield None
         return
-    async with fresh_database("postgres", prefix="mv_ai") as url:
+    async with fresh_database("postgres", prefix="mv_ai", migrated_for=("ai",)) as url:
         yield url
 
 
@@ -47,6 +47,7 @@ def ai_settings(database_url: str | None, **overrides: object) -> AiSettings:
 @pytest.fixture
 async def ai_app(ai_database: str | None, tmp_path: Path) -> AsyncIterator[AiApp]:
     settings = Stack("embedded", database_url=None, redis_url=None).settings(tmp_path / "var")
+    await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
         settings,
         service_overrides={"auth": fast_auth_settings(), "ai": ai_settings(ai_database)},

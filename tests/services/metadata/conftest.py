@@ -21,6 +21,7 @@ from tests.support import (
     fast_auth_settings,
     fresh_database,
     signed_up,
+    start_from_migrated_sqlite,
 )
 
 MetadataApp = tuple[Gateway, httpx.AsyncClient]
@@ -37,7 +38,7 @@ async def metadata_database(
         monkeypatch.delenv("MOVIEVERSE_METADATA_DATABASE_URL", raising=False)
         yield
         return
-    async with fresh_database("postgres", prefix="mv_metadata") as url:
+    async with fresh_database("postgres", prefix="mv_metadata", migrated_for=("metadata",)) as url:
         monkeypatch.setenv("MOVIEVERSE_METADATA_DATABASE_URL", url)
         yield
 
@@ -46,6 +47,7 @@ async def metadata_database(
 async def metadata(metadata_database: None, tmp_path: Path) -> AsyncIterator[MetadataApp]:
     settings = Stack("embedded", database_url=None, redis_url=None).settings(tmp_path / "var")
     # No override for metadata: it reads its settings from the environment, as deployed.
+    await start_from_migrated_sqlite(settings)
     gateway = create_gateway(settings, service_overrides={"auth": fast_auth_settings()})
     async with gateway.edge.router.lifespan_context(gateway.edge):
         transport = httpx.ASGITransport(app=gateway)

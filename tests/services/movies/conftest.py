@@ -10,7 +10,7 @@ import pytest
 
 from movieverse.gateway.app import Gateway, create_gateway
 from movieverse.services.movies.settings import MoviesSettings
-from tests.support import Stack, fast_auth_settings, fresh_database
+from tests.support import Stack, fast_auth_settings, fresh_database, start_from_migrated_sqlite
 
 
 @pytest.fixture(params=["sqlite", "mariadb"])
@@ -28,6 +28,7 @@ async def catalog(
     movies_database: str | None, tmp_path: Path
 ) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
     settings = Stack("embedded", database_url=None, redis_url=None).settings(tmp_path / "var")
+    await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
         settings,
         service_overrides={

@@ -13,7 +13,15 @@ from sqlalchemy import update
 from movieverse.gateway.app import Gateway, create_gateway
 from movieverse.services.movies.models import Movie
 from movieverse.services.movies.settings import MoviesSettings
-from tests.support import Account, Stack, admin_account, eventually, fast_auth_settings, signed_up
+from tests.support import (
+    Account,
+    Stack,
+    admin_account,
+    eventually,
+    fast_auth_settings,
+    signed_up,
+    start_from_migrated_sqlite,
+)
 
 # A small catalog whose expected query results are computed below in plain Python.
 SEED: list[dict[str, Any]] = [
@@ -571,6 +579,7 @@ async def test_movie_pages_are_cached_until_a_write_or_their_ttl(
 ) -> None:
     settings = Stack("embedded", database_url=None, redis_url=None).settings(tmp_path / "var")
     movies_settings = MoviesSettings(database_url=movies_database, details_cache_seconds=0.5)
+    await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
         settings, service_overrides={"auth": fast_auth_settings(), "movies": movies_settings}
     )

@@ -19,7 +19,14 @@ from aiosmtpd.controller import Controller
 
 from movieverse.gateway.app import Gateway, create_gateway
 from movieverse.services.notifications.settings import NotificationsSettings
-from tests.support import Account, Stack, admin_account, fast_auth_settings, fresh_database
+from tests.support import (
+    Account,
+    Stack,
+    admin_account,
+    fast_auth_settings,
+    fresh_database,
+    start_from_migrated_sqlite,
+)
 
 NotificationsApp = tuple[Gateway, httpx.AsyncClient]
 
@@ -106,7 +113,9 @@ async def notifications_database(
         monkeypatch.delenv("MOVIEVERSE_NOTIFICATIONS_DATABASE_URL", raising=False)
         yield
         return
-    async with fresh_database("postgres", prefix="mv_notifications") as url:
+    async with fresh_database(
+        "postgres", prefix="mv_notifications", migrated_for=("notifications",)
+    ) as url:
         monkeypatch.setenv("MOVIEVERSE_NOTIFICATIONS_DATABASE_URL", url)
         yield
 
@@ -125,6 +134,7 @@ async def notifications(
         webhook_retry_seconds=0.05,
         webhook_disable_after=2,
     )
+    await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
         settings, service_overrides={"auth": fast_auth_settings(), "notifications": own}
     )

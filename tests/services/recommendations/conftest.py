@@ -15,7 +15,13 @@ import pytest
 from movieverse.gateway.app import Gateway, create_gateway
 from movieverse.services.recommendations.settings import RecommendationsSettings
 from tests.services.ai.conftest import ai_settings
-from tests.support import Stack, fast_auth_settings, fresh_database, server_url
+from tests.support import (
+    Stack,
+    fast_auth_settings,
+    fresh_database,
+    server_url,
+    start_from_migrated_sqlite,
+)
 
 RecsApp = tuple[Gateway, httpx.AsyncClient]
 
@@ -29,7 +35,9 @@ async def stores(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str | No
     redis = server_url("redis")
     if redis is None:
         pytest.skip("MOVIEVERSE_TEST_REDIS_URL is not set")
-    async with fresh_database("postgres", prefix="mv_recs") as url:
+    async with fresh_database(
+        "postgres", prefix="mv_recs", migrated_for=("ai", "recommendations")
+    ) as url:
         yield url, redis
 
 
@@ -39,6 +47,7 @@ async def served(
 ) -> AsyncIterator[RecsApp]:
     database, redis = stores
     settings = Stack("test", database_url=None, redis_url=redis).settings(var_dir)
+    await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
         settings,
         service_overrides={

@@ -14,7 +14,14 @@ from sqlalchemy import select
 
 from movieverse.gateway.app import Gateway, create_gateway
 from movieverse.services.reviews.models import outbox
-from tests.support import Account, Stack, admin_account, fast_auth_settings, fresh_database
+from tests.support import (
+    Account,
+    Stack,
+    admin_account,
+    fast_auth_settings,
+    fresh_database,
+    start_from_migrated_sqlite,
+)
 
 ReviewsApp = tuple[Gateway, httpx.AsyncClient]
 
@@ -30,7 +37,7 @@ async def reviews_database(
         monkeypatch.delenv("MOVIEVERSE_REVIEWS_DATABASE_URL", raising=False)
         yield
         return
-    async with fresh_database("postgres", prefix="mv_reviews") as url:
+    async with fresh_database("postgres", prefix="mv_reviews", migrated_for=("reviews",)) as url:
         monkeypatch.setenv("MOVIEVERSE_REVIEWS_DATABASE_URL", url)
         yield
 
@@ -38,6 +45,7 @@ async def reviews_database(
 @pytest.fixture
 async def reviews(reviews_database: None, tmp_path: Path) -> AsyncIterator[ReviewsApp]:
     settings = Stack("embedded", database_url=None, redis_url=None).settings(tmp_path / "var")
+    await start_from_migrated_sqlite(settings)
     gateway = create_gateway(settings, service_overrides={"auth": fast_auth_settings()})
     async with gateway.edge.router.lifespan_context(gateway.edge):
         transport = httpx.ASGITransport(app=gateway)

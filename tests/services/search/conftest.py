@@ -12,7 +12,7 @@ import pytest
 
 from movieverse.gateway.app import Gateway, create_gateway
 from movieverse.services.indexer.settings import IndexerSettings
-from tests.support import Stack, fast_auth_settings, fresh_database
+from tests.support import Stack, fast_auth_settings, fresh_database, start_from_migrated_sqlite
 
 SearchApp = tuple[Gateway, httpx.AsyncClient]
 
@@ -22,7 +22,7 @@ async def indexer_database(request: pytest.FixtureRequest) -> AsyncIterator[str 
     if request.param == "sqlite":
         yield None
         return
-    async with fresh_database("postgres", prefix="mv_indexer") as url:
+    async with fresh_database("postgres", prefix="mv_indexer", migrated_for=("indexer",)) as url:
         yield url
 
 
@@ -31,6 +31,7 @@ async def gateway(indexer_database: str | None, tmp_path: Path) -> AsyncIterator
     settings = Stack("embedded", database_url=None, redis_url=None).settings(
         tmp_path / "var", semantic_search=True
     )
+    await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
         settings,
         service_overrides={

@@ -22,7 +22,7 @@ from movieverse.cli import app as cli
 from movieverse.gateway.app import create_gateway
 from tests.datasets.conftest import require_dataset
 from tests.services.search.relevance_set import CASES, Case
-from tests.support import Stack, fast_auth_settings, server_url
+from tests.support import Stack, fast_auth_settings, server_url, start_from_migrated_sqlite
 
 FAIL_BELOW = 0.85
 GOAL = 0.9
@@ -82,6 +82,7 @@ async def test_the_relevance_set_on_real_titles(engine: str, tmp_path: Path) -> 
     await asyncio.to_thread(_import, var)  # the CLI runs its own event loop
     catalog = _catalog_ids(var)
     settings = Stack("embedded", database_url=None, redis_url=None).settings(var, **overrides)
+    await start_from_migrated_sqlite(settings)
     gateway = create_gateway(settings, service_overrides={"auth": fast_auth_settings()})
     async with gateway.edge.router.lifespan_context(gateway.edge):
         index = gateway.services["indexer"].state.ctx.state["search_index"]
