@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from movieverse.gateway.openapi import merge_openapi
 from movieverse.gateway.routes import RouteTable
+from movieverse.platform.admission import admission_control
 from movieverse.platform.apidocs import docs_router
 from movieverse.platform.errors import install_error_handlers
 from movieverse.platform.observability import RequestContextMiddleware
@@ -57,12 +58,25 @@ SERVICE_FACTORIES: Mapping[str, AppFactory] = {
 class Gateway:
     """ASGI entry point: dispatches by route table; lifespan and its own routes go to ``edge``."""
 
-    def __init__(self, edge: FastAPI, services: Mapping[str, FastAPI], table: RouteTable) -> None:
+    def __init__(
+        self,
+        edge: FastAPI,
+        services: Mapping[str, FastAPI],
+        table: RouteTable,
+        *,
+        settings: PlatformSettings,
+    ) -> None:
         self.edge = edge
         self.services = services
         self.table = table
+        # The process's admission limit sits in front of the dispatch, not of the service apps:
+        # in-process calls reach those directly (shared.local_apps), so they are never counted.
+        self._entry = admission_control(self._dispatch, settings, service="gateway")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] in {"http", "websocket"}:
             service = self.table.service_for(scope["path"])
             app = self.services.get(service) if service else None
@@ -152,4 +166,4 @@ def create_gateway(
     edge.add_middleware(
         RequestContextMiddleware, service="gateway", max_body_bytes=settings.max_body_bytes
     )
-    return Gateway(edge, services, RouteTable())
+    return Gateway(edge, services, RouteTable(), settings=settings)

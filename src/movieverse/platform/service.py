@@ -24,6 +24,7 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp
 
+from movieverse.platform.admission import AdmissionControl
 from movieverse.platform.apidocs import docs_router
 from movieverse.platform.cache import KeyValueStore, create_key_value_store
 from movieverse.platform.clientip import IpNetwork, parse_networks
@@ -332,6 +333,17 @@ def build_service_app(
     app.add_middleware(
         RequestContextMiddleware, service=definition.name, max_body_bytes=settings.max_body_bytes
     )
+    if shared is None and settings.max_in_flight_requests > 0:
+        # A service with a runtime of its own is its process's outermost app (`serve NAME`):
+        # it takes the process's admission limit, added last so it runs first. Under the
+        # all-in-one gateway (a shared runtime) the gateway holds the limit, and in-process
+        # calls reach this app uncounted.
+        app.add_middleware(
+            AdmissionControl,
+            service=definition.name,
+            limit=settings.max_in_flight_requests,
+            retry_after_seconds=settings.overload_retry_after_seconds,
+        )
     return app
 
 

@@ -140,6 +140,11 @@ class PlatformSettings(BaseSettings):
     log_format: Literal["json", "console"] = "json"
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # Admission control (platform/admission.py): past this many requests in flight, a process
+    # answers 503 with Retry-After at once instead of queueing them; 0 disables. Health,
+    # readiness and metrics are exempt, and in-process service-to-service calls never count.
+    max_in_flight_requests: int = Field(default=64, ge=0, le=100_000)
+    overload_retry_after_seconds: int = Field(default=1, ge=1, le=3600)
     # Peers whose X-Forwarded-For is believed (the edge proxy). Anyone else's header is ignored.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
