@@ -111,9 +111,18 @@ class TooManyRequests(DomainError):
     slug = "too-many-requests"
     title = "Too many requests"
 
-    def __init__(self, detail: str, *, retry_after_seconds: float) -> None:
+    def __init__(
+        self,
+        detail: str,
+        *,
+        retry_after_seconds: float,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        """``headers``: more fields for the answer (a rate limit's RateLimit-Policy/RateLimit)."""
         self.retry_after_seconds = max(1, math.ceil(retry_after_seconds))
-        super().__init__(detail, headers={"Retry-After": str(self.retry_after_seconds)})
+        super().__init__(
+            detail, headers={**(headers or {}), "Retry-After": str(self.retry_after_seconds)}
+        )
 
 
 class NotImplementedHere(DomainError):

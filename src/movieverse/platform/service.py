@@ -38,6 +38,7 @@ from movieverse.platform.events.outbox import Outbox, OutboxRelay
 from movieverse.platform.events.relay_thread import RelayThread
 from movieverse.platform.migrations import upgrade_async
 from movieverse.platform.observability import RequestContextMiddleware, process_registry
+from movieverse.platform.ratelimit import RateLimiter
 from movieverse.platform.security import TokenVerifier
 from movieverse.platform.settings import (
     PlatformSettings,
@@ -107,6 +108,9 @@ class SharedRuntime:
         # False for command-line tools: their bus must not take events from the services.
         self.consume = consume
         self._bus: EventBus | None = None
+        # One per process, not per service: the all-in-one process then holds one Redis pool
+        # for rate limits instead of ten, and a family's quotas live in one service anyway.
+        self._rate_limiter: RateLimiter | None = None
         self._starts = 0
         self.consumers_ready = asyncio.Event()
         self.opened_by_services = opened_by_services
@@ -119,10 +123,18 @@ class SharedRuntime:
             raise RuntimeError("the shared runtime has not been started")
         return self._bus
 
+    @property
+    def rate_limiter(self) -> RateLimiter:
+        """Request quotas (platform/ratelimit.py), shared by every service of this process."""
+        if self._rate_limiter is None:
+            raise RuntimeError("the shared runtime has not been started")
+        return self._rate_limiter
+
     async def start(self) -> None:
         if self._starts == 0:
             self._bus = create_event_bus(self.settings, consume=self.consume)
             await self._bus.start()
+            self._rate_limiter = RateLimiter.from_settings(self.settings)
         self._starts += 1
 
     async def stop(self) -> None:
@@ -131,6 +143,9 @@ class SharedRuntime:
             await self._bus.stop()
             self._bus = None
             self.consumers_ready.clear()
+        if self._starts == 0 and self._rate_limiter is not None:
+            await self._rate_limiter.close()
+            self._rate_limiter = None
 
 
 @dataclass

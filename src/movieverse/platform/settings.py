@@ -54,6 +54,28 @@ def _split_csv(value: object) -> object:
     return value
 
 
+# The settings that hold request rate limits (see PlatformSettings and platform/ratelimit.py).
+RATE_LIMIT_FIELDS = (
+    "rate_limit_register_ip",
+    "rate_limit_rating",
+    "rate_limit_rating_ip",
+    "rate_limit_review",
+    "rate_limit_review_ip",
+    "rate_limit_comment",
+    "rate_limit_comment_ip",
+    "rate_limit_like",
+    "rate_limit_like_ip",
+    "rate_limit_report",
+    "rate_limit_report_ip",
+    "rate_limit_webhook",
+    "rate_limit_webhook_ip",
+    "rate_limit_list",
+    "rate_limit_list_ip",
+    "rate_limit_search",
+    "rate_limit_search_ip",
+)
+
+
 class PlatformSettings(BaseSettings):
     """Settings shared by every service of one deployment."""
 
@@ -148,6 +170,30 @@ class PlatformSettings(BaseSettings):
     # Peers whose X-Forwarded-For is believed (the edge proxy). Anyone else's header is ignored.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
 
+    # Request rate limits (platform/ratelimit.py): per account and per client IP, for each family
+    # of writes and for search. A value lists windows, "10/minute;100/hour" (every one applies);
+    # "" switches that scope off. Defaults sit far above what a person does and well below a
+    # script's pace. MOVIEVERSE_RATE_LIMIT_<FAMILY> per account, ..._IP per address.
+    rate_limits_enabled: bool = True
+    rate_limit_register_ip: str = "10/minute;50/hour"
+    rate_limit_rating: str = "60/minute;1000/hour"
+    rate_limit_rating_ip: str = "300/minute;5000/hour"
+    rate_limit_review: str = "10/minute;100/hour"
+    rate_limit_review_ip: str = "60/minute;600/hour"
+    rate_limit_comment: str = "10/minute;100/hour"
+    rate_limit_comment_ip: str = "60/minute;600/hour"
+    rate_limit_like: str = "60/minute;600/hour"
+    rate_limit_like_ip: str = "300/minute;3000/hour"
+    rate_limit_report: str = "10/minute;50/hour"
+    rate_limit_report_ip: str = "30/minute;200/hour"
+    rate_limit_webhook: str = "5/minute;20/hour"
+    rate_limit_webhook_ip: str = "20/minute;100/hour"
+    rate_limit_list: str = "60/minute;1000/hour"
+    rate_limit_list_ip: str = "300/minute;5000/hour"
+    # Search is limited per account when a valid token comes with it, else per address.
+    rate_limit_search: str = "120/minute;3000/hour"
+    rate_limit_search_ip: str = "300/minute;6000/hour"
+
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=1, le=65535)
     shutdown_timeout_seconds: float = Field(default=15.0, gt=0)
@@ -159,6 +205,15 @@ class PlatformSettings(BaseSettings):
         if isinstance(value, list):
             for item in value:
                 ipaddress.ip_network(str(item), strict=False)  # raises ValueError on garbage
+        return value
+
+    @field_validator(*RATE_LIMIT_FIELDS)
+    @classmethod
+    def _parse_rate_limits(cls, value: str) -> str:
+        if value.strip():
+            from limits import parse_many  # only here and in platform/ratelimit.py
+
+            parse_many(value)  # raises ValueError naming what it could not read
         return value
 
     @property
