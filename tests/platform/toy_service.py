@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -14,6 +15,7 @@ from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.inbox import inbox_table
 from movieverse.platform.events.outbox import outbox_table
 from movieverse.platform.models import service_metadata
+from movieverse.platform.security import CurrentUser
 from movieverse.platform.service import CtxDep, ServiceDefinition, SessionDep
 from movieverse.platform.settings import ServiceSettings
 
@@ -71,6 +73,22 @@ async def write_note(
 async def count_notes(session: SessionDep) -> dict[str, int]:
     total = (await session.execute(select(func.count()).select_from(Note))).scalar_one()
     return {"count": int(total)}
+
+
+@router.post("/my-notes", status_code=201)
+async def write_my_note(
+    body: NoteCreate, principal: CurrentUser, session: SessionDep, ctx: CtxDep
+) -> dict[str, int]:
+    """An authenticated write that can be held between its token check and its commit: a test
+    sets ``ctx.state["hold"]`` to (entered, release) events."""
+    session.add(Note(text=f"{principal.username}: {body.text}"))
+    await session.flush()
+    hold: tuple[asyncio.Event, asyncio.Event] | None = ctx.state.get("hold")
+    if hold is not None:
+        entered, release = hold
+        entered.set()
+        await release.wait()
+    return {"written": 1}
 
 
 @router.get("/items/{item_id}")

@@ -13,7 +13,7 @@ import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 from uuid import UUID
 
 import anyio.to_thread
@@ -26,6 +26,9 @@ from fastapi.security import HTTPBearer
 
 from movieverse.platform.errors import Forbidden, Unauthorized
 from movieverse.platform.settings import PlatformSettings
+
+if TYPE_CHECKING:
+    from movieverse.platform.revocation import Revocations
 
 ACCESS_TOKEN_TYPE = "access"  # noqa: S105 -- a claim value, not a secret
 DEV_SECRET_FILE = "jwt-secret.key"  # noqa: S105 -- a file name, not a secret
@@ -113,13 +116,22 @@ class Principal:
 class TokenVerifier:
     """Verifies access tokens, remembering recent verdicts.
 
-    A token's verdict cannot change before it expires (verification is a pure function of the
-    token and the key), so a verified token is kept -- with its expiry -- in a bounded LRU and
-    not re-verified on every request of a session. Only successes are kept.
+    A token's signature and claims cannot change before it expires, so a verified token is kept
+    -- with its expiry -- in a bounded LRU and not re-verified on every request of a session.
+    Only successes are kept. What can change is whether its session or account still stands:
+    that is asked of ``revocations`` (in memory, see revocation.py) on every request, cached
+    or not.
     """
 
     def __init__(
-        self, *, key: Any, algorithm: str, issuer: str, audience: str, cache_size: int = 10_000
+        self,
+        *,
+        key: Any,
+        algorithm: str,
+        issuer: str,
+        audience: str,
+        cache_size: int = 10_000,
+        revocations: Revocations | None = None,
     ) -> None:
         self._key = key
         # Exactly one algorithm is accepted: "none" and algorithm-confusion tricks fail here.
@@ -128,29 +140,44 @@ class TokenVerifier:
         self._audience = audience
         self._cache: OrderedDict[str, tuple[Principal, float]] = OrderedDict()
         self._cache_size = cache_size
+        self._revocations = revocations
 
     @classmethod
-    def from_settings(cls, settings: PlatformSettings) -> TokenVerifier:
+    def from_settings(
+        cls, settings: PlatformSettings, *, revocations: Revocations | None = None
+    ) -> TokenVerifier:
         return cls(
             key=verification_key(settings),
             algorithm=settings.jwt_algorithm,
             issuer=settings.jwt_issuer,
             audience=settings.jwt_audience,
+            revocations=revocations,
         )
 
     def verify_access(self, token: str) -> Principal:
         cached = self._cache.get(token)
-        if cached is not None:
-            principal, expires_at = cached
-            if time.time() < expires_at:
-                self._cache.move_to_end(token)
-                return principal
-            del self._cache[token]
-        principal, expires_at = self._verify(token)
-        self._cache[token] = (principal, expires_at)
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
+        if cached is not None and time.time() < cached[1]:
+            self._cache.move_to_end(token)
+            principal = cached[0]
+        else:
+            if cached is not None:
+                del self._cache[token]
+            principal, expires_at = self._verify(token)
+            self._cache[token] = (principal, expires_at)
+            if len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        self.ensure_standing(principal)
         return principal
+
+    def ensure_standing(self, principal: Principal) -> None:
+        """Refuse a principal whose session was ended or whose account was deleted."""
+        if self._revocations is None or principal.is_service:
+            return
+        refusal = self._revocations.refusal(
+            user_id=principal.user_id, session_id=principal.session_id
+        )
+        if refusal is not None:
+            raise Unauthorized(refusal)
 
     def _verify(self, token: str) -> tuple[Principal, float]:
         try:
@@ -213,7 +240,10 @@ class BearerAccess(HTTPBearer):
 
     async def __call__(self, request: Request) -> Principal:  # type: ignore[override]
         verifier: TokenVerifier = request.app.state.ctx.verifier
-        return verifier.verify_access(bearer_token(request))
+        principal = verifier.verify_access(bearer_token(request))
+        # The request's unit of work asks again before it commits (service.get_session).
+        request.state.principal = principal
+        return principal
 
 
 get_principal = BearerAccess()
@@ -231,7 +261,9 @@ async def get_optional_principal(request: Request) -> Principal | None:
     if "authorization" not in request.headers:
         return None
     verifier: TokenVerifier = request.app.state.ctx.verifier
-    return verifier.verify_access(bearer_token(request))
+    principal = verifier.verify_access(bearer_token(request))
+    request.state.principal = principal
+    return principal
 
 
 CurrentUser = Annotated[Principal, Depends(get_principal)]

@@ -30,8 +30,9 @@ from movieverse.platform.cache import KeyValueStore, create_key_value_store
 from movieverse.platform.clientip import IpNetwork, parse_networks
 from movieverse.platform.db import Database
 from movieverse.platform.errors import PROBLEM_RESPONSES, install_error_handlers
-from movieverse.platform.events.bus import EventBus
+from movieverse.platform.events.bus import EventBus, Subscription
 from movieverse.platform.events.deadletters import DeadLetterStore
+from movieverse.platform.events.envelope import Event
 from movieverse.platform.events.inbox import Inbox
 from movieverse.platform.events.memory import InMemoryEventBus
 from movieverse.platform.events.outbox import Outbox, OutboxRelay
@@ -39,7 +40,13 @@ from movieverse.platform.events.relay_thread import RelayThread
 from movieverse.platform.migrations import upgrade_async
 from movieverse.platform.observability import RequestContextMiddleware, process_registry
 from movieverse.platform.ratelimit import RateLimiter
-from movieverse.platform.security import TokenVerifier
+from movieverse.platform.revocation import (
+    Revocation,
+    Revocations,
+    create_revocation_store,
+    user_revocation,
+)
+from movieverse.platform.security import Principal, TokenVerifier
 from movieverse.platform.settings import (
     PlatformSettings,
     ServiceSettings,
@@ -111,6 +118,7 @@ class SharedRuntime:
         # One per process, not per service: the all-in-one process then holds one Redis pool
         # for rate limits instead of ten, and a family's quotas live in one service anyway.
         self._rate_limiter: RateLimiter | None = None
+        self._revocations: Revocations | None = None
         self._starts = 0
         self.consumers_ready = asyncio.Event()
         self.opened_by_services = opened_by_services
@@ -124,6 +132,13 @@ class SharedRuntime:
         return self._bus
 
     @property
+    def revocations(self) -> Revocations:
+        """Revoked sessions and deleted accounts, shared by every service of this process."""
+        if self._revocations is None:
+            raise RuntimeError("the shared runtime has not been started")
+        return self._revocations
+
+    @property
     def rate_limiter(self) -> RateLimiter:
         """Request quotas (platform/ratelimit.py), shared by every service of this process."""
         if self._rate_limiter is None:
@@ -132,6 +147,16 @@ class SharedRuntime:
 
     async def start(self) -> None:
         if self._starts == 0:
+            revocations = Revocations(
+                create_revocation_store(
+                    redis_url=self.settings.redis_url,
+                    var_dir=self.settings.var_dir,
+                    prefix=self.settings.redis_key_prefix,
+                )
+            )
+            # Command-line tools verify no tokens: they load nothing and follow nothing.
+            await revocations.start(follow=self.consume)
+            self._revocations = revocations
             self._bus = create_event_bus(self.settings, consume=self.consume)
             await self._bus.start()
             self._rate_limiter = RateLimiter.from_settings(self.settings)
@@ -146,6 +171,9 @@ class SharedRuntime:
         if self._starts == 0 and self._rate_limiter is not None:
             await self._rate_limiter.close()
             self._rate_limiter = None
+        if self._starts == 0 and self._revocations is not None:
+            await self._revocations.stop()
+            self._revocations = None
 
 
 @dataclass
@@ -235,12 +263,13 @@ async def service_runtime(
             db=db,
             kv=kv,
             bus=shared.bus,
-            verifier=TokenVerifier.from_settings(platform),
+            verifier=TokenVerifier.from_settings(platform, revocations=shared.revocations),
             outbox=outbox,
             inbox=inbox,
             relay=relay,
             trusted_proxies=parse_networks(platform.trusted_proxies),
         )
+        _follow_revocation_events(ctx)
         if definition.setup is not None:
             await definition.setup(ctx, stack)
         if start_relay:
@@ -259,6 +288,38 @@ async def service_runtime(
             if shared.opened_by_services:
                 shared.consumers_ready.set()
         yield ctx
+
+
+SESSIONS_REVOKED = "auth.session.revoked"
+USER_DELETED = "users.user.deleted"
+
+
+def _follow_revocation_events(ctx: ServiceContext) -> None:
+    """Every service's own consumer group hears of ended sessions and deleted accounts: the
+    durable path of revocation (the revoking service's outbox). The fast path -- the revoking
+    process itself, then the revocation store -- has usually brought them already."""
+    revocations = ctx.shared.revocations
+
+    async def on_event(event: Event) -> None:
+        await revocations.revoke(revocations_in(event))
+
+    ctx.bus.subscribe(
+        Subscription(
+            group=f"{ctx.name}.token-revocations",
+            event_types=frozenset({SESSIONS_REVOKED, USER_DELETED}),
+            handler=on_event,
+        )
+    )
+
+
+def revocations_in(event: Event) -> list[Revocation]:
+    """What an ``auth.session.revoked`` or ``users.user.deleted`` event revokes (read tolerantly:
+    only the fields this needs)."""
+    payload = event.payload
+    if event.type == USER_DELETED:
+        return [user_revocation(str(payload["user_id"]))]
+    until = float(payload["until"])
+    return [Revocation("session", str(sid), until) for sid in payload["session_ids"]]
 
 
 def _relay_on_own_thread(platform: PlatformSettings, db: Database, bus: EventBus) -> bool:
@@ -452,8 +513,14 @@ async def get_ctx(request: Request) -> ServiceContext:
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """The request's unit of work: committed before the response is sent, rolled back on error."""
     ctx: ServiceContext = request.app.state.ctx
-    async with ctx.db.unit_of_work(write=request.method not in SAFE_METHODS) as session:
+    write = request.method not in SAFE_METHODS
+    async with ctx.db.unit_of_work(write=write) as session:
         yield session
+        principal: Principal | None = getattr(request.state, "principal", None)
+        if write and principal is not None:
+            # Asked again at the commit: a write that began just before its session ended or
+            # its account was deleted must not land after the erasure (it rolls back: 401).
+            ctx.verifier.ensure_standing(principal)
 
 
 CtxDep = Annotated[ServiceContext, Depends(get_ctx)]

@@ -161,6 +161,11 @@ class PlatformSettings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_format: Literal["json", "console"] = "json"
 
+    # A deleted user's data is erased when the deletion event arrives and once more this long
+    # after, by which time no write that began before the deletion can still commit
+    # (platform/erasure.py).
+    erasure_grace_seconds: float = Field(default=60.0, gt=0, le=86_400)
+
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
     # Admission control (platform/admission.py): past this many requests in flight, a process
     # answers 503 with Retry-After at once instead of queueing them; 0 disables. Health,

@@ -65,6 +65,7 @@ def build_components(ctx: ServiceContext) -> service.AuthComponents:
         ),
         outbox=ctx.outbox,
         refresh_ttl=timedelta(seconds=own.refresh_token_ttl_seconds),
+        revocations=ctx.shared.revocations,
         decoy_hash=hasher.hash_sync(secrets.token_urlsafe(16)),
     )
 

@@ -23,6 +23,18 @@ class PasswordChanged(EventPayload):
     user_id: UUID
 
 
+class SessionsRevoked(EventPayload):
+    """Sessions that ended (logout, logout-all, password change, a replayed refresh token): every
+    service refuses their access tokens until ``until`` (Unix time), when the last has expired."""
+
+    event_type = "auth.session.revoked"
+
+    user_id: UUID
+    session_ids: list[str]
+    until: float
+    reason: str
+
+
 class UserDeletedPayload(BaseModel):
     """What auth reads of ``users.user.deleted`` (tolerant: unknown fields are ignored)."""
 

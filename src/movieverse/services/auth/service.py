@@ -14,13 +14,14 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.db import utcnow
+from movieverse.platform.db import after_commit, utcnow
 from movieverse.platform.errors import Conflict, Unauthorized, ValidationFailed
 from movieverse.platform.events.envelope import new_event
 from movieverse.platform.events.outbox import Outbox
+from movieverse.platform.revocation import Revocations, session_revocations
 from movieverse.platform.security import PasswordHasher, Principal
 from movieverse.services.auth import policy
-from movieverse.services.auth.events import PasswordChanged, UserRegistered
+from movieverse.services.auth.events import PasswordChanged, SessionsRevoked, UserRegistered
 from movieverse.services.auth.models import SERVICE, Account
 from movieverse.services.auth.repository import AccountRepository
 from movieverse.services.auth.schemas import TokenPair
@@ -46,6 +47,8 @@ class AuthComponents:
     throttle: LoginThrottle
     outbox: Outbox
     refresh_ttl: timedelta
+    # Ended sessions, refused by every service of the deployment (platform/revocation.py).
+    revocations: Revocations
     # A real hash to verify against when the account does not exist, so that "no such user" and
     # "wrong password" take the same time and cannot be told apart.
     decoy_hash: str
@@ -188,6 +191,15 @@ async def refresh(
     result = await auth.tokens.consume(session, refresh_token)
     if result.outcome is Consumed.REUSED:
         log.warning("refresh_token_reuse", family_id=result.family_id)
+        if result.family_id and result.account_id:
+            # The thief may hold an access token of this session too: it ends with the session.
+            await _end_sessions(
+                session,
+                auth,
+                user_id=result.account_id,
+                session_ids=[result.family_id],
+                reason="reuse-detected",
+            )
         return RefreshOutcome(None, "This refresh token was already used; the session has ended")
     if result.outcome is not Consumed.OK or result.account_id is None or not result.family_id:
         return RefreshOutcome(None, "The refresh token is invalid, expired or revoked")
@@ -212,10 +224,45 @@ async def logout(
             families.add(family)
     for family in families:
         await auth.tokens.revoke_family(session, family, reason="logout")
+    await _end_sessions(
+        session, auth, user_id=principal.user_id, session_ids=sorted(families), reason="logout"
+    )
 
 
 async def logout_all(session: AsyncSession, auth: AuthComponents, *, principal: Principal) -> None:
-    await auth.tokens.revoke_account(session, principal.user_id, reason="logout-all")
+    await _end_every_session(session, auth, user_id=principal.user_id, reason="logout-all")
+
+
+async def _end_every_session(
+    session: AsyncSession, auth: AuthComponents, *, user_id: uuid.UUID, reason: str
+) -> None:
+    families = await auth.tokens.live_families(session, user_id)
+    await auth.tokens.revoke_account(session, user_id, reason=reason)
+    await _end_sessions(session, auth, user_id=user_id, session_ids=families, reason=reason)
+
+
+async def _end_sessions(
+    session: AsyncSession,
+    auth: AuthComponents,
+    *,
+    user_id: uuid.UUID,
+    session_ids: list[str],
+    reason: str,
+) -> None:
+    """Make the sessions' access tokens refused everywhere: an event in this transaction (the
+    durable path), and once it commits, this process's list and the deployment's store."""
+    if not session_ids:
+        return
+    revocations = session_revocations(session_ids, ttl_seconds=auth.issuer.ttl.total_seconds())
+    payload = SessionsRevoked(
+        user_id=user_id, session_ids=session_ids, until=revocations[0].until, reason=reason
+    )
+    await auth.outbox.add(session, new_event(payload, producer=SERVICE, key=str(user_id)))
+
+    async def revoke_now() -> None:
+        await auth.revocations.revoke(revocations)
+
+    after_commit(session, revoke_now)
 
 
 @dataclass(frozen=True)
@@ -257,7 +304,7 @@ async def change_password(
         session,
         new_event(PasswordChanged(user_id=account.id), producer=SERVICE, key=str(account.id)),
     )
-    await auth.tokens.revoke_account(session, account.id, reason="password-changed")
+    await _end_every_session(session, auth, user_id=account.id, reason="password-changed")
 
 
 async def current_account(session: AsyncSession, *, principal: Principal) -> Account:

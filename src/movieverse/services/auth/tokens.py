@@ -183,6 +183,10 @@ class RefreshTokenStore(Protocol):
 
     async def family_of(self, session: AsyncSession, token: str) -> str | None: ...
 
+    async def live_families(self, session: AsyncSession, account_id: UUID) -> list[str]:
+        """The account's sessions that have not been ended."""
+        ...
+
 
 class SqlRefreshTokenStore:
     """Tokens in auth's own database, written in the caller's transaction."""
@@ -262,6 +266,14 @@ class SqlRefreshTokenStore:
             select(RefreshToken.family_id).where(RefreshToken.token_hash == hash_token(token))
         )
         return found.scalar_one_or_none()
+
+    async def live_families(self, session: AsyncSession, account_id: UUID) -> list[str]:
+        found = await session.execute(
+            select(RefreshFamily.id).where(
+                RefreshFamily.account_id == account_id, RefreshFamily.revoked_at.is_(None)
+            )
+        )
+        return list(found.scalars())
 
 
 def _outcome(*, spent_now: bool, family_revoked: bool, expired: bool) -> Consumed:
@@ -372,3 +384,11 @@ class RedisRefreshTokenStore:
         if family is None:
             return None
         return family.decode() if isinstance(family, bytes) else str(family)
+
+    async def live_families(self, session: AsyncSession, account_id: UUID) -> list[str]:
+        live = []
+        for family in await self._redis.smembers(self._account_key(account_id)):
+            name = family.decode() if isinstance(family, bytes) else str(family)
+            if await self._redis.hget(self._family_key(name), "revoked") in (b"0", "0"):
+                live.append(name)
+        return live

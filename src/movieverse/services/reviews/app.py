@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from uuid import UUID
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.catalog import Catalog
+from movieverse.platform.erasure import ErasureLedger, erasure_ledger
 from movieverse.platform.events.bus import Subscription
 from movieverse.platform.events.envelope import Event
 from movieverse.platform.http import service_client
@@ -26,8 +28,26 @@ from movieverse.services.reviews.events import (
     MovieDeleted,
     UserDeleted,
 )
-from movieverse.services.reviews.models import SERVICE, Base
+from movieverse.services.reviews.models import SERVICE, Base, erased_users
 from movieverse.services.reviews.settings import ReviewsSettings
+
+
+def _erasures(ctx: ServiceContext, stack: AsyncExitStack) -> ErasureLedger:
+    """Erases a deleted user's data on the event, and once more after the grace period."""
+
+    async def erase(session: AsyncSession, user_id: UUID) -> None:
+        await service.erase_user(session, outbox=ctx.outbox, user_id=user_id)
+
+    ledger = erasure_ledger(
+        table=erased_users,
+        db=ctx.db,
+        erase=erase,
+        grace_seconds=ctx.platform.erasure_grace_seconds,
+        stack=stack,
+        sweep=ctx.shared.consume,
+    )
+    ctx.state["erasures"] = ledger
+    return ledger
 
 
 async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
@@ -35,9 +55,10 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     stack.push_async_callback(catalog.close)
     ctx.state["catalog"] = catalog
 
+    erasures = _erasures(ctx, stack)
+
     async def on_user_deleted(session: AsyncSession, event: Event) -> None:
-        deleted = UserDeleted.model_validate(event.payload)
-        await service.erase_user(session, outbox=ctx.outbox, user_id=deleted.user_id)
+        await erasures.erase(session, UserDeleted.model_validate(event.payload).user_id)
 
     async def on_movie_deleted(session: AsyncSession, event: Event) -> None:
         # Lists of a deleted movie answer 404 at once, not after the catalog answer expires.

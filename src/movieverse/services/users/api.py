@@ -11,6 +11,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
 from movieverse.platform.pagination import Page, PageDep
+from movieverse.platform.ratelimit import per_user
 from movieverse.platform.security import CurrentUser
 from movieverse.platform.service import CtxDep, ServiceContext, SessionDep
 from movieverse.services.users import service
@@ -69,7 +70,13 @@ async def patch_me(
 async def delete_me(
     principal: CurrentUser, session: SessionDep, ctx: CtxDep, cache: ProfileCacheDep
 ) -> Response:
-    await service.delete_account(session, principal=principal, outbox=ctx.outbox, cache=cache)
+    await service.delete_account(
+        session,
+        principal=principal,
+        outbox=ctx.outbox,
+        cache=cache,
+        revocations=ctx.shared.revocations,
+    )
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -107,6 +114,7 @@ async def get_list_item(
     "/me/{list_kind}/{movie_id}",
     summary="Add a movie to one of your lists (idempotent)",
     responses={201: {"model": ListItemWritten}},
+    dependencies=[per_user("list")],
 )
 async def put_list_item(
     list_kind: ListKind,
@@ -135,6 +143,7 @@ async def put_list_item(
     "/me/{list_kind}/{movie_id}",
     status_code=status.HTTP_204_NO_CONTENT,
     summary="Remove a movie from one of your lists",
+    dependencies=[per_user("list")],
 )
 async def delete_list_item(
     list_kind: ListKind,

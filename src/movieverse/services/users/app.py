@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
+from uuid import UUID
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.catalog import Catalog
+from movieverse.platform.erasure import ErasureLedger, erasure_ledger
 from movieverse.platform.events.bus import Subscription
 from movieverse.platform.events.envelope import Event
 from movieverse.platform.http import service_client
@@ -22,7 +24,7 @@ from movieverse.services.users import service
 from movieverse.services.users.api import router
 from movieverse.services.users.cache import ProfileCache
 from movieverse.services.users.events import AUTH_USER_REGISTERED, AccountRegistered
-from movieverse.services.users.models import SERVICE, Base
+from movieverse.services.users.models import SERVICE, Base, Tombstone
 from movieverse.services.users.settings import UsersSettings
 
 
@@ -33,6 +35,23 @@ async def on_account_registered(session: AsyncSession, event: Event) -> None:
     )
 
 
+def _erasures(ctx: ServiceContext, stack: AsyncExitStack) -> ErasureLedger:
+    """DELETE /users/me erases at once and leaves a tombstone; this sweeps once more later."""
+
+    async def sweep(session: AsyncSession, user_id: UUID) -> None:
+        await service.sweep_deleted_account(session, user_id=user_id, outbox=ctx.outbox)
+
+    return erasure_ledger(
+        table=Tombstone.__table__,  # type: ignore[arg-type]
+        db=ctx.db,
+        erase=sweep,
+        grace_seconds=ctx.platform.erasure_grace_seconds,
+        stack=stack,
+        sweep=ctx.shared.consume,
+        erased_column="deleted_at",
+    )
+
+
 async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     own = ctx.settings
     assert isinstance(own, UsersSettings)
@@ -40,6 +59,7 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     catalog = Catalog(service_client("movies", local_apps=ctx.shared.local_apps))
     stack.push_async_callback(catalog.close)
     ctx.state["catalog"] = catalog
+    ctx.state["erasures"] = _erasures(ctx, stack)
     ctx.bus.subscribe(
         Subscription(
             group=f"{SERVICE}.create-profiles",

@@ -62,12 +62,14 @@ class ListItem(Base):
 
 
 class Tombstone(Base):
-    """Deleted accounts: their still-valid access tokens must not resurrect a profile."""
+    """Deleted accounts: their still-valid access tokens must not resurrect a profile. Also the
+    erasure ledger (platform/erasure.py): ``swept_at`` is set by the late second pass."""
 
     __tablename__ = "users_tombstones"
 
     user_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)
-    deleted_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    deleted_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    swept_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
 outbox = outbox_table(Base.metadata, SERVICE)

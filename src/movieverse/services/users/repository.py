@@ -86,5 +86,9 @@ class ListRepository:
         )
         return list(found.scalars())
 
+    async def all_of(self, user_id: UUID) -> list[ListItem]:
+        found = await self.session.execute(select(ListItem).where(ListItem.user_id == user_id))
+        return list(found.scalars())
+
     async def delete_all(self, user_id: UUID) -> None:
         await self.session.execute(delete(ListItem).where(ListItem.user_id == user_id))

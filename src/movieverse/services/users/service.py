@@ -12,11 +12,12 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.catalog import Catalog
-from movieverse.platform.db import utcnow
+from movieverse.platform.db import after_commit, utcnow
 from movieverse.platform.errors import Conflict, NotFound, Unauthorized
 from movieverse.platform.events.envelope import new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams
+from movieverse.platform.revocation import Revocations, user_revocation
 from movieverse.platform.security import Principal
 from movieverse.services.users.cache import ProfileCache
 from movieverse.services.users.events import PreferencesChanged, UserDeleted, UserListChanged
@@ -264,9 +265,17 @@ async def _list_changed(
 
 
 async def delete_account(
-    session: AsyncSession, *, principal: Principal, outbox: Outbox, cache: ProfileCache
+    session: AsyncSession,
+    *,
+    principal: Principal,
+    outbox: Outbox,
+    cache: ProfileCache,
+    revocations: Revocations,
 ) -> None:
-    """Erase the profile and lists, remember the id, and tell the other services to erase theirs."""
+    """Erase the profile and lists, remember the id, and tell the other services to erase theirs.
+
+    Once this commits, the account's tokens are refused by every service: at once in this
+    process and through the revocation store, and durably through the event."""
     cache.forget_after_commit(session, principal.user_id)
     profiles = ProfileRepository(session)
     await _ensure_alive(profiles, principal)
@@ -277,6 +286,29 @@ async def delete_account(
     await profiles.add_tombstone(Tombstone(user_id=principal.user_id, deleted_at=utcnow()))
     payload = UserDeleted(user_id=principal.user_id, username=username)
     await outbox.add(session, new_event(payload, producer=SERVICE, key=str(principal.user_id)))
+
+    async def revoke_now() -> None:
+        await revocations.revoke([user_revocation(principal.user_id)])
+
+    after_commit(session, revoke_now)
+
+
+async def sweep_deleted_account(session: AsyncSession, *, user_id: UUID, outbox: Outbox) -> None:
+    """The late second pass over a deleted account (platform/erasure.py): a write that was past
+    its token check when the account went can have made a profile or a list entry since. List
+    entries go with an event, as any removal does, so the services that copy lists follow."""
+    lists = ListRepository(session)
+    for item in await lists.all_of(user_id):
+        await lists.remove(user_id, item.kind, item.movie_id)
+        await _list_changed(
+            outbox=outbox,
+            session=session,
+            user_id=user_id,
+            kind=item.kind,
+            movie_id=item.movie_id,
+            action="removed",
+        )
+    await ProfileRepository(session).delete(user_id)
 
 
 async def create_profile_for_account(
