@@ -7,6 +7,7 @@ service applies it to the process's list after its commit, before it answers.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
@@ -15,7 +16,15 @@ import pytest
 from sqlalchemy import text
 
 from movieverse.gateway.app import Gateway
-from tests.support import Account, eventually, login, signed_up
+from tests.support import (
+    Account,
+    Stack,
+    eventually,
+    fast_auth_settings,
+    login,
+    running_gateway,
+    signed_up,
+)
 
 # One authenticated route of each service that takes a user's token (search, movies and
 # metadata are public or admin-only), reads and writes both.
@@ -159,3 +168,29 @@ async def _rows_of(app: Gateway, service: str, user_id: str) -> int:
 def _uuid_param(dialect: str, user_id: str) -> object:
     # SQLAlchemy's Uuid type stores 32 hex digits on SQLite and a native uuid on PostgreSQL.
     return UUID(user_id).hex if dialect == "sqlite" else UUID(user_id)
+
+
+async def test_a_username_freed_at_once_inherits_nothing_of_the_old_account(
+    tmp_path: Path,
+) -> None:
+    settings = Stack("embedded", database_url=None, redis_url=None).settings(tmp_path / "var")
+    auth = fast_auth_settings(username_quarantine_days=0)
+    async with running_gateway(settings, auth=auth) as (_, client):
+        old = await signed_up(client, "reused_name")
+        review = {"title": "Mine", "body": "The old owner's words.", "language": "en"}
+        assert (await client.post("/movies/3/reviews", headers=old.headers, json=review)).is_success
+        assert (await client.delete("/users/me", headers=old.headers)).status_code == 204
+
+        async def auth_erased() -> bool:
+            return (await login(client, "reused_name")).status_code == 401
+
+        await eventually(auth_erased)
+        new = await signed_up(client, "reused_name")
+        assert new.user_id != old.user_id
+
+        async def nothing_inherited() -> bool:
+            by_name = await client.get("/users/reused_name/reviews")
+            on_movie = await client.get("/movies/3/reviews")
+            return by_name.json()["total_results"] == 0 and on_movie.json()["results"] == []
+
+        await eventually(nothing_inherited)

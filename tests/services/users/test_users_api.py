@@ -244,11 +244,20 @@ async def test_deleting_the_account_erases_it_everywhere(
     await eventually(login_refused)
     refresh = await gateway_client.post("/auth/refresh", json={"refresh_token": account.refresh})
     assert refresh.status_code == 401
-    # The email and username are free again.
-    again = await signed_up(gateway_client, "leaving_now")
-    assert again.user_id != account.user_id
-    fresh = await gateway_client.get("/users/me/favourites", headers=again.headers)
-    assert fresh.json()["total_results"] == 0
+    # The email is free again; the username is reserved (MOVIEVERSE_AUTH_USERNAME_QUARANTINE_DAYS)
+    # so nobody is taken for the old owner while anything of theirs may still be about.
+    taken = await gateway_client.post(
+        "/auth/register",
+        json={"email": account.email, "username": "leaving_now", "password": account.password},
+    )
+    assert taken.status_code == 409
+    assert "belonged to a deleted account and is reserved until" in taken.json()["detail"]
+    again = await gateway_client.post(
+        "/auth/register",
+        json={"email": account.email, "username": "arriving_now", "password": account.password},
+    )
+    assert again.status_code == 201
+    assert again.json()["id"] != account.user_id
 
 
 async def _profile_stored(client: httpx.AsyncClient, username: str) -> bool:

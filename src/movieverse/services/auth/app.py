@@ -66,6 +66,7 @@ def build_components(ctx: ServiceContext) -> service.AuthComponents:
         outbox=ctx.outbox,
         refresh_ttl=timedelta(seconds=own.refresh_token_ttl_seconds),
         revocations=ctx.shared.revocations,
+        username_quarantine=timedelta(days=own.username_quarantine_days),
         decoy_hash=hasher.hash_sync(secrets.token_urlsafe(16)),
     )
 

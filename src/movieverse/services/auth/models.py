@@ -60,5 +60,16 @@ class RefreshToken(Base):
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
+class ReleasedUsername(Base):
+    """The username of a deleted account, held back for a while: whoever takes it next must not
+    be mistaken for the old owner while anything of theirs may still be about (a late write
+    erased only by the second pass, links and mentions elsewhere)."""
+
+    __tablename__ = "auth_released_usernames"
+
+    username: Mapped[str] = mapped_column(String(30), primary_key=True)
+    released_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
 outbox = outbox_table(Base.metadata, SERVICE)
 inbox = inbox_table(Base.metadata, SERVICE)

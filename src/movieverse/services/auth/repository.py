@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from uuid import UUID
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.services.auth.models import Account
+from movieverse.services.auth.models import Account, ReleasedUsername
 
 
 class AccountRepository:
@@ -38,3 +39,15 @@ class AccountRepository:
     async def delete(self, account_id: UUID) -> bool:
         result = await self.session.execute(delete(Account).where(Account.id == account_id))
         return getattr(result, "rowcount", 0) > 0
+
+
+class ReleasedUsernameRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def released_at(self, username: str) -> datetime | None:
+        found = await self.session.get(ReleasedUsername, username)
+        return found.released_at if found is not None else None
+
+    async def release(self, username: str, when: datetime) -> None:
+        await self.session.merge(ReleasedUsername(username=username, released_at=when))

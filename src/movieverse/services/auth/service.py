@@ -23,7 +23,7 @@ from movieverse.platform.security import PasswordHasher, Principal
 from movieverse.services.auth import policy
 from movieverse.services.auth.events import PasswordChanged, SessionsRevoked, UserRegistered
 from movieverse.services.auth.models import SERVICE, Account
-from movieverse.services.auth.repository import AccountRepository
+from movieverse.services.auth.repository import AccountRepository, ReleasedUsernameRepository
 from movieverse.services.auth.schemas import TokenPair
 from movieverse.services.auth.throttle import LoginThrottle
 from movieverse.services.auth.tokens import (
@@ -49,6 +49,8 @@ class AuthComponents:
     refresh_ttl: timedelta
     # Ended sessions, refused by every service of the deployment (platform/revocation.py).
     revocations: Revocations
+    # How long a deleted account's username stays reserved.
+    username_quarantine: timedelta
     # A real hash to verify against when the account does not exist, so that "no such user" and
     # "wrong password" take the same time and cannot be told apart.
     decoy_hash: str
@@ -92,6 +94,7 @@ async def register(
         raise Conflict("An account with this email address already exists")
     if await accounts.by_username(new.username) is not None:
         raise Conflict("This username is taken")
+    await _ensure_not_quarantined(session, auth, new.username)
     now = utcnow()
     account = Account(
         id=uuid.uuid4(),
@@ -315,9 +318,28 @@ async def current_account(session: AsyncSession, *, principal: Principal) -> Acc
 
 
 async def erase_account(session: AsyncSession, auth: AuthComponents, *, user_id: uuid.UUID) -> None:
-    """The user deleted their account (``users.user.deleted``): forget credentials and sessions."""
-    await AccountRepository(session).delete(user_id)
+    """The user deleted their account (``users.user.deleted``): forget credentials and sessions,
+    and hold the username back for the quarantine."""
+    accounts = AccountRepository(session)
+    account = await accounts.get(user_id)
+    if account is not None and auth.username_quarantine > timedelta(0):
+        await ReleasedUsernameRepository(session).release(account.username, utcnow())
+    await accounts.delete(user_id)
     await auth.tokens.revoke_account(session, user_id, reason="account-deleted")
+
+
+async def _ensure_not_quarantined(
+    session: AsyncSession, auth: AuthComponents, username: str
+) -> None:
+    released_at = await ReleasedUsernameRepository(session).released_at(username)
+    if released_at is None:
+        return
+    free_from = released_at + auth.username_quarantine
+    if utcnow() < free_from:
+        raise Conflict(
+            "This username belonged to a deleted account and is reserved until "
+            f"{free_from.date().isoformat()}"
+        )
 
 
 async def grant_admin(

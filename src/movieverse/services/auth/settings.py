@@ -25,6 +25,10 @@ class AuthSettings(ServiceSettings):
     # Signing key for EdDSA/RS256 (PEM, private). Verifiers use MOVIEVERSE_JWT_PUBLIC_KEY_FILE.
     jwt_private_key_file: Path | None = None
 
+    # A deleted account's username cannot be registered again for this long, so a newcomer is
+    # never taken for the old owner while anything of theirs may still be around. 0: at once.
+    username_quarantine_days: int = Field(default=30, ge=0, le=3650)
+
     # Brute-force protection: failures before delays start, and the window they are counted in.
     login_account_threshold: int = Field(default=5, ge=1)
     login_ip_threshold: int = Field(default=20, ge=1)
