@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
@@ -137,6 +138,52 @@ async def notifications(
     await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
         settings, service_overrides={"auth": fast_auth_settings(), "notifications": own}
+    )
+    async with gateway.edge.router.lifespan_context(gateway.edge):
+        transport = httpx.ASGITransport(app=gateway)
+        async with httpx.AsyncClient(
+            transport=transport, base_url="http://notifications.test"
+        ) as client:
+            yield gateway, client
+
+
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
+async def any_database(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
+    """None: notifications' embedded SQLite file; else a fresh database on the server."""
+    if request.param == "sqlite":
+        yield None
+        return
+    migrated = ("notifications",) if request.param == "postgres" else ()
+    async with fresh_database(
+        request.param, prefix="mv_notifications", migrated_for=migrated
+    ) as url:
+        yield url
+
+
+@asynccontextmanager
+async def notifications_gateway(
+    tmp_path: Path, *, database_url: str | None = None, **own: Any
+) -> AsyncIterator[NotificationsApp]:
+    """A gateway whose notifications use ``database_url`` and these settings (quick retries by
+    default), with rate limits off: tests that send a hundred likes are not about limits."""
+    settings = Stack("embedded", database_url=None, redis_url=None).settings(
+        tmp_path / "var", rate_limits_enabled=False
+    )
+    values: dict[str, Any] = {
+        "database_url": database_url,
+        "worker_poll_seconds": 0.05,
+        "webhook_attempts": 3,
+        "webhook_retry_seconds": 0.05,
+        "webhook_disable_after": 2,
+        **own,
+    }
+    await start_from_migrated_sqlite(settings)
+    gateway = create_gateway(
+        settings,
+        service_overrides={
+            "auth": fast_auth_settings(),
+            "notifications": NotificationsSettings(**values),
+        },
     )
     async with gateway.edge.router.lifespan_context(gateway.edge):
         transport = httpx.ASGITransport(app=gateway)

@@ -134,8 +134,9 @@ async def create_webhook(
     body: WebhookCreate, user: CurrentUser, session: SessionDep, ctx: CtxDep
 ) -> WebhookCreated:
     return await service.create_webhook(
-        session, principal=user, data=body, private_allowed=ctx.state["private_webhooks"]
-    )
+        session, principal=user, data=body, private_allowed=ctx.state["private_webhooks"],
+        resolve=ctx.state["webhook_resolver"],
+    )  # fmt: skip
 
 
 @router.get("/webhooks", summary="Your webhooks (an admin sees every one)")

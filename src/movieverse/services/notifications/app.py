@@ -50,6 +50,7 @@ from movieverse.services.notifications.events import (
 from movieverse.services.notifications.models import SERVICE, Base, Watch, WatchedMovie
 from movieverse.services.notifications.settings import NotificationsSettings
 from movieverse.services.notifications.stream import StreamHub
+from movieverse.services.notifications.targets import system_resolver
 from movieverse.services.notifications.worker import DeliveryWorker
 
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
@@ -88,9 +89,13 @@ def make_worker(ctx: ServiceContext, hub: StreamHub) -> DeliveryWorker:
 
     outlets = service.Outlets(outbox=ctx.outbox, email_enabled=own.smtp_url is not None, wake=wake)
     ctx.state["outlets"] = outlets
+    # Webhook host names are resolved through this (the API's checks and the worker's); tests
+    # replace it to answer as a DNS server would.
+    ctx.state["webhook_resolver"] = system_resolver
     worker = DeliveryWorker(
-        db=ctx.db, settings=own, outlets=outlets, private_allowed=ctx.state["private_webhooks"]
-    )
+        db=ctx.db, settings=own, outlets=outlets, private_allowed=ctx.state["private_webhooks"],
+        resolve=system_resolver,
+    )  # fmt: skip
     ctx.state["worker"] = worker
     return worker
 

@@ -8,18 +8,17 @@ worker in the same transaction.
 
 from __future__ import annotations
 
-import ipaddress
+import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
-from urllib.parse import urlsplit
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.db import after_commit, utcnow
-from movieverse.platform.errors import BadRequest, Forbidden, NotFound
+from movieverse.platform.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
 from movieverse.platform.events.envelope import new_event, new_uuid7
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import decode_cursor, encode_cursor
@@ -50,6 +49,15 @@ from movieverse.services.notifications.schemas import (
     WebhookRead,
 )
 from movieverse.services.notifications.signing import new_secret
+from movieverse.services.notifications.targets import (
+    Resolver,
+    TargetRefused,
+    forbidden_address,
+    is_local_name,
+    literal_address,
+    parse,
+    pin,
+)
 
 # The users service's defaults for settings a recipient has never changed (or that notifications
 # has not heard of yet): in app yes, email no, every topic yes.
@@ -432,27 +440,40 @@ async def delete(session: AsyncSession, *, principal: Principal, notification_id
 # Webhooks --------------------------------------------------------------------------------------
 
 
+# How long registering a webhook waits for its host name to resolve.
+RESOLVE_SECONDS = 5.0
+
+
 def check_target(url: str, *, private_allowed: bool) -> str:
     """A webhook URL: http(s), a host, no credentials; loopback and private addresses only where
-    allowed (a literal address is checked here, a name again when it is delivered to)."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
-        raise BadRequest("A webhook URL is http:// or https:// with a host")
-    if parts.username or parts.password:
-        raise BadRequest("A webhook URL may not carry credentials; it is signed instead")
-    if not private_allowed and is_private_host(parts.hostname):
-        raise BadRequest("Webhooks may not target loopback or private addresses here")
+    allowed. Read as the delivering client reads it; a literal address is checked here, a name
+    by :func:`check_resolved_target` (and again, finally, at every delivery)."""
+    try:
+        host = parse(url).host
+    except TargetRefused as refused:
+        raise BadRequest(f"This webhook URL is refused: {refused}") from refused
+    if not private_allowed:
+        address = literal_address(host)
+        if is_local_name(host) or (address is not None and forbidden_address(address)):
+            raise BadRequest("Webhooks may not target loopback or private addresses here")
     return url
 
 
-def is_private_host(host: str) -> bool:
-    if host in {"localhost", "localhost.localdomain"} or host.endswith(".localhost"):
-        return True
+async def check_resolved_target(url: str, *, private_allowed: bool, resolve: Resolver) -> str:
+    """:func:`check_target`, and where private targets are not allowed, the addresses the name
+    resolves to now: a URL that could never be delivered to is refused at once. (Names change:
+    every delivery resolves and checks again, and connects only to what it checked.)"""
+    check_target(url, private_allowed=private_allowed)
+    if private_allowed:
+        return url
     try:
-        address = ipaddress.ip_address(host.strip("[]"))
-    except ValueError:
-        return False
-    return not address.is_global
+        async with asyncio.timeout(RESOLVE_SECONDS):
+            await pin(url, resolve=resolve, private_allowed=False)
+    except TargetRefused as refused:
+        raise BadRequest(f"This webhook URL is refused: {refused}") from refused
+    except TimeoutError as exc:
+        raise ServiceUnavailable("The webhook's host name could not be resolved in time") from exc
+    return url
 
 
 def webhook_read(webhook: Webhook) -> WebhookRead:
@@ -469,13 +490,15 @@ def webhook_read(webhook: Webhook) -> WebhookRead:
 
 
 async def create_webhook(
-    session: AsyncSession, *, principal: Principal, data: WebhookCreate, private_allowed: bool
-) -> WebhookCreated:
+    session: AsyncSession, *, principal: Principal, data: WebhookCreate, private_allowed: bool,
+    resolve: Resolver,
+) -> WebhookCreated:  # fmt: skip
     if data.all_users and not principal.is_admin:
         raise Forbidden("Only an admin may register a webhook for every user's notifications")
+    url = await check_resolved_target(data.url, private_allowed=private_allowed, resolve=resolve)
     webhook = Webhook(
         id=new_uuid7(), owner_id=principal.user_id, all_users=data.all_users,
-        url=check_target(data.url, private_allowed=private_allowed), secret=new_secret(),
+        url=url, secret=new_secret(),
         kinds=[k.value for k in dict.fromkeys(data.kinds)], active=True,
         consecutive_failures=0, created_at=utcnow(),
     )  # fmt: skip

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import socket
+import ssl
 import time
 from dataclasses import dataclass
 from datetime import date, timedelta
@@ -35,12 +35,22 @@ from movieverse.services.notifications.models import (
 from movieverse.services.notifications.repository import NotificationsRepository
 from movieverse.services.notifications.settings import NotificationsSettings
 from movieverse.services.notifications.signing import SIGNATURE_HEADER, TIMESTAMP_HEADER, sign
+from movieverse.services.notifications.targets import (
+    PinnedTarget,
+    Resolver,
+    TargetRefused,
+    pin,
+    system_resolver,
+)
 from movieverse.services.notifications.templates import email_message
 
 log = structlog.get_logger("movieverse.notifications.worker")
 BATCH = 50
 # How long a claimed delivery is this worker's before another may retry it (a crash mid-send).
 LEASE = timedelta(minutes=2)
+# A webhook host's addresses tried in turn when a connection cannot be opened (every one was
+# checked; nothing was sent to the ones that failed).
+MAX_ADDRESSES = 4
 
 
 @dataclass(frozen=True)
@@ -48,6 +58,17 @@ class Outcome:
     ok: bool
     status_code: int | None = None
     error: str | None = None
+    # Retrying cannot help (the target is refused here): failed at once.
+    final: bool = False
+
+
+def webhook_transport(verify: ssl.SSLContext | bool = True) -> httpx.AsyncHTTPTransport:
+    """How deliveries reach webhooks: directly (no proxy from the environment: the proxy would
+    resolve the name again, past the address check) and on a new connection each time (a kept
+    connection is keyed by address, and must not carry another host's request; see _post)."""
+    return httpx.AsyncHTTPTransport(
+        verify=verify, trust_env=False, limits=httpx.Limits(max_keepalive_connections=0)
+    )
 
 
 class DeliveryWorker:
@@ -58,14 +79,22 @@ class DeliveryWorker:
         settings: NotificationsSettings,
         outlets: service.Outlets,
         private_allowed: bool,
+        resolve: Resolver = system_resolver,
+        transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.db = db
         self.settings = settings
         self.outlets = outlets
         self.private_allowed = private_allowed
+        self.resolve = resolve
         self.wakeup = asyncio.Event()
+        # Redirects are not followed: the next hop would be a target nobody checked (a 3xx is
+        # a failed delivery, as any answer outside 2xx).
         self._http = httpx.AsyncClient(
-            timeout=settings.webhook_timeout_seconds, follow_redirects=False
+            timeout=settings.webhook_timeout_seconds,
+            follow_redirects=False,
+            trust_env=False,
+            transport=transport or webhook_transport(),
         )
 
     async def close(self) -> None:
@@ -174,8 +203,13 @@ class DeliveryWorker:
     async def _webhook(
         self, delivery: Delivery, notification: Notification, webhook: Webhook
     ) -> Outcome:
-        if not self.private_allowed and await _resolves_privately(webhook.url):
-            return Outcome(ok=False, error="the URL resolves to a loopback or private address")
+        try:
+            target = await pin(
+                webhook.url, resolve=self.resolve, private_allowed=self.private_allowed
+            )
+        except TargetRefused as refused:
+            log.warning("webhook_target_refused", webhook_id=str(webhook.id), reason=str(refused))
+            return Outcome(ok=False, error=f"not sent: {refused}", final=True)
         body = orjson.dumps(
             {
                 "type": "notification.created",
@@ -185,10 +219,10 @@ class DeliveryWorker:
             }
         )
         timestamp = int(time.time())
-        response = await self._http.post(
-            webhook.url,
-            content=body,
-            headers={
+        response = await self._post(
+            target,
+            body,
+            {
                 "Content-Type": "application/json",
                 "User-Agent": "MovieVerse-Webhooks/1",
                 TIMESTAMP_HEADER: str(timestamp),
@@ -201,6 +235,39 @@ class DeliveryWorker:
         return Outcome(
             ok=False, status_code=response.status_code, error=f"HTTP {response.status_code}"
         )
+
+    async def _post(
+        self, target: PinnedTarget, body: bytes, headers: dict[str, str]
+    ) -> httpx.Response:
+        """POST to a checked address of the target, never to a name the client would resolve.
+
+        The URL carries the address itself, so the client connects there and resolves nothing.
+        What the receiver sees of the host stays the registered name:
+
+        - ``Host`` is set to the registered host (and port) -- for http that is all a server
+          (or its virtual hosts) reads of the name;
+        - for https, the ``sni_hostname`` extension makes the client send the registered name as
+          SNI *and* check the certificate against it (Python's ``ssl`` verifies the peer against
+          the ``server_hostname`` it was given), never against the address.
+
+        Connections are not kept (see :func:`webhook_transport`): one opened for one host name
+        (its certificate checked for that name) is keyed by address in the client's pool and
+        would otherwise carry the next delivery to another name on the same address.
+        """
+        extensions = {"sni_hostname": target.server_hostname} if target.server_hostname else {}
+        failed: httpx.ConnectError | None = None
+        for address in target.addresses[:MAX_ADDRESSES]:
+            try:
+                return await self._http.post(
+                    target.url_for(address),
+                    content=body,
+                    headers={**headers, "Host": target.host_header},
+                    extensions=extensions,
+                )
+            except httpx.ConnectError as exc:  # nothing was sent: the next address may answer
+                failed = exc
+        assert failed is not None
+        raise failed
 
     async def _record(self, delivery_id: int, outcome: Outcome | None) -> None:
         now = utcnow()
@@ -222,7 +289,7 @@ class DeliveryWorker:
                 if webhook is not None:
                     webhook.consecutive_failures = 0
                 return
-            if delivery.attempts < self.settings.webhook_attempts:
+            if not outcome.final and delivery.attempts < self.settings.webhook_attempts:
                 wait = self.settings.webhook_retry_seconds * 2 ** (delivery.attempts - 1)
                 delivery.next_attempt_at = now + timedelta(seconds=wait)
                 return
@@ -237,14 +304,3 @@ class DeliveryWorker:
                     )[:300]
                     await NotificationsRepository(session).cancel_pending(webhook.id, now)
                     log.warning("webhook_disabled", webhook_id=str(webhook.id), url=webhook.url)
-
-
-async def _resolves_privately(url: str) -> bool:
-    host = urlsplit(url).hostname or ""
-    if service.is_private_host(host):
-        return True
-    try:
-        infos = await asyncio.get_running_loop().getaddrinfo(host, None, type=socket.SOCK_STREAM)
-    except OSError:
-        return False  # unresolvable: the POST fails on its own
-    return any(service.is_private_host(str(info[4][0])) for info in infos)
