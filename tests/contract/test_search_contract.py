@@ -15,17 +15,25 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from datetime import date
 from pathlib import Path
+from typing import Protocol, cast
 
 import pytest
 
 from movieverse.platform.search.documents import (
     Document,
+    Kind,
     MovieDocument,
     PersonDocument,
     ReviewDocument,
 )
 from movieverse.platform.search.embeddings import DIMENSIONS
-from movieverse.platform.search.port import Batch, MovieFilters, SearchIndex
+from movieverse.platform.search.port import (
+    Batch,
+    MovieFilters,
+    RebuildHook,
+    RebuildStep,
+    SearchIndex,
+)
 from movieverse.platform.search.query import parse_query
 from tests.support import eventually, server_url
 
@@ -343,3 +351,138 @@ async def _batches_with(
     documents: Sequence[Document], vectors: dict[str, bytes]
 ) -> AsyncIterator[Batch]:
     yield Batch(documents, dict(vectors))
+
+
+# -- a rebuild against live writes, at each of its steps ------------------------------------------
+
+MARK = "quokka"  # a keyword only these documents carry: one query lists them all
+REBUILD_BATCH = 4
+
+
+def _marked(movie_id: int, title: str) -> MovieDocument:
+    return MovieDocument(movie_id, title, keywords=(MARK,), popularity=1)
+
+
+# The rebuild's source, snapshotted before the rebuild is called: it holds the copies the live
+# writes replace. Ids 2-5 come in the first batch, 12-15 in the last, fillers between: a live
+# write lands either after the source's copy of its id was loaded or before it is.
+REBUILD_SOURCE: list[MovieDocument] = [
+    *(_marked(i, f"Early {i}") for i in range(2, 6)),
+    *(_marked(100 + i, f"Filler {i}") for i in range(2 * REBUILD_BATCH)),
+    *(_marked(i, f"Late {i}") for i in range(12, 16)),
+]
+REBUILD_POINTS: list[tuple[RebuildStep, int]] = [
+    ("opened", -1),
+    ("batch_pulled", 0),
+    ("batch_written", 0),
+    ("batch_pulled", 3),
+    ("batch_written", 3),
+    ("loaded", -1),
+    ("swapped", -1),
+]
+
+
+async def _write_live(writer: SearchIndex) -> None:
+    """A new id, a changed one, a deleted one, an upsert then a delete, two upserts; each for an
+    id the source yields first and for one it yields last."""
+    await writer.upsert([_marked(900, "Live new")])
+    for early, late in ((2, 12), (3, 13), (4, 14), (5, 15)):
+        if early == 2:
+            await writer.upsert([_marked(2, "Early 2 changed"), _marked(12, "Late 12 changed")])
+        elif early == 3:
+            await writer.delete("movies", ["3", "13"])
+        elif early == 4:
+            await writer.upsert([_marked(4, "Early 4 changed")])
+            await writer.upsert([_marked(14, "Late 14 changed")])
+            await writer.delete("movies", ["4", "14"])
+        else:
+            for version in ("first", "second"):
+                await writer.upsert([_marked(5, f"Early 5 {version}")])
+                await writer.upsert([_marked(15, f"Late 15 {version}")])
+        assert late == early + 10
+
+
+EXPECTED_AFTER_REBUILD = {
+    **{100 + i: f"Filler {i}" for i in range(2 * REBUILD_BATCH)},
+    900: "Live new",
+    2: "Early 2 changed",
+    12: "Late 12 changed",
+    5: "Early 5 second",
+    15: "Late 15 second",
+}
+
+
+class _Hooked(Protocol):
+    rebuild_hook: RebuildHook | None
+
+
+async def _source(documents: Sequence[Document], size: int) -> AsyncIterator[Batch]:
+    for start in range(0, len(documents), size):
+        yield Batch(documents[start : start + size])
+
+
+async def _marked_titles(index: SearchIndex) -> dict[int, str]:
+    page = await index.search_movies(parse_query(MARK), filters=MovieFilters(), offset=0, limit=100)
+    assert page.total == len(page.hits)
+    return {hit.document.id: hit.document.title for hit in page.hits}
+
+
+@pytest.mark.parametrize(
+    ("step", "batch"), REBUILD_POINTS, ids=[s if b < 0 else f"{s}-{b}" for s, b in REBUILD_POINTS]
+)
+async def test_live_writes_at_each_rebuild_step_are_kept(
+    indexes: Pair, step: RebuildStep, batch: int
+) -> None:
+    writer, reader = indexes
+    await writer.upsert(REBUILD_SOURCE)  # what was live before the rebuild
+    paused_at: list[tuple[str, int]] = []
+
+    async def write_there(kind: Kind, at: RebuildStep, number: int) -> None:
+        # The rebuild waits here while the live writes run to completion: no timing involved.
+        if kind == "movies" and (at, number) == (step, batch):
+            paused_at.append((at, number))
+            await _write_live(writer)
+
+    cast(_Hooked, writer).rebuild_hook = write_there
+    await writer.rebuild("movies", _source(REBUILD_SOURCE, REBUILD_BATCH))
+    cast(_Hooked, writer).rebuild_hook = None
+    assert paused_at == [(step, batch)]
+    assert await _marked_titles(writer) == EXPECTED_AFTER_REBUILD
+    assert await writer.count("movies") == len(EXPECTED_AFTER_REBUILD)
+
+    async def reader_agrees() -> bool:
+        return await _marked_titles(reader) == EXPECTED_AFTER_REBUILD
+
+    await eventually(reader_agrees)  # a second index object follows the swap (see above)
+    assert await reader.count("movies") == len(EXPECTED_AFTER_REBUILD)
+    # Later writes reach the swapped-in index alone, and are kept.
+    await writer.delete("movies", ["900"])
+    await writer.upsert([_marked(2, "Early 2 again")])
+    after = {k: v for k, v in EXPECTED_AFTER_REBUILD.items() if k != 900} | {2: "Early 2 again"}
+    assert await _marked_titles(writer) == after
+
+
+async def _failing_source(documents: Sequence[Document], size: int) -> AsyncIterator[Batch]:
+    yield Batch(documents[:size])
+    raise RuntimeError("the source broke off")
+
+
+async def test_live_writes_during_a_failed_rebuild_stay_live(indexes: Pair) -> None:
+    writer, reader = indexes
+    await writer.upsert(REBUILD_SOURCE)
+
+    async def write_there(kind: Kind, at: RebuildStep, number: int) -> None:
+        if (kind, at, number) == ("movies", "batch_written", 0):
+            await _write_live(writer)
+
+    cast(_Hooked, writer).rebuild_hook = write_there
+    with pytest.raises(RuntimeError, match="broke off"):
+        await writer.rebuild("movies", _failing_source(REBUILD_SOURCE, REBUILD_BATCH))
+    cast(_Hooked, writer).rebuild_hook = None
+    assert await _marked_titles(writer) == EXPECTED_AFTER_REBUILD
+    assert await _marked_titles(reader) == EXPECTED_AFTER_REBUILD
+    # The failed rebuild is gone: writes reach the live index alone, and a new rebuild runs.
+    await writer.delete("movies", ["900"])
+    assert 900 not in await _marked_titles(reader)
+    await writer.rebuild("movies", _source(REBUILD_SOURCE, REBUILD_BATCH))
+    assert await _marked_titles(writer) == {d.id: d.title for d in REBUILD_SOURCE}

@@ -6,8 +6,11 @@ bulk-loads it with refreshes off, and moves the alias in one ``_aliases`` call: 
 the old index until that call and to the new one after, with no moment without either.
 
 Writes made while a rebuild runs go to both indexes, and documents written live win over the
-copies the rebuild loads (as in tantivy). That holds for the writes of the process running the
-rebuild; one indexer process per deployment is the supported layout while a reindex runs.
+copies the rebuild loads (as in tantivy). A kind's writes and each step of its rebuild take turns
+under one lock: a bulk load in flight beside a live write could otherwise land after it and
+bring back the older copy (or a deleted document). That holds for the writes of the process
+running the rebuild; one indexer process per deployment is the supported layout while a reindex
+runs.
 
 Not run here: no OpenSearch server can be had on the build machine. The contract suite runs
 against it where ``MOVIEVERSE_TEST_OPENSEARCH_URL`` is set.
@@ -18,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import struct
 import uuid
-from collections.abc import AsyncIterable, Mapping, Sequence
+from collections.abc import AsyncIterable, Callable, Mapping, Sequence
 from typing import Any
 
 import structlog
@@ -46,6 +49,8 @@ from movieverse.platform.search.port import (
     IndexStats,
     MovieFacets,
     MovieFilters,
+    RebuildHook,
+    RebuildStep,
     Suggestion,
     decade_of,
 )
@@ -69,7 +74,9 @@ class OpenSearchIndex:
         self.writable = writable
         self.stale: set[Kind] = set()
         self._building: dict[Kind, tuple[str, set[str]]] = {}
-        self._lock = asyncio.Lock()
+        self._locks: dict[Kind, asyncio.Lock] = {kind: asyncio.Lock() for kind in KINDS}
+        # Tests pause a rebuild at each step with it (port.RebuildHook); None otherwise.
+        self.rebuild_hook: RebuildHook | None = None
 
     @classmethod
     async def open(cls, url: str, *, prefix: str, writable: bool) -> OpenSearchIndex:
@@ -120,31 +127,37 @@ class OpenSearchIndex:
     async def upsert(
         self, documents: Sequence[Document], *, vectors: Mapping[str, bytes] | None = None
     ) -> None:
-        actions: list[dict[str, Any]] = []
-        for document in {(kind_of(d), d.key): d for d in documents}.values():
-            kind = kind_of(document)
-            body = dsl.source(document, (vectors or {}).get(document.key))
-            for index in self._targets(kind, document.key):
-                actions.append(
-                    {"_op_type": "index", "_index": index, "_id": document.key, "_source": body}
-                )
-        await self._bulk(actions)
+        by_kind: dict[Kind, dict[str, Document]] = {}
+        for document in documents:  # one version per id: the last
+            by_kind.setdefault(kind_of(document), {})[document.key] = document
+        for kind, latest in by_kind.items():
+            bodies = {key: dsl.source(d, (vectors or {}).get(key)) for key, d in latest.items()}
+
+            def index_op(index: str, key: str, bodies: dict[str, Any] = bodies) -> dict[str, Any]:
+                return {"_op_type": "index", "_index": index, "_id": key, "_source": bodies[key]}
+
+            await self._write(kind, list(bodies), index_op)
 
     async def delete(self, kind: Kind, ids: Sequence[str]) -> None:
-        actions = [
-            {"_op_type": "delete", "_index": index, "_id": key}
-            for key in ids
-            for index in self._targets(kind, key)
-        ]
-        await self._bulk(actions)
+        def delete_op(index: str, key: str) -> dict[str, Any]:
+            return {"_op_type": "delete", "_index": index, "_id": key}
 
-    def _targets(self, kind: Kind, key: str) -> list[str]:
-        targets = [self.alias(kind)]
-        building = self._building.get(kind)
-        if building is not None:
-            targets.append(building[0])
-            building[1].add(key)
-        return targets
+        await self._write(kind, list(ids), delete_op)
+
+    async def _write(
+        self, kind: Kind, keys: list[str], action: Callable[[str, str], dict[str, Any]]
+    ) -> None:
+        if not keys:
+            return
+        async with self._locks[kind]:
+            await self._bulk([action(self.alias(kind), key) for key in keys])
+            building = self._building.get(kind)
+            if building is not None:
+                name, touched = building
+                touched.update(keys)
+                # Not refreshed now: refreshes are off on the fresh index (a "wait_for" would
+                # wait for the swap's), and the swap refreshes it before it serves.
+                await self._bulk([action(name, key) for key in keys], refresh=False)
 
     async def _bulk(self, actions: list[dict[str, Any]], *, refresh: bool = True) -> None:
         if not actions:
@@ -161,40 +174,60 @@ class OpenSearchIndex:
             raise RuntimeError(f"OpenSearch refused {len(failures)} writes: {failures[:3]}")
 
     async def rebuild(self, kind: Kind, batches: AsyncIterable[Batch]) -> int:
-        if kind in self._building:
-            raise RuntimeError(f"the {kind} index is already being rebuilt")
         alias = self.alias(kind)
-        name = await self._create(kind)
-        await self.client.indices.put_settings(index=name, body={"refresh_interval": "-1"})
-        touched: set[str] = set()
-        self._building[kind] = (name, touched)
+        lock = self._locks[kind]
+        async with lock:
+            # Registered under the writes' lock before the source is pulled: every write after
+            # the call reaches the fresh index and marks its id as touched (#17).
+            if kind in self._building:
+                raise RuntimeError(f"the {kind} index is already being rebuilt")
+            name = await self._create(kind)
+            building: tuple[str, set[str]] = (name, set())
+            self._building[kind] = building
+        touched = building[1]
         loaded = 0
         try:
+            await self.client.indices.put_settings(index=name, body={"refresh_interval": "-1"})
+            await self._step(kind, "opened")
+            number = 0
             async for batch in batches:
-                fresh = [d for d in batch.documents if d.key not in touched]
-                actions = [
-                    {"_op_type": "index", "_index": name, "_id": d.key,
-                     "_source": dsl.source(d, batch.vectors.get(d.key))}
-                    for d in fresh
-                ]  # fmt: skip
-                await self._bulk(actions, refresh=False)
+                await self._step(kind, "batch_pulled", number)
+                async with lock:  # filtered and loaded with no write in flight beside
+                    fresh = [d for d in batch.documents if d.key not in touched]
+                    actions = [
+                        {"_op_type": "index", "_index": name, "_id": d.key,
+                         "_source": dsl.source(d, batch.vectors.get(d.key))}
+                        for d in fresh
+                    ]  # fmt: skip
+                    await self._bulk(actions, refresh=False)
                 loaded += len(fresh)
-            await self.client.indices.put_settings(index=name, body={"refresh_interval": "1s"})
-            await self.client.indices.refresh(index=name)
-            old = list(await self.client.indices.get_alias(name=alias))
-            swap = [{"remove": {"index": o, "alias": alias}} for o in old]
-            swap.append({"add": {"index": name, "alias": alias}})
-            await self.client.indices.update_aliases(body={"actions": swap})
+                await self._step(kind, "batch_written", number)
+                number += 1
+            await self._step(kind, "loaded")
+            async with lock:
+                await self.client.indices.put_settings(index=name, body={"refresh_interval": "1s"})
+                await self.client.indices.refresh(index=name)
+                old = list(await self.client.indices.get_alias(name=alias))
+                swap = [{"remove": {"index": o, "alias": alias}} for o in old]
+                swap.append({"add": {"index": name, "alias": alias}})
+                await self.client.indices.update_aliases(body={"actions": swap})
+                del self._building[kind]  # later writes go to the alias alone
+                self.stale.discard(kind)
         except BaseException:
-            self._building.pop(kind, None)
+            async with lock:
+                if self._building.get(kind) is building:
+                    del self._building[kind]
             await self.client.indices.delete(index=name, ignore_unavailable=True)
             raise
-        self._building.pop(kind, None)
-        self.stale.discard(kind)
+        await self._step(kind, "swapped")
         for index in old:
             await self.client.indices.delete(index=index, ignore_unavailable=True)
         log.info("search_index_swapped", kind=kind, index=name, documents=loaded)
         return loaded
+
+    async def _step(self, kind: Kind, step: RebuildStep, batch: int = -1) -> None:
+        if self.rebuild_hook is not None:
+            await self.rebuild_hook(kind, step, batch)
 
     # -- reads --------------------------------------------------------------------------------
 

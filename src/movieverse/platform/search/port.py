@@ -12,8 +12,10 @@ Adapters: tantivy (:mod:`.tantivy_index`, an index on disk: the embedded shape) 
 * Writes are upserts and deletes by id, visible to searches once the call returns. Deleting an
   id that is not there is no error.
 * :meth:`SearchIndex.rebuild` builds a fresh index beside the live one and swaps it in at once:
-  searches keep answering from the old one until then, and writes made during the rebuild reach
-  both, so none is lost to the swap.
+  searches keep answering from the old one until then. Every write made once ``rebuild`` has
+  been called reaches the fresh index too and beats the source's copy of its id, whenever the
+  source yields that copy: no write is lost or undone by the swap. Writes made before the call
+  must be in the source (read it after the call, or snapshot it no earlier).
 * Paging past the last result gives no results and the true total.
 """
 
@@ -22,7 +24,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Generic, Protocol, TypeVar
+from typing import Generic, Literal, Protocol, TypeVar
 
 from movieverse.platform.search.documents import (
     Document,
@@ -96,6 +98,21 @@ class Batch:
 
     documents: Sequence[Document]
     vectors: Mapping[str, bytes] = field(default_factory=dict)
+
+
+# The points of a rebuild where live writes can come in (the writes' lock is free there):
+# "opened" (the fresh index exists and takes live writes; no batch pulled yet), "batch_pulled"
+# and "batch_written" (batch N yielded by the source; then loaded), "loaded" (the source is
+# exhausted; the swap is next) and "swapped" (the fresh index is live; the old one not yet gone).
+RebuildStep = Literal["opened", "batch_pulled", "batch_written", "loaded", "swapped"]
+
+
+class RebuildHook(Protocol):
+    """Awaited by an adapter's rebuild at each :data:`RebuildStep` (``batch``: the batch's number
+    from 0, else -1). Tests set it to pause a rebuild there and write; unset, it costs a test
+    of ``None``."""
+
+    async def __call__(self, kind: Kind, step: RebuildStep, batch: int, /) -> None: ...
 
 
 # Semantic search ranks every movie by similarity; a page deeper than this says nothing more.

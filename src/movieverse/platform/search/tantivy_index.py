@@ -50,6 +50,8 @@ from movieverse.platform.search.port import (
     IndexStats,
     MovieFacets,
     MovieFilters,
+    RebuildHook,
+    RebuildStep,
     Suggestion,
     decade_of,
     passes,
@@ -162,6 +164,8 @@ class TantivySearchIndex:
         self._locks: dict[Kind, asyncio.Lock] = {kind: asyncio.Lock() for kind in KINDS}
         # Kinds whose index was missing or built by older code: empty now, to be rebuilt.
         self.stale: set[Kind] = set()
+        # Tests pause a rebuild at each step with it (port.RebuildHook); None otherwise.
+        self.rebuild_hook: RebuildHook | None = None
 
     @classmethod
     async def open(cls, root: Path, *, writable: bool) -> TantivySearchIndex:
@@ -267,37 +271,59 @@ class TantivySearchIndex:
         return self._live[kind]
 
     async def rebuild(self, kind: Kind, batches: AsyncIterable[Batch]) -> int:
-        if kind in self._rebuilds:
-            raise RuntimeError(f"the {kind} index is already being rebuilt")
         self._writable(kind)
-        name = f"g-{uuid.uuid4().hex[:12]}"
-        generation = await asyncio.to_thread(_open_generation, self.root, kind, name, writable=True)
-        rebuild = _Rebuild(generation)
-        self._rebuilds[kind] = rebuild
+        lock = self._locks[kind]
+        async with lock:
+            # Opened and registered under the writes' lock, before the source is pulled: every
+            # write after the call then reaches the fresh generation and marks its id as
+            # touched. (Registered only after the opening's await, a write landing during it
+            # reached the old generation alone, and the source's older copy won: #17.)
+            if kind in self._rebuilds:
+                raise RuntimeError(f"the {kind} index is already being rebuilt")
+            name = f"g-{uuid.uuid4().hex[:12]}"
+            generation = await asyncio.to_thread(
+                _open_generation, self.root, kind, name, writable=True
+            )
+            rebuild = _Rebuild(generation)
+            self._rebuilds[kind] = rebuild
         loaded = 0
         try:
+            await self._step(kind, "opened")
+            number = 0
             async for batch in batches:
-                async with self._locks[kind]:
+                await self._step(kind, "batch_pulled", number)
+                async with lock:  # filtered and loaded with no write in between
                     fresh = [d for d in batch.documents if d.key not in rebuild.touched]
                     await asyncio.to_thread(_add_all, generation, fresh, batch.vectors)
                 loaded += len(fresh)
-            async with self._locks[kind]:
+                await self._step(kind, "batch_written", number)
+                number += 1
+            await self._step(kind, "loaded")
+            async with lock:
                 await asyncio.to_thread(generation.commit)
                 old = self._live[kind]
                 await asyncio.to_thread(_write_current, self.root, kind, name)
                 self._live[kind] = generation
+                del self._rebuilds[kind]  # later writes go to the new live generation alone
                 self.stale.discard(kind)
         except BaseException:
-            self._rebuilds.pop(kind, None)
-            generation.writer = None
-            await asyncio.to_thread(shutil.rmtree, generation.path, True)
+            async with lock:  # not while a live write is using the generation's writer
+                if self._rebuilds.get(kind) is rebuild:
+                    del self._rebuilds[kind]
+                    generation.writer = None
+            if self._live[kind] is not generation:
+                await asyncio.to_thread(shutil.rmtree, generation.path, True)
             raise
-        self._rebuilds.pop(kind, None)
+        await self._step(kind, "swapped")
         old.writer = None  # releases tantivy's lock on the old directory
         # Readers that still hold the old generation keep reading its open files.
         await asyncio.to_thread(shutil.rmtree, old.path, True)
         log.info("search_index_swapped", kind=kind, generation=name, documents=loaded)
         return loaded
+
+    async def _step(self, kind: Kind, step: RebuildStep, batch: int = -1) -> None:
+        if self.rebuild_hook is not None:
+            await self.rebuild_hook(kind, step, batch)
 
     # -- reads --------------------------------------------------------------------------------
 
