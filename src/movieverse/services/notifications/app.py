@@ -7,7 +7,7 @@ import asyncio
 import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
-from datetime import date
+from datetime import date, timedelta
 from uuid import UUID
 
 from fastapi import FastAPI
@@ -87,7 +87,12 @@ def make_worker(ctx: ServiceContext, hub: StreamHub) -> DeliveryWorker:
         hub.wake(user_ids)
         worker.wake()
 
-    outlets = service.Outlets(outbox=ctx.outbox, email_enabled=own.smtp_url is not None, wake=wake)
+    outlets = service.Outlets(
+        outbox=ctx.outbox,
+        email_enabled=own.smtp_url is not None,
+        wake=wake,
+        repeat_window=timedelta(seconds=own.dedup_window_seconds),
+    )
     ctx.state["outlets"] = outlets
     # Webhook host names are resolved through this (the API's checks and the worker's); tests
     # replace it to answer as a DNS server would.

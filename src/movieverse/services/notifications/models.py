@@ -114,6 +114,20 @@ class Notification(Base):
     )
 
 
+class RepeatMark(Base):
+    """When a user was last told that another did something they can undo and redo (liked a
+    review): the same again within the window (a like undone and redone) tells them nothing new.
+    Written in the notification's own transaction; the key makes concurrent consumers agree."""
+
+    __tablename__ = "notifications_repeats"
+
+    user_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True)  # the one told
+    kind: Mapped[str] = mapped_column(String(30), primary_key=True)
+    actor_id: Mapped[UUID] = mapped_column(Uuid, primary_key=True, index=True)  # who did it
+    subject: Mapped[str] = mapped_column(String(100), primary_key=True)  # to what: "review:<id>"
+    notified_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+
+
 class PendingDigest(Base):
     """A new review of a watched movie, waiting for its watcher's next digest."""
 

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from uuid import UUID
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.services.notifications.models import (
@@ -15,6 +16,7 @@ from movieverse.services.notifications.models import (
     Notification,
     PendingDigest,
     Recipient,
+    RepeatMark,
     Watch,
     WatchedMovie,
     Webhook,
@@ -142,6 +144,50 @@ class NotificationsRepository:
         await self.session.delete(notification)
         await self.session.flush()
 
+    # Repeats of undoable actions ---------------------------------------------------------------
+
+    async def claim_repeat(
+        self, *, user_id: UUID, kind: str, actor_id: UUID, subject: str, now: datetime,
+        told_before: datetime,
+    ) -> bool:  # fmt: skip
+        """Mark the user told now of this actor's action on this subject, unless they were told
+        after ``told_before`` (within the window); says whether this one tells them.
+
+        The insert goes first, in a savepoint: where a concurrent transaction inserted the same
+        key, the database makes this one wait for it and then refuses the duplicate, and the
+        update finds the other's fresh time and changes nothing -- so of two consumers handling
+        two likes at once, exactly one notifies, on SQLite, PostgreSQL and MySQL alike. (An
+        update first would, on MySQL, take gap locks on the missing key in both transactions,
+        and their inserts would then deadlock.) A mark older than the window is taken over by
+        the conditional update, which a concurrent one re-checks after the row lock is free.
+        """
+        key = {"user_id": user_id, "kind": kind, "actor_id": actor_id, "subject": subject}
+        try:
+            async with self.session.begin_nested():
+                await self.session.execute(insert(RepeatMark).values(**key, notified_at=now))
+            return True
+        except IntegrityError:
+            pass
+        taken = await self.session.execute(
+            update(RepeatMark)
+            .where(
+                RepeatMark.user_id == user_id,
+                RepeatMark.kind == kind,
+                RepeatMark.actor_id == actor_id,
+                RepeatMark.subject == subject,
+                RepeatMark.notified_at <= told_before,
+            )
+            .values(notified_at=now)
+        )
+        return bool(getattr(taken, "rowcount", 0) == 1)
+
+    async def prune_repeats(self, told_before: datetime) -> int:
+        """Forget marks past the window: a repeat after them notifies anyway."""
+        gone = await self.session.execute(
+            delete(RepeatMark).where(RepeatMark.notified_at <= told_before)
+        )
+        return int(getattr(gone, "rowcount", 0) or 0)
+
     # Digests ---------------------------------------------------------------------------------
 
     async def digest_due(self, older_than: datetime, *, limit: int) -> list[UUID]:
@@ -235,6 +281,8 @@ class NotificationsRepository:
             (PendingDigest, PendingDigest.user_id),
             (Watch, Watch.user_id),
             (Notification, Notification.user_id),
+            (RepeatMark, RepeatMark.user_id),
+            (RepeatMark, RepeatMark.actor_id),  # what they did to others is theirs too
             (Webhook, Webhook.owner_id),
             (Recipient, Recipient.user_id),
         ):

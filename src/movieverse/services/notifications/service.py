@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 
@@ -84,12 +84,25 @@ TOPIC = {
 
 @dataclass
 class Outlets:
-    """What notify needs beyond the session: the outbox, whether email can be sent at all, and
-    whom to wake after the commit (live streams, the worker)."""
+    """What notify needs beyond the session: the outbox, whether email can be sent at all,
+    whom to wake after the commit (live streams, the worker), how long a repeated action tells
+    its recipient nothing new, and the clock that window is measured by (tests move it instead
+    of waiting)."""
 
     outbox: Outbox
     email_enabled: bool
     wake: Callable[[set[UUID]], None]
+    repeat_window: timedelta = timedelta(hours=24)
+    clock: Callable[[], datetime] = utcnow
+
+
+@dataclass(frozen=True)
+class Repeat:
+    """Who did what a user can undo and redo (a like), and to what: the recipient is told of it
+    once per window, however often it is undone and redone."""
+
+    actor_id: UUID
+    subject: str
 
 
 def setting(recipient: Recipient | None, name: str) -> bool:
@@ -107,9 +120,11 @@ async def notify(
     body: str,
     data: dict[str, Any],
     dedupe_key: str,
+    repeat: Repeat | None = None,
 ) -> Notification | None:
-    """Make the notification (and queue its deliveries), unless the user opted out of its topic
-    or it was made already; returns it, or None."""
+    """Make the notification (and queue its deliveries), unless the user opted out of its topic,
+    it was made already, or (``repeat``) they were told of the same within the window; returns
+    it, or None."""
     repo = NotificationsRepository(session)
     recipient = await repo.recipient(user_id)
     if not setting(recipient, TOPIC[kind]):
@@ -127,6 +142,13 @@ async def notify(
     in_app = setting(recipient, "in_app")
     if not (in_app or email or webhooks):
         return None
+    if repeat is not None:
+        told_at = outlets.clock()
+        if not await repo.claim_repeat(
+            user_id=user_id, kind=kind.value, actor_id=repeat.actor_id, subject=repeat.subject,
+            now=told_at, told_before=told_at - outlets.repeat_window,
+        ):  # fmt: skip
+            return None
     notification = Notification(
         id=new_uuid7(), user_id=user_id, kind=kind, title=title[:300], body=body, data=data,
         dedupe_key=dedupe_key[:120], in_app=in_app, created_at=now,
@@ -172,6 +194,8 @@ async def on_review_liked(
         title=f"{who} liked your review", body=f"{who} liked your review.",
         data={"review_id": str(review_id), "movie_id": movie_id, "by": liker},
         dedupe_key=f"event:{event_id}",
+        # Liking is undone and redone at will: 50 toggles tell the author once, not 50 times.
+        repeat=Repeat(actor_id=liker_id, subject=f"review:{review_id}"),
     )  # fmt: skip
 
 

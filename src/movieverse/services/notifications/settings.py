@@ -22,6 +22,10 @@ class NotificationsSettings(ServiceSettings):
     run_worker: bool = True
     worker_poll_seconds: float = Field(default=1.0, gt=0, le=60)
 
+    # A like undone and redone (by the same user, of the same review) within this long of the
+    # notification it made makes no new one (nor email, nor webhook delivery); 0: every like does.
+    dedup_window_seconds: float = Field(default=86400, ge=0, le=30 * 86400)
+
     # New reviews of watched movies are gathered this long into one digest.
     digest_seconds: float = Field(default=3600, gt=0, le=7 * 86400)
 

@@ -51,6 +51,8 @@ LEASE = timedelta(minutes=2)
 # A webhook host's addresses tried in turn when a connection cannot be opened (every one was
 # checked; nothing was sent to the ones that failed).
 MAX_ADDRESSES = 4
+# Marks of repeated likes past their window are forgotten this often (seconds).
+PRUNE_REPEATS_EVERY = 3600.0
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,7 @@ class DeliveryWorker:
         self.private_allowed = private_allowed
         self.resolve = resolve
         self.wakeup = asyncio.Event()
+        self._repeats_pruned: float | None = None  # time.monotonic() of the last pruning
         # Redirects are not followed: the next hop would be a target nobody checked (a 3xx is
         # a failed delivery, as any answer outside 2xx).
         self._http = httpx.AsyncClient(
@@ -119,6 +122,7 @@ class DeliveryWorker:
         """One pass over everything due; returns how many deliveries it attempted."""
         await self._digests()
         await self._releases()
+        await self._prune_repeats()
         return await self._deliveries()
 
     # Digests and releases --------------------------------------------------------------------
@@ -138,6 +142,18 @@ class DeliveryWorker:
                 return
         async with self.db.unit_of_work() as session:
             await service.tell_releases(session, self.outlets, today=today)
+
+    async def _prune_repeats(self) -> None:
+        started = time.monotonic()
+        if (
+            self._repeats_pruned is not None
+            and started - self._repeats_pruned < PRUNE_REPEATS_EVERY
+        ):
+            return
+        self._repeats_pruned = started
+        told_before = self.outlets.clock() - self.outlets.repeat_window
+        async with self.db.unit_of_work() as session:
+            await NotificationsRepository(session).prune_repeats(told_before)
 
     # Deliveries ------------------------------------------------------------------------------
 
