@@ -131,6 +131,11 @@ def _serve(target: object, *, host: str, port: int, settings: PlatformSettings) 
         http="httptools",
         timeout_graceful_shutdown=int(settings.shutdown_timeout_seconds),
         server_header=False,
+        # uvicorn's default rewrites the client address from X-Forwarded-For for any loopback
+        # peer, before our own check runs: a client on the same host could then pick its
+        # address and dodge every per-IP limit. Only MOVIEVERSE_TRUSTED_PROXIES decides whose
+        # forwarding headers count (platform/clientip.py).
+        proxy_headers=False,
     )
 
 

@@ -161,3 +161,30 @@ def test_services_run_as_separate_processes(tmp_path: Path) -> None:
     finally:
         stop_server(auth)
         stop_server(users)
+
+
+def test_forwarded_for_from_a_loopback_client_is_not_believed(tmp_path: Path) -> None:
+    """uvicorn trusts X-Forwarded-For from loopback peers by default; with no trusted proxies
+    configured, a loopback client rotating that header must still meet its per-IP limit."""
+    server = start_server(
+        tmp_path,
+        MOVIEVERSE_AUTH_LOGIN_IP_THRESHOLD="5",
+        MOVIEVERSE_AUTH_LOGIN_ACCOUNT_THRESHOLD="100",
+    )
+    try:
+        statuses = []
+        for i in range(12):
+            response = httpx.post(
+                f"{server.base_url}/auth/login",
+                json={"login": f"sprayed_{i}", "password": "guess-guess-guess"},
+                headers={"X-Forwarded-For": f"198.51.100.{i}"},
+                timeout=30,
+            )
+            statuses.append(response.status_code)
+    finally:
+        stop_server(server)
+    # Without the fix every rotated header is a fresh address and no attempt is ever locked.
+    # (After the threshold each failure locks the address for 1, 2, 4 ... s, so the attempts
+    # after it are refused while a lock holds; which ones depends on pace, that any are does not.)
+    assert statuses[:5] == [401] * 5
+    assert 429 in statuses[5:]

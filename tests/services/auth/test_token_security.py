@@ -162,6 +162,20 @@ async def test_brute_force_is_slowed_with_429_and_retry_after(stack: Stack, tmp_
         assert (await login(client, "bystander")).status_code == 200
 
 
+async def test_username_and_email_share_one_account_counter(stack: Stack, tmp_path: Path) -> None:
+    """Guesses typed as the username and as the email count against the same account: two
+    counters would double an attacker's guesses."""
+    auth = fast_auth_settings(login_account_threshold=4, login_ip_threshold=100)
+    async with running_gateway(stack.settings(tmp_path / "var"), auth=auth) as (_, client):
+        await register(client, "two_names")
+        names = ["two_names", "two_names@example.org", "TWO_NAMES", "Two_Names@Example.org"]
+        statuses = [(await login(client, name, "wrong-guess-000")).status_code for name in names]
+        assert statuses == [401, 401, 401, 401]
+        for name in ("two_names", "two_names@example.org"):
+            blocked = await login(client, name, PASSWORD)
+            assert blocked.status_code == 429, name
+
+
 async def test_brute_force_per_ip_across_accounts(stack: Stack, tmp_path: Path) -> None:
     auth = fast_auth_settings(login_account_threshold=100, login_ip_threshold=4)
     async with running_gateway(stack.settings(tmp_path / "var"), auth=auth) as (_, client):

@@ -149,16 +149,21 @@ async def verify_login(
     password: str,
     client_ip: str,
 ) -> VerifiedLogin:
-    """Throttle, then check the password (outside any transaction). Raises 429 or 401."""
-    await auth.throttle.check(account=identifier, ip=client_ip)
+    """Throttle, then check the password (outside any transaction). Raises 429 or 401.
+
+    Failures count against the account, whichever of its username or email was typed (else the
+    two would double the guesses), and against the client address. A login that names no
+    account counts against what was typed: there is nothing else to count against."""
+    subject = f"account:{credentials.account_id}" if credentials else f"login:{identifier}"
+    await auth.throttle.check(account=subject, ip=client_ip)
     valid = await auth.hasher.verify(
         credentials.password_hash if credentials else auth.decoy_hash, password
     )
     if credentials is None or not valid:
-        await auth.throttle.record_failure(account=identifier, ip=client_ip)
+        await auth.throttle.record_failure(account=subject, ip=client_ip)
         log.info("login_failed", known_account=credentials is not None)
         raise Unauthorized("The login or password is incorrect")
-    await auth.throttle.record_success(account=identifier)
+    await auth.throttle.record_success(account=subject)
     upgraded = None
     if auth.hasher.needs_rehash(credentials.password_hash):
         upgraded = await auth.hasher.hash(password)
