@@ -61,6 +61,18 @@ class MovieRepository:
         )
         return found.scalar_one_or_none()
 
+    async def holder_of(
+        self, column: str, value: int | str, *, other_than: int | None
+    ) -> tuple[int, bool] | None:
+        """The movie other than ``other_than`` that has this external id, and whether it is
+        deleted: the unique index covers deleted movies too, so they hold their ids."""
+        external = {"tmdb_id": Movie.tmdb_id, "imdb_id": Movie.imdb_id}[column]
+        statement = select(Movie.id, Movie.deleted_at.is_not(None)).where(external == value)
+        if other_than is not None:
+            statement = statement.where(Movie.id != other_than)
+        row = (await self.session.execute(statement)).first()
+        return None if row is None else (int(row[0]), bool(row[1]))
+
     async def add(self, movie: Movie) -> None:
         self.session.add(movie)
         await self.session.flush()

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
+from pydantic_core import PydanticCustomError
 
 _WRITE = ConfigDict(extra="forbid")
 
@@ -38,6 +47,21 @@ class ProductionCompany(BaseModel):
     name: str = Field(max_length=200)
 
 
+# What to send instead of null, for each field that cannot be null.
+NOT_NULL = {
+    "title": "every movie has a title",
+    "adult": "send true or false",
+    "genre_ids": "send [] for none",
+    "keyword_ids": "send [] for none",
+    "spoken_languages": "send [] for none",
+    "production_countries": "send [] for none",
+    "production_companies": "send [] for none",
+    "popularity": "send 0 for none",
+    "vote_average": "send 0 with vote_count 0 for no votes",
+    "vote_count": "send 0 for no votes",
+}
+
+
 class _MovieFields(BaseModel):
     model_config = _WRITE
 
@@ -52,28 +76,53 @@ class _MovieFields(BaseModel):
     status: Status | None = None
     budget: Money | None = None
     revenue: Money | None = None
-    adult: bool | None = None
     homepage: AnyHttpUrl | None = Field(default=None, max_length=1000)
     poster_path: ImagePath | None = None
     backdrop_path: ImagePath | None = None
-    genre_ids: list[PositiveId] | None = Field(default=None, max_length=20)
-    keyword_ids: list[PositiveId] | None = Field(default=None, max_length=500)
-    spoken_languages: list[SpokenLanguage] | None = Field(default=None, max_length=50)
-    production_countries: list[ProductionCountry] | None = Field(default=None, max_length=50)
-    production_companies: list[ProductionCompany] | None = Field(default=None, max_length=100)
-    popularity: Annotated[float, Field(ge=0, le=1e9)] | None = None
-    vote_average: Annotated[float, Field(ge=0, le=10)] | None = None
-    vote_count: Annotated[int, Field(ge=0, le=2**31 - 1)] | None = None
+    # The fields below have no "unknown": every movie has a number, a flag or a list there, and
+    # null is refused (a 422 naming the field) rather than stored as a made-up 0, false or [].
+    # Writes apply only the fields sent, so these defaults are what a new movie starts from.
+    adult: bool = False
+    genre_ids: list[PositiveId] = Field(default_factory=list, max_length=20)
+    keyword_ids: list[PositiveId] = Field(default_factory=list, max_length=500)
+    spoken_languages: list[SpokenLanguage] = Field(default_factory=list, max_length=50)
+    production_countries: list[ProductionCountry] = Field(default_factory=list, max_length=50)
+    production_companies: list[ProductionCompany] = Field(default_factory=list, max_length=100)
+    popularity: float = Field(default=0.0, ge=0, le=1e9)
+    vote_average: float = Field(default=0.0, ge=0, le=10)
+    vote_count: int = Field(default=0, ge=0, le=2**31 - 1)
+
+    @field_validator(*NOT_NULL, mode="before", check_fields=False)
+    @classmethod
+    def _not_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None:
+            raise PydanticCustomError(
+                "null_not_allowed",
+                "{field} cannot be null: {instead}",
+                {"field": info.field_name, "instead": NOT_NULL[str(info.field_name)]},
+            )
+        return value
 
 
 class MovieCreate(_MovieFields):
     title: str = Field(min_length=1, max_length=300)
 
 
-class MovieUpdate(_MovieFields):
-    """Partial update: only the fields sent change."""
+def _without_defaults(schema: dict[str, Any]) -> None:
+    for field in schema.get("properties", {}).values():
+        field.pop("default", None)
 
-    title: str | None = Field(default=None, min_length=1, max_length=300)
+
+class MovieUpdate(_MovieFields):
+    """Partial update: only the fields sent change; a field left out keeps its value."""
+
+    # OpenAPI shows no defaults here: a PATCH never applies one, and "default: 0" would read as
+    # "leaving popularity out sets it to 0".
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_without_defaults)
+
+    # The default is never applied (see above); a title sent as null is refused like the fields
+    # above, and an empty one by min_length.
+    title: str = Field(default="", min_length=1, max_length=300)
 
 
 class GenreRead(BaseModel):

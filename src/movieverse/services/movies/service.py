@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform import appends
@@ -19,7 +20,7 @@ from movieverse.platform.pagination import Page, PageParams, decode_cursor, enco
 from movieverse.services.movies import discover, trending
 from movieverse.services.movies.cache import MovieCache
 from movieverse.services.movies.events import MovieCreated, MovieDeleted, MovieUpdated
-from movieverse.services.movies.models import SERVICE, Activity, Keyword, Movie
+from movieverse.services.movies.models import SERVICE, Activity, Genre, Keyword, Movie
 from movieverse.services.movies.people import PeopleDirectory
 from movieverse.services.movies.related import RelatedMovies
 from movieverse.services.movies.repository import MovieRepository
@@ -291,6 +292,11 @@ def _parse_since(since: str) -> tuple[datetime, int]:
 async def create_movie(
     session: AsyncSession, *, outbox: Outbox, data: MovieCreate, cache: MovieCache
 ) -> Movie:
+    movies = MovieRepository(session)
+    values = data.model_dump(exclude_unset=True, exclude={"title"})
+    # Every check reads before anything changes: see update_movie.
+    relations = await _resolve_relations(movies, data)
+    await _refuse_taken_external_ids(movies, values, movie_id=None)
     now = utcnow()
     movie = Movie(
         title=data.title,
@@ -312,13 +318,13 @@ async def create_movie(
         created_at=now,
         updated_at=now,
     )
-    movies = MovieRepository(session)
-    _apply(movie, data.model_dump(exclude_unset=True, exclude={"title"}))
+    _apply(movie, values)
+    relations.apply_genres(movie)
     try:
         await movies.add(movie)
-    except Exception as exc:
-        raise _duplicate_external_id(exc) from exc
-    await _set_relations(session, movie, data)
+    except IntegrityError as exc:
+        raise _taken_meanwhile(exc) from exc
+    await relations.apply_keywords(movies, movie)
     await _emit(outbox, session, MovieCreated, movie)
     # Nothing can be cached for a new id -- unless a deleted movie's page was, under a reused id.
     cache.forget_after_commit(session, movie.id)
@@ -328,16 +334,21 @@ async def create_movie(
 async def update_movie(
     session: AsyncSession, *, outbox: Outbox, movie: Movie, changes: MovieUpdate, cache: MovieCache
 ) -> Movie:
+    movies = MovieRepository(session)
     values = changes.model_dump(exclude_unset=True)
-    if "title" in values and values["title"] is None:
-        raise BadRequest("title cannot be null")
+    # Every check reads before the movie changes: a query after a change flushes it first
+    # (autoflush), so a taken tmdb_id sent with genre_ids used to fail inside the genre lookup
+    # as a database error (a 500) instead of as the 409 below.
+    relations = await _resolve_relations(movies, changes)
+    await _refuse_taken_external_ids(movies, values, movie_id=movie.id)
     _apply(movie, values)
-    await _set_relations(session, movie, changes)
+    relations.apply_genres(movie)
     movie.updated_at = utcnow()
     try:
         await session.flush()
-    except Exception as exc:
-        raise _duplicate_external_id(exc) from exc
+    except IntegrityError as exc:
+        raise _taken_meanwhile(exc) from exc
+    await relations.apply_keywords(movies, movie)
     await _emit(outbox, session, MovieUpdated, movie, changed=_snapshot_fields(values))
     cache.forget_after_commit(session, movie.id)
     return movie
@@ -474,24 +485,39 @@ async def record_review_activity(session: AsyncSession, interest: Sequence[Revie
     )
 
 
-async def _set_relations(
-    session: AsyncSession, movie: Movie, data: MovieCreate | MovieUpdate
-) -> None:
-    movies = MovieRepository(session)
-    if data.genre_ids is not None:
+@dataclass(frozen=True)
+class _Relations:
+    """The genres and keywords a write sets, checked to exist; None: left as they are."""
+
+    genres: list[Genre] | None
+    keyword_ids: list[int] | None
+
+    def apply_genres(self, movie: Movie) -> None:
+        if self.genres is not None:
+            movie.genres = sorted(self.genres, key=lambda g: g.name)
+
+    async def apply_keywords(self, movies: MovieRepository, movie: Movie) -> None:
+        if self.keyword_ids is not None:
+            await movies.set_keywords(movie.id, self.keyword_ids)
+
+
+async def _resolve_relations(
+    movies: MovieRepository, data: MovieCreate | MovieUpdate
+) -> _Relations:
+    genres: list[Genre] | None = None
+    keyword_ids: list[int] | None = None
+    if "genre_ids" in data.model_fields_set:
         wanted = list(dict.fromkeys(data.genre_ids))
         genres = await movies.existing_genres(wanted)
         missing = sorted(set(wanted) - {g.id for g in genres})
         if missing:
             raise _unknown("genre_ids", missing)
-        movie.genres = sorted(genres, key=lambda g: g.name)
-    if data.keyword_ids is not None:
-        wanted = list(dict.fromkeys(data.keyword_ids))
-        missing = sorted(set(wanted) - await movies.existing_keyword_ids(wanted))
+    if "keyword_ids" in data.model_fields_set:
+        keyword_ids = list(dict.fromkeys(data.keyword_ids))
+        missing = sorted(set(keyword_ids) - await movies.existing_keyword_ids(keyword_ids))
         if missing:
             raise _unknown("keyword_ids", missing)
-        await session.flush()
-        await movies.set_keywords(movie.id, wanted)
+    return _Relations(genres=genres, keyword_ids=keyword_ids)
 
 
 def _unknown(field: str, ids: list[int]) -> BadRequest:
@@ -501,12 +527,39 @@ def _unknown(field: str, ids: list[int]) -> BadRequest:
     )
 
 
-def _duplicate_external_id(exc: Exception) -> Exception:
-    from sqlalchemy.exc import IntegrityError
+_EXTERNAL_IDS = ("tmdb_id", "imdb_id")
 
-    if isinstance(exc, IntegrityError):
-        return Conflict("Another movie already has this tmdb_id or imdb_id")
-    return exc
+
+async def _refuse_taken_external_ids(
+    movies: MovieRepository, values: dict[str, Any], *, movie_id: int | None
+) -> None:
+    """An external id names one movie: another movie holding one of those sent is a 409 that
+    says which movie (a deleted movie keeps its ids: the unique index covers it too)."""
+    taken: list[FieldError] = []
+    for field in _EXTERNAL_IDS:
+        value = values.get(field)
+        if value is None:
+            continue
+        holder = await movies.holder_of(field, value, other_than=movie_id)
+        if holder is not None:
+            holder_id, deleted = holder
+            message = f"movie {holder_id}{' (deleted)' if deleted else ''} has {field} {value}"
+            taken.append(FieldError(field=f"body.{field}", message=message, code="taken"))
+    if taken:
+        raise Conflict("; ".join(e.message[0].upper() + e.message[1:] for e in taken), errors=taken)
+
+
+def _taken_meanwhile(exc: IntegrityError) -> Exception:
+    """A unique index refused the flush although the check above passed: a concurrent write
+    took the id in between. Any other integrity failure is a bug, not the client's mistake."""
+    text = str(exc.orig)
+    fields = [field for field in _EXTERNAL_IDS if field in text]
+    if not fields:
+        return exc
+    return Conflict(
+        f"Another movie took this {' or '.join(fields)} meanwhile",
+        errors=[FieldError(field=f"body.{f}", message="taken", code="taken") for f in fields],
+    )
 
 
 async def _emit(
