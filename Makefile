@@ -54,6 +54,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/relay_throughput.py
 	$(BIN)/python bench/rating_writes.py
 	$(BIN)/python bench/event_lag.py
+	$(BIN)/python bench/overload.py
 	$(BIN)/python bench/search_scale.py
 	$(BIN)/python bench/search_freshness.py
 	$(BIN)/python bench/ai_models.py
