@@ -28,6 +28,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from movieverse.platform.db import UtcDateTime
+from movieverse.platform.erasure import erased_users_table
 from movieverse.platform.events.inbox import inbox_table
 from movieverse.platform.events.outbox import outbox_table
 from movieverse.platform.models import service_metadata
@@ -197,3 +198,5 @@ class Delivery(Base):
 
 outbox = outbox_table(Base.metadata, SERVICE)
 inbox = inbox_table(Base.metadata, SERVICE)
+# Deleted users whose data was erased, for the late second pass (platform/erasure.py).
+erased_users = erased_users_table(Base.metadata, SERVICE)
