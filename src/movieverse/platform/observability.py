@@ -2,8 +2,9 @@
 
 One pure-ASGI middleware (:class:`RequestContextMiddleware`) does the per-request plumbing for a
 service: it keeps a well-formed ``X-Request-ID`` or makes one, binds it to every log line, enforces
-the body limit (413), records per-route metrics under the route *template*, writes one access log
-line, and turns an unhandled exception into a 500 problem that still carries the request id.
+the body limit (413), refuses JSON text no store can hold (422, platform/unstorable.py), records
+per-route metrics under the route *template*, writes one access log line, and turns an unhandled
+exception into a 500 problem that still carries the request id.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import logging
 import re
 import sys
 import time
+from collections import deque
 from dataclasses import dataclass
 from functools import cache
 from typing import Any, BinaryIO
@@ -25,7 +27,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from movieverse.platform.errors import PROBLEM_MEDIA_TYPE, Problem
+from movieverse.platform.errors import (
+    PROBLEM_MEDIA_TYPE,
+    PROBLEM_TYPE_PREFIX,
+    FieldError,
+    Problem,
+)
+from movieverse.platform.unstorable import is_json_media_type, unstorable_fields
 
 REQUEST_ID_HEADER = "x-request-id"
 # Accept ids a proxy or client may reasonably send (UUIDs, trace ids); anything else is replaced
@@ -213,11 +221,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         headers = dict(scope.get("headers") or [])
-        incoming = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = valid_request_id(incoming) or uuid_utils.uuid4().hex
-        scope.setdefault("state", {})["request_id"] = request_id
-        structlog.contextvars.bind_contextvars(request_id=request_id)
-        metrics = http_metrics()
+        request_id = _bind_request_id(scope, headers)
+        in_flight = http_metrics().in_flight.labels(self.service)
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -256,9 +261,14 @@ class RequestContextMiddleware:
                 ]
             await send(message)
 
-        metrics.in_flight.labels(self.service).inc()
+        in_flight.inc()
         try:
-            await self.app(scope, limited_receive, send_with_id)
+            # A refusal goes out through send_with_id, which records its status.
+            app_receive = await self._checked_body(
+                send_with_id, scope, request_id, limited_receive, headers.get(b"content-type")
+            )
+            if app_receive is not None:
+                await self.app(scope, app_receive, send_with_id)
         except BodyTooLarge:
             status = 413
             if not response_started:
@@ -275,9 +285,41 @@ class RequestContextMiddleware:
                     UNEXPECTED_ERROR_DETAIL,
                 )
         finally:
-            metrics.in_flight.labels(self.service).dec()
+            in_flight.dec()
             self._finish(scope, status, started)
             structlog.contextvars.unbind_contextvars("request_id")
+
+    async def _checked_body(
+        self,
+        send: Send,
+        scope: Scope,
+        request_id: str,
+        receive: Receive,
+        content_type: bytes | None,
+    ) -> Receive | None:
+        """The receive the service gets, or None once the body has been refused (422).
+
+        A JSON body is read whole before the service starts (it would read it all before parsing
+        anyway), so text no store can hold is refused before anything runs or is written.
+        """
+        if content_type is None or not is_json_media_type(content_type):
+            return receive
+        messages = await _whole_body(receive)
+        unstorable = unstorable_fields(b"".join(m.get("body", b"") for m in messages))
+        if not unstorable:
+            return _replaying(messages, receive)
+        await self._send_problem(
+            send,
+            scope,
+            request_id,
+            422,
+            f"{len(unstorable)} field(s) hold text that cannot be stored.",
+            type_=PROBLEM_TYPE_PREFIX + "validation-error",
+            title="Invalid input",
+            errors=unstorable,
+            keep_alive=True,
+        )
+        return None
 
     def _too_large_detail(self) -> str:
         return f"The request body exceeds the limit of {self.max_body_bytes} bytes."
@@ -299,33 +341,81 @@ class RequestContextMiddleware:
         )
 
     async def _send_problem(
-        self, send: Send, scope: Scope, request_id: str, status: int, detail: str
+        self,
+        send: Send,
+        scope: Scope,
+        request_id: str,
+        status: int,
+        detail: str,
+        *,
+        type_: str = "about:blank",
+        title: str | None = None,
+        errors: list[FieldError] | None = None,
+        keep_alive: bool = False,
     ) -> None:
+        """``keep_alive``: the body was read whole, so the connection can serve another request
+        (after a 413 or a crash, what is left of the body is unknown)."""
         from http import HTTPStatus
 
         body = (
             Problem(
-                title=HTTPStatus(status).phrase,
+                type=type_,
+                title=title or HTTPStatus(status).phrase,
                 status=status,
                 detail=detail,
                 instance=scope.get("path"),
+                errors=errors,
             )
             .model_dump_json(exclude_none=True)
             .encode()
         )
+        headers = [
+            (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
+            (b"content-length", str(len(body)).encode()),
+            (b"x-request-id", request_id.encode()),
+        ]
+        if not keep_alive:
+            headers.append((b"connection", b"close"))
         await send(
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": [
-                    (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                    (b"x-request-id", request_id.encode()),
-                    (b"connection", b"close"),
-                ],
+                "headers": headers,
             }
         )
         await send({"type": "http.response.body", "body": body})
+
+
+def _bind_request_id(scope: Scope, headers: dict[bytes, bytes]) -> str:
+    """The client's well-formed request id or a new one, on the scope and every log line."""
+    incoming = headers.get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+    request_id = valid_request_id(incoming) or uuid_utils.uuid4().hex
+    scope.setdefault("state", {})["request_id"] = request_id
+    structlog.contextvars.bind_contextvars(request_id=request_id)
+    return request_id
+
+
+async def _whole_body(receive: Receive) -> list[Message]:
+    """Every message up to the body's last (or a disconnect), through the size-limited receive."""
+    messages: list[Message] = []
+    while True:
+        message = await receive()
+        messages.append(message)
+        if message["type"] != "http.request" or not message.get("more_body", False):
+            return messages
+
+
+def _replaying(messages: list[Message], receive: Receive) -> Receive:
+    """A receive that hands out the messages already read, then the connection's own (a
+    streaming answer still learns of a disconnect)."""
+    pending = deque(messages)
+
+    async def replay() -> Message:
+        if pending:
+            return pending.popleft()
+        return await receive()
+
+    return replay
 
 
 def _too_large(declared: bytes, limit: int) -> bool:
