@@ -191,7 +191,7 @@ async def test_suggest_completes_titles_and_names(
     await eventually(person_found, within=10)
     body = (await client.get("/search/suggest", params={"q": "the ma"})).json()
     assert body["suggestions"][0] == {
-        "type": "movie", "id": matrix, "text": "The Matrix", "year": 1999,
+        "type": "movie", "id": matrix, "text": "The Matrix", "release_year": 1999, "year": 1999,
         "highlight": "<em>The</em> <em>Matrix</em>",
     }  # fmt: skip
     assert [

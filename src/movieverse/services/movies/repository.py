@@ -24,7 +24,7 @@ from movieverse.services.movies.models import (
 # and JSON columns a details page needs.
 SUMMARY_COLUMNS = (
     Movie.id, Movie.title, Movie.original_title, Movie.original_language, Movie.overview,
-    Movie.release_date, Movie.popularity, Movie.vote_average, Movie.vote_count,
+    Movie.release_date, Movie.release_year, Movie.popularity, Movie.vote_average, Movie.vote_count,
     Movie.poster_path, Movie.backdrop_path, Movie.adult,
 )  # fmt: skip
 

@@ -125,6 +125,17 @@ class MovieUpdate(_MovieFields):
     title: str = Field(default="", min_length=1, max_length=300)
 
 
+ReleaseYear = Annotated[
+    int | None,
+    Field(
+        description=(
+            "The year of release_date, or the year the source gave when the exact date is "
+            "unknown (MovieLens knows only years); null when neither is known"
+        )
+    ),
+]
+
+
 class GenreRead(BaseModel):
     id: int
     name: str
@@ -145,6 +156,7 @@ class MovieRead(BaseModel):
     overview: str | None
     tagline: str | None
     release_date: date | None
+    release_year: ReleaseYear
     runtime: int | None
     status: str | None
     budget: int | None
@@ -172,6 +184,7 @@ class MovieSummary(BaseModel):
     original_language: str | None
     overview: str | None
     release_date: date | None
+    release_year: ReleaseYear
     genre_ids: list[int]
     popularity: float
     vote_average: float

@@ -45,6 +45,12 @@ def parse_appends(raw: str | None) -> list[str]:
     return appends.parse_appends(raw, valid=APPENDABLE)
 
 
+def release_year(movie: Movie) -> int | None:
+    """The year every representation shows: the date's when known, else the source's year (a
+    MovieLens-only movie has no date, and its title no longer carries "(1995)")."""
+    return movie.release_date.year if movie.release_date else movie.release_year
+
+
 def movie_read(movie: Movie) -> MovieRead:
     return MovieRead(
         id=movie.id,
@@ -56,6 +62,7 @@ def movie_read(movie: Movie) -> MovieRead:
         overview=movie.overview,
         tagline=movie.tagline,
         release_date=movie.release_date,
+        release_year=release_year(movie),
         runtime=movie.runtime,
         status=movie.status,
         budget=movie.budget,
@@ -88,6 +95,7 @@ def _summary(movie: Movie, genre_ids: list[int]) -> MovieSummary:
         original_language=movie.original_language,
         overview=movie.overview,
         release_date=movie.release_date,
+        release_year=release_year(movie),
         genre_ids=genre_ids,
         popularity=movie.popularity,
         vote_average=movie.vote_average,

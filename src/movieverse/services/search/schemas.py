@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from movieverse.platform.pagination import Page
 
@@ -16,6 +16,15 @@ class MovieHighlight(BaseModel):
     overview: str | None = None
 
 
+# The movie's year as the movies service shows it (there: ``release_year``), from the indexed
+# document: release_date's year, else the year the source gave.
+_RELEASE_YEAR = (
+    "The year of release_date, or the year the source gave when the exact date is unknown "
+    "(MovieLens knows only years); null when neither is known"
+)
+_YEAR = "The same as release_year (the name search answered first; kept for existing clients)"
+
+
 class MovieResult(BaseModel):
     media_type: Literal["movie"] = "movie"
     id: int
@@ -23,7 +32,8 @@ class MovieResult(BaseModel):
     original_title: str | None
     overview: str | None
     release_date: date | None
-    year: int | None
+    release_year: int | None = Field(description=_RELEASE_YEAR)
+    year: int | None = Field(description=_YEAR, json_schema_extra={"deprecated": True})
     genres: list[str]
     original_language: str | None
     popularity: float
@@ -105,7 +115,8 @@ class SuggestionRead(BaseModel):
     type: Literal["movie", "person"]
     id: int
     text: str
-    year: int | None
+    release_year: int | None = Field(description=_RELEASE_YEAR + "; null for a person")
+    year: int | None = Field(description=_YEAR, json_schema_extra={"deprecated": True})
     highlight: str
 
 

@@ -57,7 +57,8 @@ def movie_result(hit: Hit[MovieDocument], query: ParsedQuery) -> MovieResult:
     original = movie.original_title if movie.original_title != movie.title else None
     return MovieResult(
         id=movie.id, title=movie.title, original_title=movie.original_title,
-        overview=movie.overview, release_date=movie.release_date, year=movie.year,
+        overview=movie.overview, release_date=movie.release_date, release_year=movie.year,
+        year=movie.year,
         genres=list(movie.genres), original_language=movie.original_language,
         popularity=movie.popularity, vote_average=movie.vote_average,
         vote_count=movie.vote_count, adult=movie.adult, score=round(hit.score, 4),
@@ -244,6 +245,7 @@ async def suggest(index: SearchIndex, *, q: str, limit: int) -> SuggestionList:
                 type="movie" if s.kind == "movies" else "person",
                 id=s.id,
                 text=s.text,
+                release_year=s.year,
                 year=s.year,
                 highlight=highlight(s.text, query) or html.escape(s.text),
             )
