@@ -177,3 +177,32 @@ def test_patch_shows_no_defaults_in_openapi() -> None:
     assert not [name for name, field in update.items() if "default" in field]
     assert update["popularity"]["type"] == "number"  # not nullable
     assert MovieCreate.model_json_schema()["properties"]["popularity"]["default"] == 0.0
+
+
+async def test_an_id_taken_by_a_concurrent_write_is_a_409_too(
+    catalog: tuple[Gateway, httpx.AsyncClient], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another transaction may take the id between the check and the flush: the unique index
+    refuses the flush, and that is the same 409, not a 500."""
+    from movieverse.services.movies.repository import MovieRepository
+
+    gateway, client = catalog
+    admin = await admin_account(gateway, client)
+    heat, matrix = await _movie(client, admin, HEAT), await _movie(client, admin, MATRIX)
+    before = await _state(client, heat, matrix)
+
+    async def checked_before_the_other_write(*args: object, **kwargs: object) -> None:
+        return None
+
+    monkeypatch.setattr(MovieRepository, "holder_of", checked_before_the_other_write)
+    refused = await client.patch(
+        f"/movies/{matrix}", json={"tmdb_id": 949, "genre_ids": [18]}, headers=admin.headers
+    )
+    problem = _problem(refused, 409)
+    assert problem["detail"] == "Another movie took this tmdb_id meanwhile"
+    assert [e["field"] for e in problem["errors"]] == ["body.tmdb_id"]
+    created = await client.post(
+        "/movies", json={"title": "Heat again", "imdb_id": "tt0113277"}, headers=admin.headers
+    )
+    assert _problem(created, 409)["detail"] == "Another movie took this imdb_id meanwhile"
+    assert await _state(client, heat, matrix) == before
