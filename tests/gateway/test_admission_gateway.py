@@ -10,9 +10,13 @@ import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
+import httpx
+from sqlalchemy import select
+
 from movieverse.platform.admission import OVERLOADED_TYPE
 from movieverse.platform.observability import http_metrics, process_registry
-from tests.support import Stack, running_gateway, signed_up
+from movieverse.services.movies.models import Movie
+from tests.support import Stack, eventually, running_gateway, signed_up
 
 HANG_GUARD_SECONDS = 30
 EMBEDDED = Stack("embedded", database_url=None, redis_url=None)
@@ -92,3 +96,44 @@ async def test_in_process_calls_are_not_counted(tmp_path: Path) -> None:
         assert rated.status_code == 200, rated.text
         assert asked._value.get() == before + 1  # the internal call was made, and answered
         assert _refused() == before_refused
+
+
+async def test_committed_events_flow_while_the_process_refuses(tmp_path: Path) -> None:
+    """The event plumbing is no HTTP request: with every slot taken and requests refused, a
+    rating committed meanwhile (through the in-process path, which is not counted) still reaches
+    the movie's aggregate by its event."""
+    settings = EMBEDDED.settings(tmp_path / "var", max_in_flight_requests=2)
+    async with running_gateway(settings) as (gateway, client):
+        account = await signed_up(client, "event_rater")
+        movies_db = gateway.services["movies"].state.ctx.db
+
+        async def ratings_counted() -> int:
+            async with movies_db.unit_of_work(write=False) as session:
+                query = select(Movie.ratings_count).where(Movie.id == 7)
+                return int((await session.execute(query)).scalar_one())
+
+        assert await ratings_counted() == 0
+        headers = {"content-type": "application/json"}
+        bodies = [HeldBody(b"{}") for _ in range(2)]
+        held = [
+            asyncio.create_task(client.post("/auth/login", content=b.chunks(), headers=headers))
+            for b in bodies
+        ]
+        for body in bodies:
+            await asyncio.wait_for(body.asked.wait(), HANG_GUARD_SECONDS)
+        assert (await client.get("/movies/7")).status_code == 503
+
+        reviews = httpx.ASGITransport(app=gateway.services["reviews"])
+        async with httpx.AsyncClient(transport=reviews, base_url="http://reviews.internal") as c:
+            rated = await c.put("/movies/7/rating", json={"value": 9}, headers=account.headers)
+        assert rated.status_code == 200, rated.text
+
+        async def applied() -> bool:
+            return await ratings_counted() == 1
+
+        await eventually(applied, within=HANG_GUARD_SECONDS)
+        assert (await client.get("/movies/7")).status_code == 503  # still full meanwhile
+        for body in bodies:
+            body.release.set()
+        for task in held:
+            await asyncio.wait_for(task, HANG_GUARD_SECONDS)
