@@ -162,6 +162,11 @@ class Stack:
             # The sentence-embedding model costs seconds to load and CPU per movie; the tests
             # that are about semantic search turn it on.
             "semantic_search": False,
+            # Tests wait for search to show a write by polling it (eventually(): up to 50 reads a
+            # second from one address); the shipped 300 a minute would turn a slow index into a
+            # 429. tests/gateway/test_rate_limits.py puts the real limits back.
+            "rate_limit_search": "100000/minute",
+            "rate_limit_search_ip": "100000/minute",
         }
         values.update(overrides)
         return PlatformSettings(**values)

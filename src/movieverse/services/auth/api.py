@@ -12,6 +12,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 
 from movieverse.platform.clientip import client_ip
 from movieverse.platform.errors import Unauthorized
+from movieverse.platform.ratelimit import per_address
 from movieverse.platform.security import CurrentUser
 from movieverse.platform.service import CtxDep, SessionDep
 from movieverse.services.auth import service
@@ -42,7 +43,12 @@ def _account_read(account: object) -> AccountRead:
     return AccountRead.model_validate(account, from_attributes=True)
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, summary="Create an account")
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    summary="Create an account",
+    dependencies=[per_address("register")],
+)
 async def register(body: RegisterRequest, auth: AuthDep, ctx: CtxDep) -> AccountRead:
     new = await service.prepare_registration(
         auth, email=str(body.email), username=body.username, password=body.password

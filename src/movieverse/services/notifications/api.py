@@ -11,6 +11,7 @@ from uuid import UUID
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from movieverse.platform.ratelimit import per_user
 from movieverse.platform.security import AdminUser, CurrentUser, Principal
 from movieverse.platform.service import CtxDep, ServiceContext, SessionDep
 from movieverse.services.notifications import service
@@ -129,6 +130,7 @@ async def broadcast(
     "/webhooks",
     status_code=status.HTTP_201_CREATED,
     summary="Register a URL to be told of your notifications (signed; see the docs)",
+    dependencies=[per_user("webhook")],
 )
 async def create_webhook(
     body: WebhookCreate, user: CurrentUser, session: SessionDep, ctx: CtxDep

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from movieverse.platform.catalog import Catalog
 from movieverse.platform.httpcache import cacheable_json
 from movieverse.platform.pagination import Page, PageDep
+from movieverse.platform.ratelimit import per_user
 from movieverse.platform.security import AdminUser, CurrentUser, OptionalUser
 from movieverse.platform.service import CtxDep, SessionDep
 from movieverse.services.reviews import service
@@ -57,7 +58,11 @@ def _public(request: Request, ctx: CtxDep, value: BaseModel) -> Response:
 # Ratings and reviews of a movie
 
 
-@movies_router.put("/{movie_id}/rating", summary="Rate a movie (0.5-10, in steps of 0.5)")
+@movies_router.put(
+    "/{movie_id}/rating",
+    summary="Rate a movie (0.5-10, in steps of 0.5)",
+    dependencies=[per_user("rating")],
+)
 async def put_rating(
     movie_id: MovieIdPath, body: RatingWrite, user: CurrentUser, session: SessionDep, ctx: CtxDep
 ) -> RatingRead:
@@ -71,7 +76,12 @@ async def put_rating(
     )
 
 
-@movies_router.delete("/{movie_id}/rating", status_code=NO_CONTENT, summary="Remove your rating")
+@movies_router.delete(
+    "/{movie_id}/rating",
+    status_code=NO_CONTENT,
+    summary="Remove your rating",
+    dependencies=[per_user("rating")],
+)
 async def delete_rating(
     movie_id: MovieIdPath, user: CurrentUser, session: SessionDep, ctx: CtxDep
 ) -> Response:
@@ -80,7 +90,10 @@ async def delete_rating(
 
 
 @movies_router.post(
-    "/{movie_id}/reviews", status_code=status.HTTP_201_CREATED, summary="Review a movie"
+    "/{movie_id}/reviews",
+    status_code=status.HTTP_201_CREATED,
+    summary="Review a movie",
+    dependencies=[per_user("review")],
 )
 async def post_review(
     movie_id: MovieIdPath, body: ReviewCreate, user: CurrentUser, session: SessionDep, ctx: CtxDep
@@ -155,7 +168,11 @@ async def get_review(review_id: UUID, viewer: OptionalUser, session: SessionDep)
     return await service.get_review(session, review_id=review_id, viewer=viewer)
 
 
-@reviews_router.patch("/{review_id}", summary="Edit your review (only the fields sent)")
+@reviews_router.patch(
+    "/{review_id}",
+    summary="Edit your review (only the fields sent)",
+    dependencies=[per_user("review")],
+)
 async def patch_review(
     review_id: UUID, body: ReviewUpdate, user: CurrentUser, session: SessionDep, ctx: CtxDep
 ) -> ReviewRead:
@@ -165,7 +182,10 @@ async def patch_review(
 
 
 @reviews_router.delete(
-    "/{review_id}", status_code=NO_CONTENT, summary="Delete a review (its author or an admin)"
+    "/{review_id}",
+    status_code=NO_CONTENT,
+    summary="Delete a review (its author or an admin)",
+    dependencies=[per_user("review")],
 )
 async def delete_review(
     review_id: UUID, user: CurrentUser, session: SessionDep, ctx: CtxDep
@@ -174,7 +194,11 @@ async def delete_review(
     return Response(status_code=NO_CONTENT)
 
 
-@reviews_router.put("/{review_id}/like", summary="Like a review (not your own)")
+@reviews_router.put(
+    "/{review_id}/like",
+    summary="Like a review (not your own)",
+    dependencies=[per_user("like")],
+)
 async def like(review_id: UUID, user: CurrentUser, session: SessionDep, ctx: CtxDep) -> Response:
     created = await service.like_review(
         session, outbox=ctx.outbox, principal=user, review_id=review_id
@@ -182,7 +206,12 @@ async def like(review_id: UUID, user: CurrentUser, session: SessionDep, ctx: Ctx
     return Response(status_code=status.HTTP_201_CREATED if created else NO_CONTENT)
 
 
-@reviews_router.delete("/{review_id}/like", status_code=NO_CONTENT, summary="Take back a like")
+@reviews_router.delete(
+    "/{review_id}/like",
+    status_code=NO_CONTENT,
+    summary="Take back a like",
+    dependencies=[per_user("like")],
+)
 async def unlike(review_id: UUID, user: CurrentUser, session: SessionDep) -> Response:
     await service.unlike_review(session, principal=user, review_id=review_id)
     return Response(status_code=NO_CONTENT)
@@ -199,6 +228,7 @@ async def list_comments(
     "/{review_id}/comments",
     status_code=status.HTTP_201_CREATED,
     summary="Comment on a review, or reply to a comment (one level deep)",
+    dependencies=[per_user("comment")],
 )
 async def post_comment(
     review_id: UUID, body: CommentCreate, user: CurrentUser, session: SessionDep, ctx: CtxDep
@@ -212,6 +242,7 @@ async def post_comment(
     "/{review_id}/comments/{comment_id}",
     status_code=NO_CONTENT,
     summary="Delete a comment and its replies (its author or an admin)",
+    dependencies=[per_user("comment")],
 )
 async def delete_comment(
     review_id: UUID, comment_id: UUID, user: CurrentUser, session: SessionDep
@@ -227,7 +258,12 @@ def _reported(report: ReportRead, created: bool) -> Response:
     return Response(report.model_dump_json(), status_code=code, media_type="application/json")
 
 
-@reviews_router.post("/{review_id}/report", summary="Report a review", response_model=ReportRead)
+@reviews_router.post(
+    "/{review_id}/report",
+    summary="Report a review",
+    response_model=ReportRead,
+    dependencies=[per_user("report")],
+)
 async def report_review(
     review_id: UUID, body: ReportCreate, user: CurrentUser, session: SessionDep
 ) -> Response:
@@ -242,6 +278,7 @@ async def report_review(
     "/{review_id}/comments/{comment_id}/report",
     summary="Report a comment",
     response_model=ReportRead,
+    dependencies=[per_user("report")],
 )
 async def report_comment(
     review_id: UUID, comment_id: UUID, body: ReportCreate, user: CurrentUser, session: SessionDep

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query
 
 from movieverse.platform.errors import BadRequest
 from movieverse.platform.pagination import PageDep
+from movieverse.platform.ratelimit import per_caller
 from movieverse.platform.search.port import MovieFilters, SearchIndex
 from movieverse.platform.search.query import EARLIEST_YEAR, LATEST_YEAR, MAX_QUERY_CHARS
 from movieverse.platform.service import CtxDep, ServiceContext
@@ -22,7 +23,8 @@ from movieverse.services.search.schemas import (
 )
 from movieverse.services.search.settings import SearchSettings
 
-router = APIRouter(prefix="/search", tags=["search"])
+# Every search read counts against the caller's quota (per account with a token, else per address).
+router = APIRouter(prefix="/search", tags=["search"], dependencies=[per_caller("search")])
 # Longer than a query may be, so that an over-long one reaches the service's clear 400.
 QueryText = Annotated[
     str, Query(min_length=1, max_length=MAX_QUERY_CHARS * 4, description="What to look for")
