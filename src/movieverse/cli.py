@@ -598,6 +598,7 @@ def demo_data() -> None:
     """Fill an empty catalog with demo data (what `make run` does first); a catalog that has
     movies is left alone. Sources, first that works: MOVIEVERSE_MOVIELENS_DIR, the official
     ml-latest-small download, a synthetic catalog."""
+    from movieverse.gateway.settle import settle_staged_events
     from movieverse.ingest.demo import seed_demo_catalog
 
     settings = _settings()
@@ -610,6 +611,16 @@ def demo_data() -> None:
         if outcome.report is not None:
             _print_report(outcome.report)
         console.print(f"[green]demo data:[/green] {outcome.source} -- {outcome.detail}")
+        # Whatever the import (or an earlier, interrupted run) staged is delivered now, so the
+        # server starts with nothing for its first users to wait behind.
+        if not settings.demo_settle:
+            return
+        settled = await settle_staged_events(settings, say=console.print)
+        if settled.events_at_start:
+            console.print(
+                f"[green]delivered[/green] {settled.events_at_start} staged events in "
+                f"{settled.seconds:.1f} s"
+            )
 
     asyncio.run(run())
 

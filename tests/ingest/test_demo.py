@@ -30,6 +30,9 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
         "MOVIEVERSE_VAR_DIR": str(tmp_path / "var"),
         # Tests never reach for the Internet: the download path is tested against a local server.
         "MOVIEVERSE_DEMO_DOWNLOAD": "false",
+        # These tests are about where the data comes from; delivering the tens of thousands of
+        # events it stages is tested on a small import (tests/ingest/test_settle.py).
+        "MOVIEVERSE_DEMO_SETTLE": "false",
         "COLUMNS": "200",
     }
 

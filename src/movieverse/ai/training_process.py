@@ -10,7 +10,9 @@ under ``models_dir``; the parent gets its metadata back and loads it like any ot
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import multiprocessing
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -64,7 +66,15 @@ def train_and_save(given: TrainingInput) -> SavedModel:
     return SavedModel(meta, trained.seconds, len(trained.item_ids), trained.substitutions)
 
 
+# How much the training process yields the CPU to the server's: training is background work
+# that may take a while longer, a request waiting behind it is a user waiting (nice(2) adds this
+# to the child's niceness; the server's own process keeps its priority).
+TRAINING_NICENESS = 10
+
+
 def _child(sender: Connection, given: TrainingInput) -> None:
+    with contextlib.suppress(OSError):
+        os.nice(TRAINING_NICENESS)
     try:
         outcome: tuple[str, Any] = ("ok", train_and_save(given))
     except BaseException as exc:  # whatever it was, the parent records it on the job

@@ -151,6 +151,9 @@ class PlatformSettings(BaseSettings):
     demo_download: bool = True
     # A mirror of the ml-latest-small archive; the pinned checksum still applies.
     demo_download_url: str | None = None
+    # `movieverse demo-data` delivers the events an import staged before it returns, so the
+    # server starts with no backlog for its first users to wait behind (gateway/settle.py).
+    demo_settle: bool = True
     movielens_dir: Path | None = None
     # Where named datasets are looked up and downloaded to; None: var_dir/datasets.
     datasets_dir: Path | None = None
