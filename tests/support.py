@@ -344,9 +344,12 @@ async def admin_account(
 
 
 async def eventually(
-    check: Callable[[], Awaitable[bool]], *, within: float = 5.0, interval: float = 0.02
+    check: Callable[[], Awaitable[bool]], *, within: float = 30.0, interval: float = 0.02
 ) -> float:
-    """Wait until an eventually-consistent effect shows; returns how long it took."""
+    """Wait until an eventually-consistent effect shows; returns how long it took.
+
+    ``within`` guards against a hang, it is not a speed check: what takes milliseconds alone
+    can take seconds on a machine whose other core is busy, so it is generous."""
     started = time.monotonic()
     while True:
         if await check():
