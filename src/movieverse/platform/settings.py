@@ -173,7 +173,10 @@ class PlatformSettings(BaseSettings):
     # Admission control (platform/admission.py): past this many requests in flight, a process
     # answers 503 with Retry-After at once instead of queueing them; 0 disables. Health,
     # readiness and metrics are exempt, and in-process service-to-service calls never count.
-    max_in_flight_requests: int = Field(default=64, ge=0, le=100_000)
+    # 32: as many as any of our load generators keeps open (bench/), so ordinary load never
+    # meets a 503; at a rating write's ~20 ms of one event loop it is ~0.65 s of queued work
+    # (bench/overload.py). A lower limit trades 503s near capacity for latency under overload.
+    max_in_flight_requests: int = Field(default=32, ge=0, le=100_000)
     overload_retry_after_seconds: int = Field(default=1, ge=1, le=3600)
     # Peers whose X-Forwarded-For is believed (the edge proxy). Anyone else's header is ignored.
     trusted_proxies: Annotated[list[str], NoDecode] = Field(default_factory=list)
