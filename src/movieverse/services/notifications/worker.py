@@ -128,7 +128,8 @@ class DeliveryWorker:
     # Digests and releases --------------------------------------------------------------------
 
     async def _digests(self) -> None:
-        older_than = utcnow() - timedelta(seconds=self.settings.digest_seconds)
+        # The outlets' clock, so a test can hold a digest back until what it gathers is there.
+        older_than = self.outlets.clock() - timedelta(seconds=self.settings.digest_seconds)
         async with self.db.unit_of_work(write=False) as session:
             users = await NotificationsRepository(session).digest_due(older_than, limit=200)
         for user_id in users:
