@@ -2,9 +2,10 @@
 
 One pure-ASGI middleware (:class:`RequestContextMiddleware`) does the per-request plumbing for a
 service: it keeps a well-formed ``X-Request-ID`` or makes one, binds it to every log line, enforces
-the body limit (413), refuses JSON text no store can hold (422, platform/unstorable.py), records
-per-route metrics under the route *template*, writes one access log line, and turns an unhandled
-exception into a 500 problem that still carries the request id.
+the body limit (413), refuses JSON text no store can hold (422, platform/unstorable.py), sets the
+security headers of every answer (platform/headers.py), records per-route metrics under the route
+*template*, writes one access log line, and turns an unhandled exception into a 500 problem that
+still carries the request id.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from movieverse.platform.errors import (
     FieldError,
     Problem,
 )
+from movieverse.platform.headers import response_headers
 from movieverse.platform.unstorable import is_json_media_type, unstorable_fields
 
 REQUEST_ID_HEADER = "x-request-id"
@@ -251,14 +253,9 @@ class RequestContextMiddleware:
                 status = int(message["status"])
                 response_started = True
                 message = dict(message)
-                message["headers"] = [
-                    *[
-                        (k, v)
-                        for k, v in message.get("headers", [])
-                        if k.lower() != b"x-request-id"
-                    ],
-                    (b"x-request-id", request_id.encode()),
-                ]
+                message["headers"] = response_headers(
+                    message.get("headers", []), request_id=request_id.encode()
+                )
             await send(message)
 
         in_flight.inc()
@@ -372,7 +369,6 @@ class RequestContextMiddleware:
         headers = [
             (b"content-type", PROBLEM_MEDIA_TYPE.encode()),
             (b"content-length", str(len(body)).encode()),
-            (b"x-request-id", request_id.encode()),
         ]
         if not keep_alive:
             headers.append((b"connection", b"close"))
@@ -380,7 +376,7 @@ class RequestContextMiddleware:
             {
                 "type": "http.response.start",
                 "status": status,
-                "headers": headers,
+                "headers": response_headers(headers, request_id=request_id.encode()),
             }
         )
         await send({"type": "http.response.body", "body": body})
