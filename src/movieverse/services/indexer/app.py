@@ -25,6 +25,7 @@ from movieverse.services.indexer.api import router
 from movieverse.services.indexer.events import MOVIE_EVENTS, PERSON_EVENTS, REVIEW_EVENTS
 from movieverse.services.indexer.models import SERVICE, Base
 from movieverse.services.indexer.settings import IndexerSettings
+from movieverse.services.indexer.uncommitted import UncommittedIndexWrites
 
 
 def _by_key(event: Event) -> str:
@@ -39,18 +40,26 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     ctx.state["search_index"] = index
     add_readiness_probe(ctx, "search_index", index.ping)
     vectors = service.Vectors(enabled=ctx.platform.semantic_search)
-    runner = service.JobRunner(ctx.db, index, vectors)
+    # The consumers' index writes not committed yet: a reindex waits for them before it reads.
+    uncommitted = UncommittedIndexWrites()
+    runner = service.JobRunner(ctx.db, index, vectors, uncommitted)
     ctx.state["jobs"] = runner
     stack.push_async_callback(runner.close)
 
     async def movies(session: AsyncSession, events: Sequence[Event]) -> None:
-        await service.apply_movie_events(session, index=index, events=events, vectors=vectors)
+        await service.apply_movie_events(
+            session, index=index, events=events, vectors=vectors, uncommitted=uncommitted
+        )
 
     async def people(session: AsyncSession, events: Sequence[Event]) -> None:
-        await service.apply_person_events(session, index=index, events=events)
+        await service.apply_person_events(
+            session, index=index, events=events, uncommitted=uncommitted
+        )
 
     async def reviews(session: AsyncSession, events: Sequence[Event]) -> None:
-        await service.apply_review_events(session, index=index, events=events)
+        await service.apply_review_events(
+            session, index=index, events=events, uncommitted=uncommitted
+        )
 
     # Movie and person events carry the whole document, keyed by its id: in a batch only the
     # last of each counts. Review events are keyed by movie, and a hide must follow its write.

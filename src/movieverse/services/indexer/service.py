@@ -55,6 +55,7 @@ from movieverse.services.indexer.events import (
 from movieverse.services.indexer.metrics import indexer_metrics
 from movieverse.services.indexer.models import ReindexJob
 from movieverse.services.indexer.repository import IndexerRepository, Stored
+from movieverse.services.indexer.uncommitted import UncommittedIndexWrites
 
 log = structlog.get_logger("movieverse.indexer")
 REINDEX_BATCH = 2000
@@ -159,6 +160,8 @@ async def _apply(
     changes: _Changes,
     events: Sequence[Event],
     vectors: Vectors | None = None,
+    *,
+    uncommitted: UncommittedIndexWrites | None = None,
 ) -> None:
     now = utcnow()
     repo = IndexerRepository(session)
@@ -172,13 +175,20 @@ async def _apply(
         vector_key, vector = made.get(document.key, (None, None))
         stored.append(Stored(document.key, to_json(document), vector, vector_key))
     await repo.put(changes.kind, stored, at=now)
+    if uncommitted is not None:
+        uncommitted.track(session, changes.kind)
     await index.delete(changes.kind, gone)
     await index.upsert(kept, vectors={key: vector for key, (_, vector) in made.items()})
     indexer_metrics().observe(changes.kind, events, now)
 
 
 async def apply_movie_events(
-    session: AsyncSession, *, index: SearchIndex, events: Sequence[Event], vectors: Vectors
+    session: AsyncSession,
+    *,
+    index: SearchIndex,
+    events: Sequence[Event],
+    vectors: Vectors,
+    uncommitted: UncommittedIndexWrites | None = None,
 ) -> None:
     changes = _Changes.of("movies")
     for event in events:
@@ -186,11 +196,15 @@ async def apply_movie_events(
             changes.drop(str(MovieDeleted.model_validate(event.payload).movie_id))
         else:
             changes.put(movie_document(MovieSnapshot.model_validate(event.payload)))
-    await _apply(session, index, changes, events, vectors)
+    await _apply(session, index, changes, events, vectors, uncommitted=uncommitted)
 
 
 async def apply_person_events(
-    session: AsyncSession, *, index: SearchIndex, events: Sequence[Event]
+    session: AsyncSession,
+    *,
+    index: SearchIndex,
+    events: Sequence[Event],
+    uncommitted: UncommittedIndexWrites | None = None,
 ) -> None:
     changes = _Changes.of("people")
     for event in events:
@@ -198,11 +212,15 @@ async def apply_person_events(
             changes.drop(str(PersonDeleted.model_validate(event.payload).person_id))
         else:
             changes.put(person_document(PersonChanged.model_validate(event.payload)))
-    await _apply(session, index, changes, events)
+    await _apply(session, index, changes, events, uncommitted=uncommitted)
 
 
 async def apply_review_events(
-    session: AsyncSession, *, index: SearchIndex, events: Sequence[Event]
+    session: AsyncSession,
+    *,
+    index: SearchIndex,
+    events: Sequence[Event],
+    uncommitted: UncommittedIndexWrites | None = None,
 ) -> None:
     """Written: kept and indexed. Deleted: gone. Hidden: kept out of sight, indexed again when
     restored (from the copy kept here: the restore event carries no text)."""
@@ -216,12 +234,14 @@ async def apply_review_events(
                 await repo.set_visible("reviews", key, visible=False, at=now)
             else:
                 await repo.remove("reviews", [key])
+            _track(uncommitted, session)
             await index.delete("reviews", [key])
         elif event.type == REVIEWS_REVIEW_RESTORED:
             key = str(ReviewRestored.model_validate(event.payload).review_id)
             if await repo.set_visible("reviews", key, visible=True, at=now):
                 kept = await repo.get("reviews", key)
                 if kept is not None:
+                    _track(uncommitted, session)
                     await index.upsert([from_json("reviews", kept.body)])
         else:
             document = review_document(ReviewWritten.model_validate(event.payload))
@@ -229,10 +249,16 @@ async def apply_review_events(
             visible = hidden is None or hidden.visible
             await repo.put("reviews", [Stored(document.key, to_json(document))], at=now)
             if visible:
+                _track(uncommitted, session)
                 await index.upsert([document])
             else:  # an edit of a hidden review stays hidden
                 await repo.set_visible("reviews", document.key, visible=False, at=now)
     indexer_metrics().observe("reviews", events, now)
+
+
+def _track(uncommitted: UncommittedIndexWrites | None, session: AsyncSession) -> None:
+    if uncommitted is not None:
+        uncommitted.track(session, "reviews")
 
 
 # -- reindex jobs -----------------------------------------------------------------------------
@@ -271,10 +297,19 @@ async def get_job(session: AsyncSession, *, job_id: UUID) -> ReindexJob:
 
 
 async def _stored_batches(
-    db: Database, kind: Kind, job_id: UUID, vectors: Vectors
+    db: Database,
+    kind: Kind,
+    job_id: UUID,
+    vectors: Vectors,
+    uncommitted: UncommittedIndexWrites | None,
 ) -> AsyncIterator[Batch]:
     """The visible documents of ``kind`` in id order, a batch per short read transaction, with the
-    job's progress written as it goes. Movies without a current vector get one on the way."""
+    job's progress written as it goes. Movies without a current vector get one on the way.
+
+    First pulled once the rebuild has begun (and captures live writes): it first waits for the
+    index writes made until then to be committed, so that it reads them (uncommitted.py)."""
+    if uncommitted is not None:
+        await uncommitted.settled(kind)
     after: str | None = None
     while True:
         async with db.unit_of_work(write=False) as session:
@@ -295,8 +330,16 @@ async def _stored_batches(
         indexer_metrics().reindex_backlog.dec(len(rows))
 
 
-async def run_job(db: Database, index: SearchIndex, job_id: UUID, vectors: Vectors) -> None:
-    """Rebuild each kind the job names and swap it in; the job row says how far it got."""
+async def run_job(
+    db: Database,
+    index: SearchIndex,
+    job_id: UUID,
+    vectors: Vectors,
+    *,
+    uncommitted: UncommittedIndexWrites | None = None,
+) -> None:
+    """Rebuild each kind the job names and swap it in; the job row says how far it got.
+    ``uncommitted``: this process's consumers' (none in a process without consumers)."""
     async with db.unit_of_work() as session:
         job = await IndexerRepository(session).job(job_id)
         if job is None or job.status != "queued":
@@ -307,7 +350,8 @@ async def run_job(db: Database, index: SearchIndex, job_id: UUID, vectors: Vecto
     error: str | None = None
     try:
         for kind in kinds:
-            loaded = await index.rebuild(kind, _stored_batches(db, kind, job_id, vectors))
+            source = _stored_batches(db, kind, job_id, vectors, uncommitted)
+            loaded = await index.rebuild(kind, source)
             log.info("reindexed", kind=kind, documents=loaded, job=str(job_id))
     except Exception as exc:  # the job records why; the live index is untouched
         log.exception("reindex_failed", job=str(job_id))
@@ -323,10 +367,17 @@ async def run_job(db: Database, index: SearchIndex, job_id: UUID, vectors: Vecto
 class JobRunner:
     """Runs queued reindex jobs one at a time in the background of the indexer process."""
 
-    def __init__(self, db: Database, index: SearchIndex, vectors: Vectors) -> None:
+    def __init__(
+        self,
+        db: Database,
+        index: SearchIndex,
+        vectors: Vectors,
+        uncommitted: UncommittedIndexWrites | None = None,
+    ) -> None:
         self.db = db
         self.index = index
         self.vectors = vectors
+        self.uncommitted = uncommitted
         self._tasks: set[asyncio.Task[None]] = set()
 
     @property
@@ -335,7 +386,8 @@ class JobRunner:
 
     def start(self, job_id: UUID) -> None:
         task = asyncio.create_task(
-            run_job(self.db, self.index, job_id, self.vectors), name=f"reindex-{job_id}"
+            run_job(self.db, self.index, job_id, self.vectors, uncommitted=self.uncommitted),
+            name=f"reindex-{job_id}",
         )
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
