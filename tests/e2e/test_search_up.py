@@ -19,7 +19,9 @@ from tests.e2e.conftest import start_server, stop_server
 pytestmark = pytest.mark.e2e
 
 
-@pytest.mark.timeout(300)
+# Hang guards, not speed checks: demo-data also delivers the import's ~19,500 events before it
+# returns (about 40 s alone), and a busy machine can take several times that.
+@pytest.mark.timeout(900)
 def test_demo_catalog_is_searchable_through_the_gateway(tmp_path: Path) -> None:
     movielens = require_dataset("ml-latest-small", "movies.csv")
     env = {k: v for k, v in os.environ.items() if not k.startswith("MOVIEVERSE_")}
@@ -27,14 +29,16 @@ def test_demo_catalog_is_searchable_through_the_gateway(tmp_path: Path) -> None:
         "MOVIEVERSE_VAR_DIR": str(tmp_path / "var"),
         "MOVIEVERSE_MOVIELENS_DIR": str(movielens),
         "MOVIEVERSE_DEMO_DOWNLOAD": "false",
+        # The embedding model is left off (as make run's install has no semantic extra): its CPU
+        # would only slow this test's indexing down.
+        "MOVIEVERSE_SEMANTIC_SEARCH": "false",
     }
     cli = str(Path(sys.executable).with_name("movieverse"))
     for command in (["migrate"], ["demo-data"]):
         done = subprocess.run(  # noqa: S603 -- our own entry point, fixed arguments
-            [cli, *command], env=env, capture_output=True, text=True, check=False, timeout=240
+            [cli, *command], env=env, capture_output=True, text=True, check=False, timeout=600
         )
         assert done.returncode == 0, done.stdout + done.stderr
-    # The embedding model is left off: its CPU would only slow this test's indexing down.
     server = start_server(
         tmp_path,
         MOVIEVERSE_MOVIELENS_DIR=str(movielens),
@@ -43,8 +47,8 @@ def test_demo_catalog_is_searchable_through_the_gateway(tmp_path: Path) -> None:
     )
     try:
         with httpx.Client(base_url=server.base_url, timeout=10) as client:
-            # The indexer works through the import's events in catalog order: the last
-            # movie of the file searchable means all are.
+            # demo-data delivered the import's events before it returned: the last movie of
+            # the file is searchable as soon as the server answers (the loop is a hang guard).
             last = "Andrew Dice Clay: Dice Rules"
             deadline = time.monotonic() + 180
             while True:
