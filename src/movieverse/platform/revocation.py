@@ -29,6 +29,7 @@ import json
 import sqlite3
 import time
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, Protocol
@@ -174,15 +175,15 @@ class LocalFileRevocationStore:
         self.path = path
         self._poll = poll_seconds
         self._connection: sqlite3.Connection | None = None
-        self._lock = asyncio.Lock()
+        # Every use of the connection, its closing included, runs on this one thread, in order:
+        # a caller cancelled mid-query (the follower, at shutdown) cannot have the connection
+        # closed under a query still running, as it could with a worker thread per call.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="revocations")
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            # check_same_thread=False: calls run on worker threads, one at a time (the lock).
-            connection = sqlite3.connect(
-                self.path, timeout=30, isolation_level=None, check_same_thread=False
-            )
+            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
             connection.execute("PRAGMA journal_mode=WAL")
             connection.executescript(_SCHEMA)
             self._connection = connection
@@ -198,8 +199,7 @@ class LocalFileRevocationStore:
                 found.extend(connection.execute(sql, params).fetchall())
             return found
 
-        async with self._lock:
-            return await asyncio.to_thread(run)
+        return await asyncio.get_running_loop().run_in_executor(self._thread, run)
 
     async def add(self, revocations: Iterable[Revocation]) -> None:
         await self._run(
@@ -235,10 +235,14 @@ class LocalFileRevocationStore:
         return int(str(rows[0][0]))
 
     async def close(self) -> None:
-        async with self._lock:
+        def close() -> None:
             if self._connection is not None:
                 self._connection.close()
                 self._connection = None
+
+        # Queued behind whatever still runs; then the thread ends.
+        await asyncio.get_running_loop().run_in_executor(self._thread, close)
+        self._thread.shutdown(wait=False)
 
 
 def _row(kind: object, subject: object, until: object) -> Revocation:
