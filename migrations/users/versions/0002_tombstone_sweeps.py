@@ -21,9 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("users_tombstones", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column(
-                "swept_at", movieverse.platform.db.UtcDateTime(timezone=True), nullable=True
-            )
+            sa.Column("swept_at", movieverse.platform.db.UtcDateTime(timezone=True), nullable=True)
         )
         batch_op.create_index(
             batch_op.f("ix_users_tombstones_deleted_at"), ["deleted_at"], unique=False
