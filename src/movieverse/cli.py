@@ -616,9 +616,9 @@ def demo_data() -> None:
         if not settings.demo_settle:
             return
         settled = await settle_staged_events(settings, say=console.print)
-        if settled.events_at_start:
+        if settled.events_delivered:
             console.print(
-                f"[green]delivered[/green] {settled.events_at_start} staged events in "
+                f"[green]delivered[/green] {settled.events_delivered} staged events in "
                 f"{settled.seconds:.1f} s"
             )
 

@@ -10,6 +10,7 @@ server starts.
 from __future__ import annotations
 
 import asyncio
+import re
 import sqlite3
 from pathlib import Path
 
@@ -58,7 +59,10 @@ async def test_demo_data_delivers_what_an_import_staged(
     assert demo.exit_code == 0, demo.output
     output = " ".join(demo.output.split())
     assert "demo data: existing" in output
-    assert f"delivered {staged} staged events" in output
+    # What was staged, and any follow-up events its handlers made, all published by this run.
+    delivered = re.search(r"delivered (\d+) staged events", output)
+    assert delivered is not None, output
+    assert int(delivered.group(1)) >= staged
     assert _pending(var) == 0
 
     # The server starts with nothing to catch up on: both are searchable and filterable at once.

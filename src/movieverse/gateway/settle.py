@@ -15,8 +15,12 @@ import asyncio
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
 
 from movieverse.gateway.app import Gateway, create_gateway
+from movieverse.platform.db import utcnow
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.ai.settings import AiSettings
 
@@ -26,7 +30,7 @@ REPORT_EVERY_SECONDS = 5.0
 
 @dataclass(frozen=True)
 class Settled:
-    events_at_start: int
+    events_delivered: int
     seconds: float
 
 
@@ -39,6 +43,21 @@ async def pending_events(gateway: Gateway) -> int:
     return total
 
 
+async def published_since(gateway: Gateway, since: datetime) -> int:
+    """Events the relays published from ``since`` on: what this run delivered (the relays start
+    publishing while the services start, before anything here could count what was pending)."""
+    total = 0
+    for app in gateway.services.values():
+        ctx = app.state.ctx
+        table = ctx.outbox.table
+        async with ctx.db.unit_of_work(write=False) as session:
+            found = await session.execute(
+                select(func.count()).select_from(table).where(table.c.published_at >= since)
+            )
+            total += int(found.scalar_one())
+    return total
+
+
 async def settle_staged_events(
     settings: PlatformSettings, *, say: Callable[[str], None] = lambda _: None
 ) -> Settled:
@@ -46,11 +65,11 @@ async def settle_staged_events(
     land in its outbox after the batch that caused them)."""
     # No training here: the server trains at its own start, on what this delivered.
     gateway = create_gateway(settings, service_overrides={"ai": AiSettings(train_on_start=False)})
-    started = time.monotonic()
+    started, since = time.monotonic(), utcnow()
     async with gateway.edge.router.lifespan_context(gateway.edge):
-        at_start = await pending_events(gateway)
-        if at_start:
-            say(f"delivering {at_start} staged events to the services before serving")
+        pending = await pending_events(gateway)
+        if pending:
+            say(f"delivering the events an import staged before serving ({pending} to go)")
         empty_polls, last_report = 0, started
         while empty_polls < 2:
             await asyncio.sleep(POLL_SECONDS)
@@ -59,4 +78,5 @@ async def settle_staged_events(
             if pending and time.monotonic() - last_report >= REPORT_EVERY_SECONDS:
                 say(f"{pending} events still to deliver")
                 last_report = time.monotonic()
-    return Settled(events_at_start=at_start, seconds=time.monotonic() - started)
+        delivered = await published_since(gateway, since)
+    return Settled(events_delivered=delivered, seconds=time.monotonic() - started)
