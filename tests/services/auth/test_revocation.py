@@ -191,6 +191,6 @@ async def test_a_username_freed_at_once_inherits_nothing_of_the_old_account(
         async def nothing_inherited() -> bool:
             by_name = await client.get("/users/reused_name/reviews")
             on_movie = await client.get("/movies/3/reviews")
-            return by_name.json()["total_results"] == 0 and on_movie.json()["results"] == []
+            return bool(by_name.json()["total_results"] == 0 and on_movie.json()["results"] == [])
 
         await eventually(nothing_inherited)
