@@ -21,7 +21,7 @@ from movieverse.platform.unstorable import (
     unstorable_fields,
 )
 from tests.openapi_samples import Samples, operations
-from tests.support import Account, admin_account, signed_up
+from tests.support import Account, admin_account, eventually, signed_up
 
 LONE_HIGH = "\ud800"
 LONE_LOW = "\udc00"
@@ -210,6 +210,14 @@ async def test_every_json_write_in_the_openapi_document_refuses_unstorable_text(
     gw, client = gateway
     admin = await admin_account(gw, client)
     review = await _review(client, admin, title="Fine", body="Fine too")
+
+    async def profile_made() -> bool:
+        # The profile comes from auth's registration event: a snapshot taken before it lands
+        # would see it change during the walk, which then proves nothing.
+        me = await client.get("/users/me", headers=admin.headers)
+        return me.json()["created_at"] is not None
+
+    await eventually(profile_made)
     private_reads = [
         "/users/me",
         "/users/me/preferences",
