@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from typing import Generic, Protocol, TypeVar
 
 from redis.asyncio import BlockingConnectionPool, Redis
@@ -60,13 +61,14 @@ class KeyValueStore(Protocol):
 class MemoryKeyValueStore:
     """A dict with expiry. Safe for concurrent coroutines of one event loop."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
         self._data: dict[str, tuple[bytes, float | None]] = {}
         self._lock = asyncio.Lock()
         self._writes_since_sweep = 0
+        self._clock = clock  # a seam: tests read expiries without waiting on the wall clock
 
     def _now(self) -> float:
-        return time.monotonic()
+        return self._clock()
 
     def _live(self, key: str) -> tuple[bytes, float | None] | None:
         entry = self._data.get(key)

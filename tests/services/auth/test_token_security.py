@@ -28,6 +28,10 @@ from tests.support import (
     signed_up,
 )
 
+# Locks that outlast any test however slow the machine: a 1 s first lock could expire between
+# a test's failures and its next attempt, turning the expected 429 into a 200.
+HELD_LOCKS: dict[str, Any] = {"login_first_delay_seconds": 3600, "login_max_delay_seconds": 7200}
+
 
 def _b64(data: dict[str, Any]) -> str:
     return base64.urlsafe_b64encode(json.dumps(data).encode()).decode().rstrip("=")
@@ -146,7 +150,7 @@ async def test_malformed_authorization_headers(
 
 
 async def test_brute_force_is_slowed_with_429_and_retry_after(stack: Stack, tmp_path: Path) -> None:
-    auth = fast_auth_settings(login_account_threshold=3, login_ip_threshold=100)
+    auth = fast_auth_settings(login_account_threshold=3, login_ip_threshold=100, **HELD_LOCKS)
     async with running_gateway(stack.settings(tmp_path / "var"), auth=auth) as (_, client):
         await register(client, "target")
         statuses = [
@@ -165,7 +169,7 @@ async def test_brute_force_is_slowed_with_429_and_retry_after(stack: Stack, tmp_
 async def test_username_and_email_share_one_account_counter(stack: Stack, tmp_path: Path) -> None:
     """Guesses typed as the username and as the email count against the same account: two
     counters would double an attacker's guesses."""
-    auth = fast_auth_settings(login_account_threshold=4, login_ip_threshold=100)
+    auth = fast_auth_settings(login_account_threshold=4, login_ip_threshold=100, **HELD_LOCKS)
     async with running_gateway(stack.settings(tmp_path / "var"), auth=auth) as (_, client):
         await register(client, "two_names")
         names = ["two_names", "two_names@example.org", "TWO_NAMES", "Two_Names@Example.org"]
@@ -177,7 +181,7 @@ async def test_username_and_email_share_one_account_counter(stack: Stack, tmp_pa
 
 
 async def test_brute_force_per_ip_across_accounts(stack: Stack, tmp_path: Path) -> None:
-    auth = fast_auth_settings(login_account_threshold=100, login_ip_threshold=4)
+    auth = fast_auth_settings(login_account_threshold=100, login_ip_threshold=4, **HELD_LOCKS)
     async with running_gateway(stack.settings(tmp_path / "var"), auth=auth) as (_, client):
         for i in range(4):
             assert (await login(client, f"sprayed_{i}", "guess-guess-guess")).status_code == 401
@@ -187,7 +191,7 @@ async def test_brute_force_per_ip_across_accounts(stack: Stack, tmp_path: Path) 
 
 
 async def test_forwarded_for_is_ignored_from_untrusted_peers(stack: Stack, tmp_path: Path) -> None:
-    auth = fast_auth_settings(login_account_threshold=100, login_ip_threshold=2)
+    auth = fast_auth_settings(login_account_threshold=100, login_ip_threshold=2, **HELD_LOCKS)
     async with running_gateway(stack.settings(tmp_path / "var"), auth=auth) as (_, client):
         for i in range(2):
             spoofed = {"X-Forwarded-For": f"198.51.100.{i}"}
@@ -205,7 +209,7 @@ async def test_forwarded_for_is_ignored_from_untrusted_peers(stack: Stack, tmp_p
 
 
 async def test_forwarded_for_is_used_behind_a_trusted_proxy(stack: Stack, tmp_path: Path) -> None:
-    auth = fast_auth_settings(login_account_threshold=100, login_ip_threshold=2)
+    auth = fast_auth_settings(login_account_threshold=100, login_ip_threshold=2, **HELD_LOCKS)
     settings = stack.settings(tmp_path / "var", trusted_proxies=["203.0.113.0/24"])
     async with running_gateway(settings, auth=auth) as (_, client):
         for _ in range(2):

@@ -61,6 +61,7 @@ def build_components(ctx: ServiceContext) -> service.AuthComponents:
             account_threshold=own.login_account_threshold,
             ip_threshold=own.login_ip_threshold,
             window_seconds=own.login_window_seconds,
+            first_delay_seconds=own.login_first_delay_seconds,
             max_delay_seconds=own.login_max_delay_seconds,
         ),
         outbox=ctx.outbox,

@@ -34,3 +34,5 @@ class AuthSettings(ServiceSettings):
     login_ip_threshold: int = Field(default=20, ge=1)
     login_window_seconds: int = Field(default=15 * 60, ge=1)
     login_max_delay_seconds: int = Field(default=15 * 60, ge=1)
+    # The first lock; each further failure doubles it. Stricter deployments raise it.
+    login_first_delay_seconds: int = Field(default=1, ge=1)

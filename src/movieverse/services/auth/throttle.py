@@ -2,8 +2,9 @@
 
 Failures are counted in a sliding-ish window (the counter expires ``window`` after its first
 failure). From the threshold on, every further failure locks that account or IP for twice as long
-as the last one (1 s, 2 s, 4 s ... up to ``max_delay``). While locked every attempt -- even with the
-right password -- answers 429 with Retry-After, so guessing cannot continue at full speed.
+as the last one (from ``first_delay``, 1 s, 2 s, 4 s ... up to ``max_delay``). While locked every
+attempt -- even with the right password -- answers 429 with Retry-After, so guessing cannot
+continue at full speed.
 Identifiers are hashed so no email address ends up as a cache key.
 """
 
@@ -28,11 +29,13 @@ class LoginThrottle:
         ip_threshold: int,
         window_seconds: int,
         max_delay_seconds: int,
+        first_delay_seconds: int = 1,
     ) -> None:
         self._kv = kv
         self._thresholds = {"account": account_threshold, "ip": ip_threshold}
         self._window = window_seconds
         self._max_delay = max_delay_seconds
+        self._first_delay = first_delay_seconds
 
     def _subjects(self, account: str, ip: str) -> list[tuple[str, str]]:
         return [("account", _digest(account.lower())), ("ip", _digest(ip))]
@@ -56,7 +59,7 @@ class LoginThrottle:
             )
             over = failures - self._thresholds[kind]
             if over >= 0:
-                delay = min(2 ** min(over, 30), self._max_delay)
+                delay = min(self._first_delay * 2 ** min(over, 30), self._max_delay)
                 await self._kv.set(f"login-lock:{kind}:{subject}", b"1", ttl_seconds=delay)
 
     async def record_success(self, *, account: str) -> None:
