@@ -22,6 +22,7 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 from rich.table import Table
+from starlette.types import ASGIApp
 
 from movieverse.ai.commands import ai_app
 from movieverse.datasets.tmdb import TMDB_FILE_NAME
@@ -32,6 +33,7 @@ from movieverse.platform.cache import create_key_value_store
 from movieverse.platform.db import Database, redact_url
 from movieverse.platform.errors import Conflict
 from movieverse.platform.events.bus import DeadLetter, EventBus
+from movieverse.platform.heap import FreezeHeapAfterStartup
 from movieverse.platform.migrations import upgrade
 from movieverse.platform.observability import configure_logging
 from movieverse.platform.search import open_search_index
@@ -119,10 +121,10 @@ def _definition(name: str) -> ServiceDefinition:
     return DEFINITIONS[name]
 
 
-def _serve(target: object, *, host: str, port: int, settings: PlatformSettings) -> None:
+def _serve(target: ASGIApp, *, host: str, port: int, settings: PlatformSettings) -> None:
     configure_logging(level=settings.log_level, fmt=settings.log_format)
     uvicorn.run(
-        target,  # type: ignore[arg-type]
+        FreezeHeapAfterStartup(target),
         host=host,
         port=port,
         log_config=None,
