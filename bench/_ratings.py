@@ -7,11 +7,14 @@ admin), the way an app would do it; nothing is written into the databases behind
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 import subprocess
 import time
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -109,3 +112,32 @@ async def build_world(site: Site, *, movies: int, users: int) -> RatingWorld:
         accounts = await asyncio.gather(*(_new_user(client, site, gate) for _ in range(users)))
         await _known_to_reviews(client, site, movie_ids[-1], seconds=60)
     return RatingWorld(admin=admin, movie_ids=movie_ids, users=list(accounts))
+
+
+def totals_agree(var_dir: Path, movie_ids: list[int], seconds: float) -> dict[str, Any]:
+    """Wait until movies' rating counts equal reviews' stored ratings for every benched movie:
+    every committed write's event has been applied."""
+    wanted = ",".join(str(i) for i in movie_ids)
+    started = time.monotonic()
+    while True:
+        with sqlite3.connect(var_dir / "reviews.db") as reviews:
+            expected = dict(
+                reviews.execute(
+                    f"select movie_id, count(*) from reviews_ratings where movie_id in ({wanted}) "  # noqa: S608 -- our own integers
+                    "group by movie_id"
+                ).fetchall()
+            )
+        with sqlite3.connect(var_dir / "movies.db") as movies:
+            seen = dict(
+                movies.execute(
+                    f"select id, ratings_count from movies_movies where id in ({wanted})"  # noqa: S608 -- our own integers
+                ).fetchall()
+            )
+        behind = [m for m in movie_ids if seen.get(m, 0) != expected.get(m, 0)]
+        if not behind or time.monotonic() - started > seconds:
+            return {
+                "ratings_stored": sum(expected.values()),
+                "movies_behind": len(behind),
+                "seconds_to_agree": time.monotonic() - started,
+            }
+        time.sleep(0.2)

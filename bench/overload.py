@@ -33,7 +33,6 @@ import itertools
 import math
 import os
 import random
-import sqlite3
 import sys
 import time
 from collections import Counter
@@ -49,7 +48,14 @@ from sqlalchemy import MetaData, create_engine, select
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench._ratings import CHEAP_HASHING, RatingWorld, Site, build_world, create_admin
+from bench._ratings import (
+    CHEAP_HASHING,
+    RatingWorld,
+    Site,
+    build_world,
+    create_admin,
+    totals_agree,
+)
 from bench._support import (
     latency_summary_ms,
     log_problems,
@@ -215,35 +221,6 @@ def _drawn(outcomes: Outcomes) -> int:
     return len(outcomes.accepted) + len(outcomes.refused) + sum(outcomes.other.values())
 
 
-def _totals_agree(var_dir: Path, movie_ids: list[int], seconds: float) -> dict[str, Any]:
-    """Wait until movies' rating counts equal reviews' stored ratings for every benched movie:
-    every committed write's event has been applied."""
-    wanted = ",".join(str(i) for i in movie_ids)
-    started = time.monotonic()
-    while True:
-        with sqlite3.connect(var_dir / "reviews.db") as reviews:
-            expected = dict(
-                reviews.execute(
-                    f"select movie_id, count(*) from reviews_ratings where movie_id in ({wanted}) "  # noqa: S608 -- our own integers
-                    "group by movie_id"
-                ).fetchall()
-            )
-        with sqlite3.connect(var_dir / "movies.db") as movies:
-            seen = dict(
-                movies.execute(
-                    f"select id, ratings_count from movies_movies where id in ({wanted})"  # noqa: S608 -- our own integers
-                ).fetchall()
-            )
-        behind = [m for m in movie_ids if seen.get(m, 0) != expected.get(m, 0)]
-        if not behind or time.monotonic() - started > seconds:
-            return {
-                "ratings_stored": sum(expected.values()),
-                "movies_behind": len(behind),
-                "seconds_to_agree": time.monotonic() - started,
-            }
-        time.sleep(0.2)
-
-
 def _event_lag(var_dir: Path, since: datetime, until: datetime) -> dict[str, Any]:
     """Commit (reviews' outbox) to applied (movies' inbox) for the window's rating events."""
     outbox = outbox_table(MetaData(), "reviews")
@@ -356,14 +333,14 @@ def main() -> None:  # noqa: PLR0915 -- one linear script: set-up, two phases, c
             world = asyncio.run(build_world(site, movies=args.movies, users=args.users))
             writes = _writes(world)
             pid = server.process.pid
-            _totals_agree(var_dir, world.movie_ids, seconds=60)
+            totals_agree(var_dir, world.movie_ids, seconds=60)
 
             # 0. Warm-up (each user's first write, the catalog cache), not measured.
             firsts = _first_write_of_each_user(writes)
             warmup, _ = asyncio.run(_closed_loop(site, world, firsts, connections=args.connections))
             sent_first = set(firsts)
             writes = [write for write in writes if write not in sent_first]
-            _totals_agree(var_dir, world.movie_ids, seconds=120)
+            totals_agree(var_dir, world.movie_ids, seconds=120)
 
             # 1. Closed loop: the sustainable rate.
             base_since, cpu0 = datetime.now(UTC), _server_cpu_seconds(pid)
@@ -377,7 +354,7 @@ def main() -> None:  # noqa: PLR0915 -- one linear script: set-up, two phases, c
             base_until = datetime.now(UTC)
             remaining = writes[_drawn(baseline) :]
             sustainable = len(baseline.accepted) / base_elapsed
-            settled_base = _totals_agree(var_dir, world.movie_ids, seconds=120)
+            settled_base = totals_agree(var_dir, world.movie_ids, seconds=120)
 
             # 2. Normal load: open loop below the sustainable rate; nothing may be refused.
             normal_rate = args.normal_factor * sustainable
@@ -385,7 +362,7 @@ def main() -> None:  # noqa: PLR0915 -- one linear script: set-up, two phases, c
                 _open_loop(site, world, remaining, rate=normal_rate, seconds=args.normal_seconds)
             )
             remaining = remaining[_drawn(normal) :]
-            _totals_agree(var_dir, world.movie_ids, seconds=120)
+            totals_agree(var_dir, world.movie_ids, seconds=120)
 
             # 3. Overload: open loop at factor x the sustainable rate.
             offered_rate = args.factor * sustainable
@@ -399,7 +376,7 @@ def main() -> None:  # noqa: PLR0915 -- one linear script: set-up, two phases, c
             over_cpu = _server_cpu_seconds(pid) - cpu0
             over_until = datetime.now(UTC)
             load_after = os.getloadavg()[0]
-            settled_over = _totals_agree(var_dir, world.movie_ids, seconds=120)
+            settled_over = totals_agree(var_dir, world.movie_ids, seconds=120)
 
             lag_base = _event_lag(var_dir, base_since, base_until)
             lag_over = _event_lag(var_dir, over_since, over_until)

@@ -22,16 +22,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import random
-import sqlite3
 import sys
-import time
 from pathlib import Path
-from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._catalog import WrkRequest, require_wrk, wrk_requests, wrk_rotating
-from bench._ratings import CHEAP_HASHING, Site, build_world, create_admin
+from bench._ratings import CHEAP_HASHING, Site, build_world, create_admin, totals_agree
 from bench._support import (
     BENCH_DIR,
     free_port,
@@ -63,35 +60,6 @@ def _rating_requests(movie_ids: list[int], users: list[dict[str, str]]) -> list[
     ]
 
 
-def _counts_agree(var_dir: Path, movie_ids: list[int], seconds: float) -> dict[str, Any]:
-    """Wait until movies' vote counts equal reviews' rating counts for every benched movie."""
-    wanted = ",".join(str(i) for i in movie_ids)
-    deadline = time.monotonic() + seconds
-    started = time.monotonic()
-    while True:
-        with sqlite3.connect(var_dir / "reviews.db") as reviews:
-            expected = dict(
-                reviews.execute(
-                    f"select movie_id, count(*) from reviews_ratings where movie_id in ({wanted}) "  # noqa: S608 -- our own integers
-                    "group by movie_id"
-                ).fetchall()
-            )
-        with sqlite3.connect(var_dir / "movies.db") as movies:
-            seen = dict(
-                movies.execute(
-                    f"select id, ratings_count from movies_movies where id in ({wanted})"  # noqa: S608 -- our own integers
-                ).fetchall()
-            )
-        behind = [m for m in movie_ids if seen.get(m, 0) != expected.get(m, 0)]
-        if not behind or time.monotonic() > deadline:
-            return {
-                "ratings_stored": sum(expected.values()),
-                "movies_behind": len(behind),
-                "seconds_to_agree": time.monotonic() - started,
-            }
-        time.sleep(0.2)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=float, default=15.0)
@@ -111,7 +79,7 @@ def main() -> None:
                 duration=args.duration, warmup=args.warmup, connections=CONNECTIONS,
                 work_dir=work, label="ratings",
             )  # fmt: skip
-            agreement = _counts_agree(work / "var", world.movie_ids, seconds=60)
+            agreement = totals_agree(work / "var", world.movie_ids, seconds=60)
             problems = log_problems(server)
         port = free_port()
         baseline_command = [venv_executable("python"), str(BENCH_DIR / "_baseline_app.py")]

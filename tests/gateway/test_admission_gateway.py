@@ -7,7 +7,6 @@ and waiting on its body, so "the limit is full" is a state the test arranges, no
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -16,22 +15,11 @@ from sqlalchemy import select
 from movieverse.platform.admission import OVERLOADED_TYPE
 from movieverse.platform.observability import http_metrics, process_registry
 from movieverse.services.movies.models import Movie
+from tests.platform.toy_service import HeldBody
 from tests.support import Stack, eventually, running_gateway, signed_up
 
 HANG_GUARD_SECONDS = 30
 EMBEDDED = Stack("embedded", database_url=None, redis_url=None)
-
-
-class HeldBody:
-    def __init__(self, payload: bytes) -> None:
-        self.payload = payload
-        self.asked = asyncio.Event()
-        self.release = asyncio.Event()
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        self.asked.set()
-        await self.release.wait()
-        yield self.payload
 
 
 def _refused() -> float:

@@ -18,10 +18,8 @@ from starlette.types import Message, Receive, Scope, Send
 
 from movieverse.gateway.app import Gateway
 from movieverse.platform.observability import RequestContextMiddleware
-from movieverse.platform.service import build_service_app
-from movieverse.platform.settings import PlatformSettings
 from tests.openapi_samples import Samples, operations
-from tests.platform import toy_service
+from tests.platform.toy_service import toy_client, toy_settings
 from tests.support import admin_account, signed_up
 
 # Waits that only guard against a hang: a stream's first bytes come in milliseconds.
@@ -265,43 +263,22 @@ async def test_the_notification_stream_is_no_store_and_still_streams(
 # The middleware's own answers, on a service alone
 
 
-def _settings(tmp_path: Path) -> PlatformSettings:
-    return PlatformSettings.model_validate(
-        {
-            "environment": "test",
-            "var_dir": tmp_path,
-            "auto_migrate": False,
-            "max_body_bytes": 2048,
-            "database_url": None,
-            "redis_url": None,
-        }
-    )
-
-
 async def test_a_crash_answers_500_with_both_headers(tmp_path: Path) -> None:
-    from sqlalchemy import create_engine
+    async with toy_client(toy_settings(tmp_path)) as client:
+        crashed = await client.post("/toy/notes?fail=crash", json={"text": "boom"})
+        _assert_private(crashed, 500)
+        assert crashed.json()["status"] == 500
 
-    engine = create_engine(f"sqlite:///{tmp_path / 'toy.db'}")
-    toy_service.Base.metadata.create_all(engine)
-    engine.dispose()
-    app = build_service_app(toy_service.DEFINITION, _settings(tmp_path))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://toy.test") as client:
-            crashed = await client.post("/toy/notes?fail=crash", json={"text": "boom"})
-            _assert_private(crashed, 500)
-            assert crashed.json()["status"] == 500
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the limit counts
+            yield b'{"text": "'
+            for _ in range(8):
+                yield b"x" * 512
+            yield b'"}'
 
-            async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: the limit counts
-                yield b'{"text": "'
-                for _ in range(8):
-                    yield b"x" * 512
-                yield b'"}'
-
-            streamed = await client.post(
-                "/toy/notes", content=chunks(), headers={"Content-Type": "application/json"}
-            )
-            _assert_private(streamed, 413)
+        streamed = await client.post(
+            "/toy/notes", content=chunks(), headers={"Content-Type": "application/json"}
+        )
+        _assert_private(streamed, 413)
 
 
 @pytest.mark.parametrize("content_type", [b"application/json", b"text/plain"])

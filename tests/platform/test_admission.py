@@ -14,7 +14,6 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import create_engine
 from starlette.types import Message, Receive, Scope, Send
 
 from movieverse.platform.admission import (
@@ -27,6 +26,7 @@ from movieverse.platform.observability import process_registry
 from movieverse.platform.service import SharedRuntime, build_service_app
 from movieverse.platform.settings import PlatformSettings
 from tests.platform import toy_service
+from tests.platform.toy_service import HeldBody, toy_client, toy_settings
 
 HANG_GUARD_SECONDS = 30
 
@@ -253,44 +253,14 @@ async def _never_send(message: Message) -> None:
 
 
 def _settings(tmp_path: Path, **values: object) -> PlatformSettings:
-    base: dict[str, object] = {
-        "environment": "test",
-        "var_dir": tmp_path,
-        "auto_migrate": False,
-        "outbox_poll_seconds": 0.05,
-        "database_url": None,
-        "redis_url": None,
-        "max_in_flight_requests": 2,
-        "overload_retry_after_seconds": 2,
-    }
-    base.update(values)
-    return PlatformSettings.model_validate(base)
+    limits: dict[str, object] = {"max_in_flight_requests": 2, "overload_retry_after_seconds": 2}
+    return toy_settings(tmp_path, **{**limits, **values})
 
 
 @pytest.fixture
 async def toy(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'toy.db'}")
-    toy_service.Base.metadata.create_all(engine)
-    engine.dispose()
-    app = build_service_app(toy_service.DEFINITION, _settings(tmp_path))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://toy.test") as client:
-            yield client
-
-
-class HeldBody:
-    """A request body the app waits for: the request is inside the app until it is sent."""
-
-    def __init__(self, payload: bytes) -> None:
-        self.payload = payload
-        self.asked = asyncio.Event()
-        self.release = asyncio.Event()
-
-    async def chunks(self) -> AsyncIterator[bytes]:
-        self.asked.set()
-        await self.release.wait()
-        yield self.payload
+    async with toy_client(_settings(tmp_path), raise_app_exceptions=True) as client:
+        yield client
 
 
 async def test_a_service_on_its_own_refuses_past_its_limit(toy: httpx.AsyncClient) -> None:

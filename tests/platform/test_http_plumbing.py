@@ -15,34 +15,16 @@ from sqlalchemy import create_engine, func, select
 
 from movieverse.platform.observability import configure_logging
 from movieverse.platform.service import add_readiness_probe, build_service_app
-from movieverse.platform.settings import PlatformSettings
 from tests.platform import toy_service
+from tests.platform.toy_service import toy_client, toy_settings
 
-
-def _settings(tmp_path: Path, **values: object) -> PlatformSettings:
-    base: dict[str, object] = {
-        "environment": "test",
-        "var_dir": tmp_path,
-        "auto_migrate": False,
-        "max_body_bytes": 2048,
-        "outbox_poll_seconds": 0.05,
-        "database_url": None,
-        "redis_url": None,
-    }
-    base.update(values)
-    return PlatformSettings.model_validate(base)
+_settings = toy_settings
 
 
 @pytest.fixture
 async def toy(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    engine = create_engine(f"sqlite:///{tmp_path / 'toy.db'}")
-    toy_service.Base.metadata.create_all(engine)
-    engine.dispose()
-    app = build_service_app(toy_service.DEFINITION, _settings(tmp_path))
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
-        async with httpx.AsyncClient(transport=transport, base_url="http://toy.test") as client:
-            yield client
+    async with toy_client(_settings(tmp_path)) as client:
+        yield client
 
 
 def _outbox_rows(tmp_path: Path) -> int:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Annotated
 
+import httpx
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Integer, String, func, select
+from sqlalchemy import Integer, String, create_engine, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from movieverse.platform.errors import Conflict
@@ -16,8 +20,8 @@ from movieverse.platform.events.inbox import inbox_table
 from movieverse.platform.events.outbox import outbox_table
 from movieverse.platform.models import service_metadata
 from movieverse.platform.security import CurrentUser
-from movieverse.platform.service import CtxDep, ServiceDefinition, SessionDep
-from movieverse.platform.settings import ServiceSettings
+from movieverse.platform.service import CtxDep, ServiceDefinition, SessionDep, build_service_app
+from movieverse.platform.settings import PlatformSettings, ServiceSettings
 
 
 class Base(DeclarativeBase):
@@ -108,3 +112,47 @@ DEFINITION = ServiceDefinition(
     settings_factory=ToySettings,
     routers=[router],
 )
+
+
+def toy_settings(var_dir: Path, **values: object) -> PlatformSettings:
+    """Platform settings for the toy on SQLite under ``var_dir``; ``values`` override."""
+    base: dict[str, object] = {
+        "environment": "test",
+        "var_dir": var_dir,
+        "auto_migrate": False,
+        "max_body_bytes": 2048,
+        "outbox_poll_seconds": 0.05,
+        "database_url": None,
+        "redis_url": None,
+    }
+    base.update(values)
+    return PlatformSettings.model_validate(base)
+
+
+@asynccontextmanager
+async def toy_client(
+    settings: PlatformSettings, *, raise_app_exceptions: bool = False
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The toy as its own process's app (started, its tables made), and a client for it."""
+    engine = create_engine(f"sqlite:///{settings.var_dir / 'toy.db'}")
+    Base.metadata.create_all(engine)
+    engine.dispose()
+    app = build_service_app(DEFINITION, settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+        async with httpx.AsyncClient(transport=transport, base_url="http://toy.test") as client:
+            yield client
+
+
+class HeldBody:
+    """A request body the app waits for: the request stays inside the app until it is sent."""
+
+    def __init__(self, payload: bytes) -> None:
+        self.payload = payload
+        self.asked = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        self.asked.set()
+        await self.release.wait()
+        yield self.payload

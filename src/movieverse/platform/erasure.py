@@ -17,6 +17,7 @@ import contextlib
 from collections.abc import Awaitable, Callable
 from contextlib import AsyncExitStack
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 from uuid import UUID
 
 import structlog
@@ -24,6 +25,9 @@ from sqlalchemy import Column, MetaData, Table, Uuid, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.db import Database, UtcDateTime, utcnow
+
+if TYPE_CHECKING:
+    from movieverse.platform.service import ServiceContext
 
 log = structlog.get_logger("movieverse.erasure")
 
@@ -125,19 +129,21 @@ def start_sweeping(ledger: ErasureLedger, stack: AsyncExitStack, *, grace_second
 
 
 def erasure_ledger(
+    ctx: ServiceContext,
+    stack: AsyncExitStack,
     *,
     table: Table,
-    db: Database,
     erase: EraseUser,
-    grace_seconds: float,
-    stack: AsyncExitStack,
-    sweep: bool,
     **columns: str,
 ) -> ErasureLedger:
-    """A service's ledger, sweeping in the background when ``sweep`` (servers, not CLI tools)."""
+    """The service's ledger (also ``ctx.state["erasures"]``), sweeping in the background after
+    ``MOVIEVERSE_ERASURE_GRACE_SECONDS`` when the service consumes events (servers, not CLI
+    tools)."""
+    grace_seconds = ctx.platform.erasure_grace_seconds
     ledger = ErasureLedger(
-        table=table, db=db, erase=erase, grace=timedelta(seconds=grace_seconds), **columns
+        table=table, db=ctx.db, erase=erase, grace=timedelta(seconds=grace_seconds), **columns
     )
-    if sweep:
+    if ctx.shared.consume:
         start_sweeping(ledger, stack, grace_seconds=grace_seconds)
+    ctx.state["erasures"] = ledger
     return ledger

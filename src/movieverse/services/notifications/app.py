@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.erasure import ErasureLedger, erasure_ledger
+from movieverse.platform.erasure import erasure_ledger
 from movieverse.platform.events.bus import Subscription
 from movieverse.platform.events.envelope import Event
 from movieverse.platform.http import ServiceClient, service_client
@@ -112,24 +112,6 @@ def make_worker(ctx: ServiceContext, hub: StreamHub) -> DeliveryWorker:
     return worker
 
 
-def _erasures(ctx: ServiceContext, stack: AsyncExitStack) -> ErasureLedger:
-    """Erases a deleted user's data on the event, and once more after the grace period."""
-
-    async def erase(session: AsyncSession, user_id: UUID) -> None:
-        await service.forget_user(session, user_id=user_id)
-
-    ledger = erasure_ledger(
-        table=erased_users,
-        db=ctx.db,
-        erase=erase,
-        grace_seconds=ctx.platform.erasure_grace_seconds,
-        stack=stack,
-        sweep=ctx.shared.consume,
-    )
-    ctx.state["erasures"] = ledger
-    return ledger
-
-
 async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     own = ctx.settings
     assert isinstance(own, NotificationsSettings)
@@ -155,7 +137,13 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
             session, user_id=changed.user_id, settings=changed.notifications
         )
 
-    erasures = _erasures(ctx, stack)
+    # Erases a deleted user's data on the event, and once more after the grace period.
+    erasures = erasure_ledger(
+        ctx,
+        stack,
+        table=erased_users,
+        erase=lambda session, user_id: service.forget_user(session, user_id=user_id),
+    )
 
     async def on_user_deleted(session: AsyncSession, event: Event) -> None:
         await erasures.erase(session, UserDeleted.model_validate(event.payload).user_id)

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from contextlib import AsyncExitStack
-from uuid import UUID
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.catalog import Catalog
-from movieverse.platform.erasure import ErasureLedger, erasure_ledger
+from movieverse.platform.erasure import erasure_ledger
 from movieverse.platform.events.bus import Subscription
 from movieverse.platform.events.envelope import Event
 from movieverse.platform.http import service_client
@@ -32,30 +31,18 @@ from movieverse.services.reviews.models import SERVICE, Base, erased_users
 from movieverse.services.reviews.settings import ReviewsSettings
 
 
-def _erasures(ctx: ServiceContext, stack: AsyncExitStack) -> ErasureLedger:
-    """Erases a deleted user's data on the event, and once more after the grace period."""
-
-    async def erase(session: AsyncSession, user_id: UUID) -> None:
-        await service.erase_user(session, outbox=ctx.outbox, user_id=user_id)
-
-    ledger = erasure_ledger(
-        table=erased_users,
-        db=ctx.db,
-        erase=erase,
-        grace_seconds=ctx.platform.erasure_grace_seconds,
-        stack=stack,
-        sweep=ctx.shared.consume,
-    )
-    ctx.state["erasures"] = ledger
-    return ledger
-
-
 async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     catalog = Catalog(service_client("movies", local_apps=ctx.shared.local_apps))
     stack.push_async_callback(catalog.close)
     ctx.state["catalog"] = catalog
 
-    erasures = _erasures(ctx, stack)
+    # Erases a deleted user's data on the event, and once more after the grace period.
+    erasures = erasure_ledger(
+        ctx,
+        stack,
+        table=erased_users,
+        erase=lambda session, user: service.erase_user(session, outbox=ctx.outbox, user_id=user),
+    )
 
     async def on_user_deleted(session: AsyncSession, event: Event) -> None:
         await erasures.erase(session, UserDeleted.model_validate(event.payload).user_id)

@@ -42,12 +42,10 @@ def _erasures(ctx: ServiceContext, stack: AsyncExitStack) -> ErasureLedger:
         await service.sweep_deleted_account(session, user_id=user_id, outbox=ctx.outbox)
 
     return erasure_ledger(
+        ctx,
+        stack,
         table=Tombstone.__table__,  # type: ignore[arg-type]
-        db=ctx.db,
         erase=sweep,
-        grace_seconds=ctx.platform.erasure_grace_seconds,
-        stack=stack,
-        sweep=ctx.shared.consume,
         erased_column="deleted_at",
     )
 
@@ -59,7 +57,7 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     catalog = Catalog(service_client("movies", local_apps=ctx.shared.local_apps))
     stack.push_async_callback(catalog.close)
     ctx.state["catalog"] = catalog
-    ctx.state["erasures"] = _erasures(ctx, stack)
+    _erasures(ctx, stack)
     ctx.bus.subscribe(
         Subscription(
             group=f"{SERVICE}.create-profiles",
