@@ -86,23 +86,32 @@ class ErasureLedger:
         return found.first() is not None
 
     async def sweep(self, *, now: datetime | None = None) -> int:
-        """Erase once more every user whose grace has passed and who was not swept yet; each in
-        a unit of work of its own, so one failure leaves the others done. Returns how many."""
+        """Erase once more every user whose grace has passed and who was not swept yet, oldest
+        first, each in a unit of work of its own: a user whose erasure fails is logged and left
+        for the next round, and the users after them are still swept. Returns how many were."""
         due_before = (now or utcnow()) - self._grace
         async with self._db.unit_of_work(write=False) as session:
             found = await session.execute(
-                select(self._user).where(self._swept_at.is_(None), self._erased_at <= due_before)
+                select(self._user)
+                .where(self._swept_at.is_(None), self._erased_at <= due_before)
+                .order_by(self._erased_at)
             )
             due = list(found.scalars())
+        swept = 0
         for user_id in due:
-            async with self._db.unit_of_work(urgent=True) as session:
-                await self._erase(session, user_id)
-                await session.execute(
-                    update(self._table).where(self._user == user_id).values(swept_at=utcnow())
-                )
+            try:
+                async with self._db.unit_of_work(urgent=True) as session:
+                    await self._erase(session, user_id)
+                    await session.execute(
+                        update(self._table).where(self._user == user_id).values(swept_at=utcnow())
+                    )
+            except Exception:  # one user's failure must not stall the rest
+                log.exception("erasure_sweep_failed", user_id=str(user_id))
+                continue
+            swept += 1
         if due:
-            log.info("erasure_swept", users=len(due))
-        return len(due)
+            log.info("erasure_swept", users=swept, failed=len(due) - swept)
+        return swept
 
     async def run(self, *, every: float) -> None:
         """Sweep until cancelled."""
