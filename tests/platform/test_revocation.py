@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Iterable
 from pathlib import Path
 
 import httpx
@@ -18,6 +18,7 @@ from movieverse.platform.revocation import (
     RedisRevocationStore,
     Revocation,
     RevocationList,
+    Revocations,
     RevocationStore,
     session_revocations,
     user_revocation,
@@ -114,6 +115,66 @@ async def test_store_tells_every_follower_of_what_another_process_adds(
         follower.cancel()
         with pytest.raises(asyncio.CancelledError):
             await follower
+
+
+async def test_a_revocation_added_while_a_process_starts_is_not_missed(
+    stores: tuple[RevocationStore, RevocationStore],
+) -> None:
+    """A process loads what is active, then starts following: what another process adds between
+    the two must reach it all the same."""
+    first, second = stores
+    starting = Revocations(second)
+    assert await second.active() == []  # the load of start-up, done before the add
+    await first.add([Revocation("session", "s-between", time.time() + 60)])
+    follower = asyncio.create_task(second.follow(starting.list.apply))
+    try:
+
+        async def heard_it() -> bool:
+            return starting.refusal(user_id=uuid.uuid4(), session_id="s-between") is not None
+
+        await eventually(heard_it, within=10, interval=0.05)
+    finally:
+        follower.cancel()
+        with pytest.raises(asyncio.CancelledError):
+            await follower
+
+
+class StoreThatFailsOnce:
+    """A store (our own port) whose first write fails, as Redis would during a blip."""
+
+    def __init__(self) -> None:
+        self.written: list[Revocation] = []
+        self.failures_left = 1
+
+    async def add(self, revocations: Iterable[Revocation]) -> None:
+        if self.failures_left:
+            self.failures_left -= 1
+            raise ConnectionError("store unreachable")
+        self.written.extend(revocations)
+
+    async def active(self) -> list[Revocation]:
+        return []
+
+    async def follow(self, apply: Callable[[Revocation], object]) -> None:
+        await asyncio.Event().wait()
+
+    async def close(self) -> None:
+        return None
+
+
+async def test_a_failed_store_write_is_sent_again_by_the_next_revoke() -> None:
+    store = StoreThatFailsOnce()
+    revocations = Revocations(store)
+    ended = Revocation("session", "s-blip", time.time() + 60)
+    with pytest.raises(ConnectionError):
+        await revocations.revoke([ended])
+    # Refused here at once, even though the deployment has not heard yet.
+    assert revocations.refusal(user_id=uuid.uuid4(), session_id="s-blip") is not None
+    # The event consumer's retry of the same revocation: known here, but still sent.
+    await revocations.revoke([ended])
+    assert store.written == [ended]
+    await revocations.revoke([ended])  # sent now: nothing more to send
+    assert store.written == [ended]
 
 
 def _toy_settings(tmp_path: Path) -> PlatformSettings:

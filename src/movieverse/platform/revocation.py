@@ -215,6 +215,11 @@ class LocalFileRevocationStore:
 
     async def follow(self, apply: Apply) -> None:
         last = await self._last_seq()
+        # Then everything active, as the Redis store does: a row added after the caller's own
+        # load but before ``last`` was read would otherwise be seen by neither (applying a known
+        # revocation again is a no-op).
+        for revocation in await self.active():
+            apply(revocation)
         while True:
             await asyncio.sleep(self._poll)
             try:
@@ -251,6 +256,9 @@ def _row(kind: object, subject: object, until: object) -> Revocation:
     return Revocation(kind=kind, subject=str(subject), until=float(until))  # type: ignore[arg-type]
 
 
+PUBSUB_WAIT_SECONDS = 5.0
+
+
 class RedisRevocationStore:
     """A sorted set (member ``kind:subject``, score ``until``) and a pub/sub channel."""
 
@@ -263,7 +271,9 @@ class RedisRevocationStore:
 
     @classmethod
     def from_url(cls, url: str, *, prefix: str) -> RedisRevocationStore:
-        client = Redis.from_url(url, socket_connect_timeout=5, health_check_interval=30)
+        client = Redis.from_url(
+            url, socket_connect_timeout=5, socket_keepalive=True, health_check_interval=30
+        )
         return cls(client, prefix=prefix)
 
     async def add(self, revocations: Iterable[Revocation]) -> None:
@@ -299,7 +309,11 @@ class RedisRevocationStore:
                 for revocation in await self.active():
                     apply(revocation)
                 while True:
-                    message = await pubsub.get_message(timeout=None)
+                    # A bounded wait, never a blocking read: each call lets redis-py send its
+                    # health-check PING, so a half-open connection (a failover, an idle
+                    # connection dropped by a firewall) fails and is reconnected instead of
+                    # leaving this process deaf to revocations for good.
+                    message = await pubsub.get_message(timeout=PUBSUB_WAIT_SECONDS)
                     if message is None or message.get("type") != "message":
                         continue
                     try:
@@ -326,6 +340,8 @@ class Revocations:
         self.list = RevocationList()
         self.store = store
         self._follower: asyncio.Task[None] | None = None
+        # Applied here but not yet in the store (its write failed): sent with the next revoke.
+        self._unsent: list[Revocation] = []
 
     async def start(self, *, follow: bool = True) -> None:
         for revocation in await self.store.active():
@@ -344,10 +360,20 @@ class Revocations:
         await self.store.close()
 
     async def revoke(self, revocations: Iterable[Revocation]) -> None:
-        """Refuse these here at once, then tell the deployment (a no-op for what is known)."""
+        """Refuse these here at once, then tell the deployment (a no-op for what is known).
+
+        If the store write fails, the entries stay refused here and are kept: the next call --
+        the event consumer's retry of this same revocation, at the latest -- sends them again,
+        rather than taking them for known and leaving the other processes unaware."""
         fresh = [r for r in revocations if self.list.apply(r)]
-        if fresh:
-            await self.store.add(fresh)
+        unsent, self._unsent = self._unsent + fresh, []
+        if not unsent:
+            return
+        try:
+            await self.store.add(unsent)
+        except BaseException:
+            self._unsent = unsent + self._unsent
+            raise
 
     def refusal(self, *, user_id: UUID, session_id: str | None) -> str | None:
         return self.list.refusal(user_id=user_id, session_id=session_id)
