@@ -150,6 +150,11 @@ def test_an_ipv6_client_is_counted_by_its_64_block() -> None:
     assert address_key("192.0.2.1") == "192.0.2.1"
 
 
+def test_an_ipv4_client_written_as_ipv6_is_still_one_ipv4_client() -> None:
+    assert address_key("::ffff:192.0.2.1") == "192.0.2.1"
+    assert address_key("::ffff:192.0.2.1") != address_key("::ffff:198.51.100.9")
+
+
 def test_settings_name_each_family_and_refuse_unreadable_limits() -> None:
     settings = PlatformSettings(rate_limit_comment="2/second;30/minute", rate_limit_like="")
     limiter = RateLimiter.from_settings(settings)

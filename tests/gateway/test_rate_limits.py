@@ -127,6 +127,15 @@ async def test_search_is_limited_per_address_or_per_account(stack: Stack, tmp_pa
         assert signed_in == [200] * 6 + [429]
         async with other_client(gateway) as elsewhere:
             assert (await elsewhere.get("/search/movies", params={"q": "x"})).status_code == 200
+            # An administrator has no account quota: their address's counts, as for writes.
+            admin = await admin_account(gateway, elsewhere, "rl_search_admin")
+            as_admin = [
+                (
+                    await elsewhere.get("/search/movies", params={"q": "x"}, headers=admin.headers)
+                ).status_code
+                for _ in range(4)
+            ]
+            assert as_admin == [200] * 3 + [429]
 
 
 async def test_every_write_family_is_limited(stack: Stack, tmp_path: Path) -> None:

@@ -134,6 +134,10 @@ def address_key(ip: str) -> str:
         address = ipaddress.IPv6Address(ip)
     except ValueError:
         return ip
+    if address.ipv4_mapped is not None:
+        # ::ffff:a.b.c.d (a dual-stack socket, a proxy writing IPv4 clients so) is one IPv4
+        # client: its /64 would put every IPv4 client in one bucket.
+        return str(address.ipv4_mapped)
     return str(ipaddress.IPv6Network((address, 64), strict=False))
 
 
@@ -318,8 +322,9 @@ def per_caller(family: Family) -> Any:
             await limiter.check(family, user=None, ip=_address(request))
         elif not principal.is_service:
             account = _account(principal)
-            if account is not None:
-                await limiter.check(family, user=account, ip=None)
+            # An administrator has no per-account quota: as in per_user, the address counts.
+            address = _address(request) if account is None else None
+            await limiter.check(family, user=account, ip=address)
 
     return Depends(limit)
 
