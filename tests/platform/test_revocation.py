@@ -23,12 +23,14 @@ from movieverse.platform.revocation import (
     session_revocations,
     user_revocation,
 )
-from movieverse.platform.service import build_service_app
+from movieverse.platform.service import SharedRuntime, build_service_app
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.settings import AuthSettings
 from movieverse.services.auth.tokens import AccessTokenIssuer
 from tests.platform import toy_service
 from tests.support import eventually, server_url
+
+HANG_GUARD_SECONDS = 60
 
 
 def test_the_list_refuses_revoked_sessions_and_users_until_they_run_out() -> None:
@@ -230,3 +232,18 @@ async def test_a_write_whose_session_ends_before_it_commits_is_rolled_back(
     with engine.connect() as conn:
         assert conn.execute(text("select count(*) from toy_notes")).scalar_one() == 0
     engine.dispose()
+
+
+async def test_a_runtime_whose_bus_cannot_start_leaves_nothing_running(tmp_path: Path) -> None:
+    """The revocation follower started before the bus failed is stopped again, and a retry
+    starts cleanly (it used to run on, and a retry started a second one)."""
+    settings = _toy_settings(tmp_path).model_copy(
+        update={"event_bus_url": "amqp://guest:guest@127.0.0.1:9/"}  # nothing listens there
+    )
+    runtime = SharedRuntime(settings)
+    for _ in range(2):
+        with pytest.raises(Exception):  # noqa: B017, PT011 -- whatever the client raises
+            await asyncio.wait_for(runtime.start(), HANG_GUARD_SECONDS)
+        assert not [t for t in asyncio.all_tasks() if t.get_name() == "revocation-follower"]
+        with pytest.raises(RuntimeError):
+            runtime.revocations  # noqa: B018 -- the property is the check

@@ -147,19 +147,26 @@ class SharedRuntime:
 
     async def start(self) -> None:
         if self._starts == 0:
-            revocations = Revocations(
-                create_revocation_store(
-                    redis_url=self.settings.redis_url,
-                    var_dir=self.settings.var_dir,
-                    prefix=self.settings.redis_key_prefix,
+            async with AsyncExitStack() as undo:
+                # What is started is stopped again if a later step fails (a broker that is
+                # down): nothing is left running, and a retry starts from scratch.
+                revocations = Revocations(
+                    create_revocation_store(
+                        redis_url=self.settings.redis_url,
+                        var_dir=self.settings.var_dir,
+                        prefix=self.settings.redis_key_prefix,
+                    )
                 )
-            )
-            # Command-line tools verify no tokens: they load nothing and follow nothing.
-            await revocations.start(follow=self.consume)
-            self._revocations = revocations
-            self._bus = create_event_bus(self.settings, consume=self.consume)
-            await self._bus.start()
-            self._rate_limiter = RateLimiter.from_settings(self.settings)
+                undo.push_async_callback(revocations.stop)
+                # Command-line tools verify no tokens, so they follow nothing (they load what
+                # is active, which costs one read).
+                await revocations.start(follow=self.consume)
+                bus = create_event_bus(self.settings, consume=self.consume)
+                await bus.start()
+                undo.push_async_callback(bus.stop)
+                rate_limiter = RateLimiter.from_settings(self.settings)
+                undo.pop_all()  # everything started: from here stop() owns it
+            self._revocations, self._bus, self._rate_limiter = revocations, bus, rate_limiter
         self._starts += 1
 
     async def stop(self) -> None:
