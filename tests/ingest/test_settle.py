@@ -17,6 +17,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from movieverse.cli import app
+from movieverse.gateway.settle import until_outboxes_empty
 from tests.ingest.test_credits_and_keywords import PACINO, _heat_and_insider, _import, env
 from tests.support import Stack, running_gateway
 
@@ -72,3 +73,32 @@ async def test_demo_data_delivers_what_an_import_staged(
         assert [m["title"] for m in found.json()["results"]][:1] == ["Heat"]
         by_cast = await client.get("/discover/movies", params={"with_cast": str(PACINO)})
         assert by_cast.json()["total_results"] == 2
+
+
+async def _settle_on(counts: list[int], *, stall_seconds: float) -> tuple[int, list[str], int]:
+    """until_outboxes_empty over a scripted sequence of pending counts (the last repeats)."""
+    said: list[str] = []
+    asked = 0
+
+    async def count() -> int:
+        nonlocal asked
+        asked += 1
+        return counts[min(asked - 1, len(counts) - 1)]
+
+    left = await until_outboxes_empty(
+        count, say=said.append, poll_seconds=0.001, stall_seconds=stall_seconds
+    )
+    return left, said, asked
+
+
+async def test_settling_waits_for_follow_up_events_then_two_empty_looks() -> None:
+    # Empty once, then a handler's own events appear: it keeps going until two empty looks.
+    left, _, asked = await _settle_on([5, 0, 3, 1, 0, 0], stall_seconds=3600)
+    assert (left, asked) == (0, 6)
+
+
+async def test_settling_gives_up_on_delivery_that_makes_no_progress() -> None:
+    """A broker gone after the start: demo-data must not hang `make run` for ever."""
+    left, said, _ = await _settle_on([40, 12], stall_seconds=0.05)
+    assert left == 12
+    assert "not being delivered" in said[-1]
