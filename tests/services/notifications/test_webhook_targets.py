@@ -353,3 +353,38 @@ async def test_https_sends_and_verifies_the_registered_name_not_the_address(
         assert refused["status"] == "pending"  # retried later: certificates get fixed
         assert "CERTIFICATE_VERIFY_FAILED" in refused["last_error"]
         assert "other.example.test" in refused["last_error"]
+
+
+# Host names no resolver can take: a client mistake (4xx), never a 500 --------------------------
+
+# An A-label that is no valid punycode (idna.IDNAError when the host is decoded), and a label
+# over 63 characters (UnicodeError from the IDNA codec getaddrinfo encodes the name with).
+INVALID_HOSTS = ["https://xn--zz.com/in", f"http://{'a' * 64}.com/in", "http://a..com/in"]
+
+
+@pytest.mark.parametrize("private_allowed", [True, False], ids=["development", "production"])
+@pytest.mark.parametrize("url", INVALID_HOSTS)
+async def test_invalid_host_names_are_refused_with_a_problem(
+    tmp_path: Path, url: str, private_allowed: bool
+) -> None:
+    # The operating system's resolver, as in production: nothing reaches a DNS server, since
+    # the name fails before any lookup could be made.
+    async with notifications_gateway(
+        tmp_path, run_worker=False, webhook_private_targets=private_allowed
+    ) as (_, client):
+        owner = await signed_up(client, "idna_owner")
+        made = await client.post(
+            "/notifications/webhooks", json={"url": url}, headers=owner.headers
+        )
+        assert made.status_code == 400, made.text
+        assert made.headers["content-type"].startswith("application/problem+json")
+        assert "not a valid domain name" in made.json()["detail"]
+        assert (await client.get("/notifications/webhooks", headers=owner.headers)).json() == []
+
+
+async def test_a_name_the_resolver_cannot_encode_is_refused() -> None:
+    async def unencodable(host: str, port: int) -> list[str]:
+        raise UnicodeError("label empty or too long")
+
+    with pytest.raises(TargetRefused, match="not a valid domain name"):
+        await pin("https://hooks.example.test/in", resolve=unencodable, private_allowed=False)

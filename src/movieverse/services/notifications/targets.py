@@ -107,7 +107,16 @@ def parse(url: str) -> httpx.URL:
         parsed = httpx.URL(url)
     except (httpx.InvalidURL, TypeError) as exc:
         raise TargetRefused("it is not a valid URL") from exc
-    if parsed.scheme not in {"http", "https"} or not parsed.host:
+    try:
+        # Decoding the host is where an invalid A-label (``xn--zz``) fails (idna.IDNAError, a
+        # UnicodeError), and the IDNA codec is what getaddrinfo would fail on (an empty label,
+        # or one over 63 characters): refused here, not a 500 here or at every delivery.
+        host = parsed.host
+        if host and literal_address(host) is None:
+            parsed.raw_host.decode("ascii").encode("idna")
+    except ValueError as exc:  # UnicodeError and IDNAError are ValueErrors
+        raise TargetRefused("its host is not a valid domain name") from exc
+    if parsed.scheme not in {"http", "https"} or not host:
         raise TargetRefused("a webhook URL is http:// or https:// with a host")
     if parsed.userinfo:
         raise TargetRefused("a webhook URL may not carry credentials; it is signed instead")
@@ -150,6 +159,8 @@ async def pin(url: str, *, resolve: Resolver, private_allowed: bool) -> PinnedTa
             answered = await resolve(parsed.raw_host.decode("ascii"), port)
         except OSError as exc:
             raise TargetRefused(f"{host} does not resolve ({exc})") from exc
+        except ValueError as exc:  # a name the resolver cannot even encode: it never will
+            raise TargetRefused(f"{host} is not a valid domain name") from exc
         addresses = tuple(a for a in (literal_address(text) for text in answered) if a)
         if not addresses:
             raise TargetRefused(f"{host} resolves to no address")
