@@ -388,3 +388,29 @@ async def test_a_name_the_resolver_cannot_encode_is_refused() -> None:
 
     with pytest.raises(TargetRefused, match="not a valid domain name"):
         await pin("https://hooks.example.test/in", resolve=unencodable, private_allowed=False)
+
+
+# The service's own worker resolves through the replaceable resolver -----------------------------
+
+
+def _service_worker(gateway: Gateway) -> DeliveryWorker:
+    """The worker the service made (not running on its own in these tests: run_worker=False)."""
+    worker: DeliveryWorker = gateway.services["notifications"].state.ctx.state["worker"]
+    return worker
+
+
+async def test_the_services_worker_resolves_through_the_replaced_resolver(
+    tmp_path: Path, receiver: Receiver
+) -> None:
+    port = receiver.server.server_address[1]
+    async with notifications_gateway(tmp_path, run_worker=False) as (gateway, client):
+        resolve = ScriptedResolver(["127.0.0.1"])
+        gateway.services["notifications"].state.ctx.state["webhook_resolver"] = resolve
+        owner, hook_id = await _webhook_and_notification(
+            gateway, client, f"http://hooks.example.test:{port}/in", "replaced_owner"
+        )
+        assert await _service_worker(gateway).tick() == 1
+        assert resolve.lookups == [("hooks.example.test", port)]
+        [delivery] = receiver.received
+        assert delivery.headers["Host"] == f"hooks.example.test:{port}"
+        assert [d["status"] for d in await _history(client, owner, hook_id)] == ["sent"]

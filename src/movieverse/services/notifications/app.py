@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
 from datetime import date, timedelta
 from uuid import UUID
@@ -57,7 +57,7 @@ from movieverse.services.notifications.models import (
 )
 from movieverse.services.notifications.settings import NotificationsSettings
 from movieverse.services.notifications.stream import StreamHub
-from movieverse.services.notifications.targets import system_resolver
+from movieverse.services.notifications.targets import Resolver, system_resolver
 from movieverse.services.notifications.worker import DeliveryWorker
 
 Handler = Callable[[AsyncSession, Event], Awaitable[None]]
@@ -104,9 +104,15 @@ def make_worker(ctx: ServiceContext, hub: StreamHub) -> DeliveryWorker:
     # Webhook host names are resolved through this (the API's checks and the worker's); tests
     # replace it to answer as a DNS server would.
     ctx.state["webhook_resolver"] = system_resolver
+
+    async def resolve(host: str, port: int) -> Sequence[str]:
+        # Looked up at each call, so that a replacement reaches the worker made here too.
+        current: Resolver = ctx.state["webhook_resolver"]
+        return await current(host, port)
+
     worker = DeliveryWorker(
         db=ctx.db, settings=own, outlets=outlets, private_allowed=ctx.state["private_webhooks"],
-        resolve=system_resolver,
+        resolve=resolve,
     )  # fmt: skip
     ctx.state["worker"] = worker
     return worker
