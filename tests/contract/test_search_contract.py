@@ -378,6 +378,7 @@ REBUILD_POINTS: list[tuple[RebuildStep, int]] = [
     ("batch_pulled", 3),
     ("batch_written", 3),
     ("loaded", -1),
+    ("live", -1),
     ("swapped", -1),
 ]
 
@@ -486,3 +487,28 @@ async def test_live_writes_during_a_failed_rebuild_stay_live(indexes: Pair) -> N
     assert 900 not in await _marked_titles(reader)
     await writer.rebuild("movies", _source(REBUILD_SOURCE, REBUILD_BATCH))
     assert await _marked_titles(writer) == {d.id: d.title for d in REBUILD_SOURCE}
+
+
+async def test_a_failure_once_the_new_index_is_live_leaves_it_live(indexes: Pair) -> None:
+    """The swap's call can fail after the swap took effect (a client timeout after the server
+    applied it): the rebuilt index is then the live one, and the clean-up must not remove it."""
+    writer, reader = indexes
+    await writer.upsert([_marked(1, "Before the rebuild")])
+
+    async def fail_once_live(kind: Kind, at: RebuildStep, number: int) -> None:
+        if (kind, at) == ("movies", "live"):
+            raise TimeoutError("the swap's answer never came")
+
+    cast(_Hooked, writer).rebuild_hook = fail_once_live
+    with pytest.raises(TimeoutError):
+        await writer.rebuild("movies", _source(REBUILD_SOURCE, REBUILD_BATCH))
+    cast(_Hooked, writer).rebuild_hook = None
+    rebuilt = {d.id: d.title for d in REBUILD_SOURCE}
+    assert await _marked_titles(writer) == rebuilt
+
+    async def reader_agrees() -> bool:
+        return await _marked_titles(reader) == rebuilt
+
+    await eventually(reader_agrees)
+    await writer.upsert([_marked(2, "After")])  # and it takes writes
+    assert (await _marked_titles(writer))[2] == "After"

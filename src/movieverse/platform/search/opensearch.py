@@ -213,17 +213,30 @@ class OpenSearchIndex:
                 await self.client.indices.update_aliases(body={"actions": swap})
                 del self._building[kind]  # later writes go to the alias alone
                 self.stale.discard(kind)
+            await self._step(kind, "live")
         except BaseException:
             async with lock:
                 if self._building.get(kind) is building:
                     del self._building[kind]
-            await self.client.indices.delete(index=name, ignore_unavailable=True)
+            # The swap may have been applied even though its call failed (a client timeout
+            # after the server acted): then ``name`` is the live index, and it stays.
+            if not await self._serves_alias(alias, name):
+                await self.client.indices.delete(index=name, ignore_unavailable=True)
             raise
         await self._step(kind, "swapped")
         for index in old:
             await self.client.indices.delete(index=index, ignore_unavailable=True)
         log.info("search_index_swapped", kind=kind, index=name, documents=loaded)
         return loaded
+
+    async def _serves_alias(self, alias: str, index: str) -> bool:
+        """Whether ``index`` is behind ``alias``; True when that cannot be told, since a
+        leftover index only costs disk and deleting the live one would empty searches."""
+        try:
+            return bool(await self.client.indices.exists_alias(name=alias, index=index))
+        except Exception as exc:  # any failure to ask: keep the index
+            log.warning("search_alias_check_failed", alias=alias, index=index, error=repr(exc))
+            return True
 
     async def _step(self, kind: Kind, step: RebuildStep, batch: int = -1) -> None:
         if self.rebuild_hook is not None:

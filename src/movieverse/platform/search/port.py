@@ -104,7 +104,9 @@ class Batch:
 # "opened" (the fresh index exists and takes live writes; no batch pulled yet), "batch_pulled"
 # and "batch_written" (batch N yielded by the source; then loaded), "loaded" (the source is
 # exhausted; the swap is next) and "swapped" (the fresh index is live; the old one not yet gone).
-RebuildStep = Literal["opened", "batch_pulled", "batch_written", "loaded", "swapped"]
+# "live": the new index serves reads, still inside the rebuild's error handling (a failure
+# there must not take the live index away); "swapped": the rebuild is done.
+RebuildStep = Literal["opened", "batch_pulled", "batch_written", "loaded", "live", "swapped"]
 
 
 class RebuildHook(Protocol):

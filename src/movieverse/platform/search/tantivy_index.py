@@ -306,6 +306,7 @@ class TantivySearchIndex:
                 self._live[kind] = generation
                 del self._rebuilds[kind]  # later writes go to the new live generation alone
                 self.stale.discard(kind)
+            await self._step(kind, "live")
         except BaseException:
             async with lock:  # not while a live write is using the generation's writer
                 if self._rebuilds.get(kind) is rebuild:
