@@ -18,6 +18,18 @@ class AccountRepository:
     async def get(self, account_id: UUID) -> Account | None:
         return await self.session.get(Account, account_id)
 
+    async def get_for_update(self, account_id: UUID) -> Account | None:
+        """The account, its row locked until the transaction ends, so that a password change
+        cannot commit between a check of its hash and what the caller writes on the strength of
+        it. (SQLite has no row locks and needs none: its writing transactions run one at a time.)"""
+        found = await self.session.execute(
+            select(Account)
+            .where(Account.id == account_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return found.scalar_one_or_none()
+
     async def by_email(self, email: str) -> Account | None:
         found = await self.session.execute(select(Account).where(Account.email == email))
         return found.scalar_one_or_none()

@@ -126,6 +126,10 @@ class Credentials:
 @dataclass(frozen=True)
 class VerifiedLogin:
     account_id: uuid.UUID
+    # The stored hash the password was checked against. The check runs outside any transaction,
+    # so the password may change before the session starts; the session starts only if this is
+    # still the account's hash.
+    verified_hash: str
     # Set when the stored hash used old parameters: the new hash, to store with the session.
     upgraded_hash: str | None
 
@@ -167,14 +171,26 @@ async def verify_login(
     upgraded = None
     if auth.hasher.needs_rehash(credentials.password_hash):
         upgraded = await auth.hasher.hash(password)
-    return VerifiedLogin(account_id=credentials.account_id, upgraded_hash=upgraded)
+    return VerifiedLogin(
+        account_id=credentials.account_id,
+        verified_hash=credentials.password_hash,
+        upgraded_hash=upgraded,
+    )
 
 
 async def start_session(
     session: AsyncSession, auth: AuthComponents, verified: VerifiedLogin
 ) -> TokenPair:
-    account = await AccountRepository(session).get(verified.account_id)
-    if account is None:  # deleted between the check and now
+    """Start the session of a verified login -- unless the password changed since the check.
+
+    A password change ends every session; a login checked against the old password and started
+    after that change would outlive it (and store its upgraded hash of the old password over the
+    new one). The account row stays locked from this comparison to the commit, so a change
+    cannot slip in between either."""
+    account = await AccountRepository(session).get_for_update(verified.account_id)
+    # Gone (deleted since the check) or a different password now: the same answer as a wrong
+    # password, which is what the password now is.
+    if account is None or account.password_hash != verified.verified_hash:
         raise Unauthorized("The login or password is incorrect")
     if verified.upgraded_hash is not None:
         account.password_hash = verified.upgraded_hash
@@ -308,6 +324,10 @@ async def change_password(
     account.password_hash = change.new_hash
     account.password_changed_at = now
     account.updated_at = now
+    # Write the new hash before the sessions are ended: the write waits for (or makes wait) a
+    # login starting its session on the account's locked row, so every session that login
+    # starts is there to be ended below, and none starts on the old password afterwards.
+    await session.flush()
     await auth.outbox.add(
         session,
         new_event(PasswordChanged(user_id=account.id), producer=SERVICE, key=str(account.id)),
