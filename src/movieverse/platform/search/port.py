@@ -103,9 +103,9 @@ class Batch:
 # The points of a rebuild where live writes can come in (the writes' lock is free there):
 # "opened" (the fresh index exists and takes live writes; no batch pulled yet), "batch_pulled"
 # and "batch_written" (batch N yielded by the source; then loaded), "loaded" (the source is
-# exhausted; the swap is next) and "swapped" (the fresh index is live; the old one not yet gone).
-# "live": the new index serves reads, still inside the rebuild's error handling (a failure
-# there must not take the live index away); "swapped": the rebuild is done.
+# exhausted; the swap is next), "live" (the fresh index serves reads, still inside the rebuild's
+# error handling: a failure there must not take the live index away) and "swapped" (the
+# rebuild is done; the old index not yet gone).
 RebuildStep = Literal["opened", "batch_pulled", "batch_written", "loaded", "live", "swapped"]
 
 
