@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ipaddress
+import socket
 import ssl
 from collections.abc import Sequence
 from pathlib import Path
@@ -30,7 +31,7 @@ from movieverse.services.notifications.targets import (
 )
 from movieverse.services.notifications.worker import DeliveryWorker, webhook_transport
 from tests.services.notifications.conftest import Receiver, notifications_gateway
-from tests.support import Account, signed_up
+from tests.support import Account, eventually, signed_up
 
 # Public addresses a fake DNS answers: no test ever connects to one (the transport that would is
 # a recording stand-in wherever they appear).
@@ -414,3 +415,89 @@ async def test_the_services_worker_resolves_through_the_replaced_resolver(
         [delivery] = receiver.received
         assert delivery.headers["Host"] == f"hooks.example.test:{port}"
         assert [d["status"] for d in await _history(client, owner, hook_id)] == ["sent"]
+
+
+# A name that does not resolve now is retried; only the policy's refusals are final ----------------
+
+
+class FailingFirst:
+    """Fails the first lookup with ``error`` (a DNS server down, or a name not there yet), then
+    answers ``answer``."""
+
+    def __init__(self, error: OSError, answer: Sequence[str]) -> None:
+        self.error = error
+        self.answer = list(answer)
+        self.lookups = 0
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.lookups += 1
+        if self.lookups == 1:
+            raise self.error
+        return self.answer
+
+
+RESOLUTION_ERRORS = {
+    "temporary": socket.gaierror(socket.EAI_AGAIN, "Temporary failure in name resolution"),
+    "server-failure": socket.gaierror(socket.EAI_FAIL, "Non-recoverable failure in resolution"),
+    "no-such-name": socket.gaierror(socket.EAI_NONAME, "Name or service not known"),
+    "timed-out": TimeoutError("timed out"),
+}
+
+
+@pytest.mark.parametrize("error", RESOLUTION_ERRORS.values(), ids=RESOLUTION_ERRORS.keys())
+async def test_a_delivery_whose_name_does_not_resolve_is_retried(
+    tmp_path: Path, receiver: Receiver, error: OSError
+) -> None:
+    port = receiver.server.server_address[1]
+    async with notifications_gateway(tmp_path, run_worker=False) as (gateway, client):
+        owner, hook_id = await _webhook_and_notification(
+            gateway, client, f"http://hooks.example.test:{port}/in", "unresolved_owner"
+        )
+        resolve = FailingFirst(error, ["127.0.0.1"])
+        gateway.services["notifications"].state.ctx.state["webhook_resolver"] = resolve
+        worker = _service_worker(gateway)
+        assert await worker.tick() == 1
+        [waiting] = await _history(client, owner, hook_id)
+        assert waiting["status"] == "pending", waiting
+        assert waiting["attempts"] == 1
+        assert "hooks.example.test does not resolve" in waiting["last_error"]
+        assert receiver.received == []
+
+        async def retried() -> bool:  # once its back-off (0.05 s here) has passed
+            return await worker.tick() == 1
+
+        await eventually(retried)
+        [sent] = await _history(client, owner, hook_id)
+        assert (sent["status"], sent["attempts"]) == ("sent", 2)
+        assert resolve.lookups == 2
+        assert len(receiver.received) == 1
+        [hook] = (await client.get("/notifications/webhooks", headers=owner.headers)).json()
+        assert (hook["active"], hook["consecutive_failures"]) == (True, 0)
+
+
+async def test_registration_asks_to_retry_a_name_that_could_not_be_resolved_now(
+    tmp_path: Path,
+) -> None:
+    async with notifications_gateway(tmp_path, run_worker=False, webhook_private_targets=False) as (
+        gateway,
+        client,
+    ):
+        ctx = gateway.services["notifications"].state.ctx
+        owner = await signed_up(client, "retry_owner")
+
+        async def register() -> httpx.Response:
+            return await client.post(
+                "/notifications/webhooks",
+                json={"url": "https://hooks.example.test/in"},
+                headers=owner.headers,
+            )
+
+        ctx.state["webhook_resolver"] = FailingFirst(RESOLUTION_ERRORS["temporary"], [PUBLIC])
+        unavailable = await register()
+        assert unavailable.status_code == 503, unavailable.text
+        assert "could not be resolved just now" in unavailable.json()["detail"]
+        assert (await register()).status_code == 201  # the DNS server is back
+        ctx.state["webhook_resolver"] = FailingFirst(RESOLUTION_ERRORS["no-such-name"], [PUBLIC])
+        missing = await register()
+        assert missing.status_code == 400, missing.text
+        assert "hooks.example.test does not resolve" in missing.json()["detail"]

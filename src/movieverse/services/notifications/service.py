@@ -52,6 +52,7 @@ from movieverse.services.notifications.signing import new_secret
 from movieverse.services.notifications.targets import (
     Resolver,
     TargetRefused,
+    TargetUnresolved,
     forbidden_address,
     is_local_name,
     literal_address,
@@ -495,6 +496,12 @@ async def check_resolved_target(url: str, *, private_allowed: bool, resolve: Res
             await pin(url, resolve=resolve, private_allowed=False)
     except TargetRefused as refused:
         raise BadRequest(f"This webhook URL is refused: {refused}") from refused
+    except TargetUnresolved as unresolved:
+        if unresolved.definite:
+            raise BadRequest(f"This webhook URL is refused: {unresolved}") from unresolved
+        raise ServiceUnavailable(
+            f"The webhook's host name could not be resolved just now ({unresolved}); try again"
+        ) from unresolved
     except TimeoutError as exc:
         raise ServiceUnavailable("The webhook's host name could not be resolved in time") from exc
     return url

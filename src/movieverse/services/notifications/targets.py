@@ -50,7 +50,32 @@ _NOT_PUBLIC = tuple(
 
 
 class TargetRefused(Exception):
-    """A webhook URL that may not be delivered to here; the message says why."""
+    """A webhook URL that may not be delivered to here; the message says why. Final: asking
+    again gives the same answer (the URL itself, or the address policy, refuses it)."""
+
+
+class TargetUnresolved(Exception):
+    """A webhook's host name gave no address this time: the DNS server failed or timed out, or
+    the name has no address (yet). Not a refusal: DNS servers come back and names get fixed,
+    so a delivery tries again later. ``definite`` when the answer was "no such name" rather
+    than a failure to get an answer (registration refuses the first, and asks to retry the
+    second)."""
+
+    def __init__(self, message: str, *, definite: bool) -> None:
+        super().__init__(message)
+        self.definite = definite
+
+
+# getaddrinfo's answers that mean the name has no address, as opposed to "could not find out"
+# (EAI_AGAIN, EAI_FAIL, a timeout, a network error).
+_NO_SUCH_NAME = frozenset(
+    code for code in (socket.EAI_NONAME, getattr(socket, "EAI_NODATA", None)) if code is not None
+)
+
+
+def _unresolved(host: str, error: OSError) -> TargetUnresolved:
+    definite = isinstance(error, socket.gaierror) and error.errno in _NO_SUCH_NAME
+    return TargetUnresolved(f"{host} does not resolve ({error})", definite=definite)
 
 
 def forbidden_address(address: IPAddress) -> str | None:
@@ -145,7 +170,9 @@ class PinnedTarget:
 
 
 async def pin(url: str, *, resolve: Resolver, private_allowed: bool) -> PinnedTarget:
-    """Resolve the URL's host once and check every address; raises :class:`TargetRefused`."""
+    """Resolve the URL's host once and check every address. Raises :class:`TargetRefused`
+    (final) for a URL or an address the policy refuses, :class:`TargetUnresolved` (worth
+    another try) when the name gave no address."""
     parsed = parse(url)
     host = parsed.host
     if not private_allowed and is_local_name(host):
@@ -158,12 +185,12 @@ async def pin(url: str, *, resolve: Resolver, private_allowed: bool) -> PinnedTa
         try:
             answered = await resolve(parsed.raw_host.decode("ascii"), port)
         except OSError as exc:
-            raise TargetRefused(f"{host} does not resolve ({exc})") from exc
+            raise _unresolved(host, exc) from exc
         except ValueError as exc:  # a name the resolver cannot even encode: it never will
             raise TargetRefused(f"{host} is not a valid domain name") from exc
         addresses = tuple(a for a in (literal_address(text) for text in answered) if a)
         if not addresses:
-            raise TargetRefused(f"{host} resolves to no address")
+            raise TargetUnresolved(f"{host} resolves to no address", definite=True)
     if not private_allowed:
         for address in addresses:
             why = forbidden_address(address)

@@ -39,6 +39,7 @@ from movieverse.services.notifications.targets import (
     PinnedTarget,
     Resolver,
     TargetRefused,
+    TargetUnresolved,
     pin,
     system_resolver,
 )
@@ -60,7 +61,8 @@ class Outcome:
     ok: bool
     status_code: int | None = None
     error: str | None = None
-    # Retrying cannot help (the target is refused here): failed at once.
+    # Retrying cannot help (the URL or the address policy refuses the target): failed at once.
+    # A name that does not resolve now is no such case: it is retried as any other failure.
     final: bool = False
 
 
@@ -227,6 +229,8 @@ class DeliveryWorker:
         except TargetRefused as refused:
             log.warning("webhook_target_refused", webhook_id=str(webhook.id), reason=str(refused))
             return Outcome(ok=False, error=f"not sent: {refused}", final=True)
+        except TargetUnresolved as unresolved:  # DNS may answer next time: retried
+            return Outcome(ok=False, error=f"not sent: {unresolved}")
         body = orjson.dumps(
             {
                 "type": "notification.created",
