@@ -4,6 +4,7 @@ address they checked, with the registered name kept for Host, SNI and the certif
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ipaddress
 import socket
@@ -501,3 +502,59 @@ async def test_registration_asks_to_retry_a_name_that_could_not_be_resolved_now(
         missing = await register()
         assert missing.status_code == 400, missing.text
         assert "hooks.example.test does not resolve" in missing.json()["detail"]
+
+
+# Registration resolves the name before its transaction, not inside it --------------------------
+
+# Waits that only guard against a hang: what they wait for takes milliseconds.
+HANG_GUARD_SECONDS = 30
+
+
+class HeldResolver:
+    """A DNS server that answers only when the test lets it: says when it was asked, then waits
+    for ``release``."""
+
+    def __init__(self, answer: Sequence[str]) -> None:
+        self.answer = list(answer)
+        self.asked = asyncio.Event()
+        self.release = asyncio.Event()
+
+    async def __call__(self, host: str, port: int) -> list[str]:
+        self.asked.set()
+        await self.release.wait()
+        return self.answer
+
+
+async def test_a_slow_lookup_at_registration_holds_no_write_lock(tmp_path: Path) -> None:
+    """SQLite has one write lock: a registration that looked the name up inside its write
+    transaction held every other notifications write back for as long as DNS took (up to 5 s).
+    Here the lookup waits until the test lets it, and another write goes through meanwhile."""
+    async with notifications_gateway(tmp_path, run_worker=False, webhook_private_targets=False) as (
+        gateway,
+        client,
+    ):
+        owner, reader = await signed_up(client, "slow_dns_owner"), await signed_up(client, "reader")
+        held = HeldResolver([PUBLIC])
+        gateway.services["notifications"].state.ctx.state["webhook_resolver"] = held
+        registering = asyncio.create_task(
+            client.post(
+                "/notifications/webhooks",
+                json={"url": "https://slow.example.test/in"},
+                headers=owner.headers,
+            )
+        )
+        try:
+            await asyncio.wait_for(held.asked.wait(), HANG_GUARD_SECONDS)
+            # A write of the same database while the registration waits on DNS.
+            read_all = await asyncio.wait_for(
+                client.post("/notifications/read_all", headers=reader.headers),
+                HANG_GUARD_SECONDS,
+            )
+            assert read_all.status_code == 204, read_all.text
+            assert not registering.done()  # still waiting for its answer
+        finally:
+            held.release.set()
+        made = await asyncio.wait_for(registering, HANG_GUARD_SECONDS)
+        assert made.status_code == 201, made.text
+        [hook] = (await client.get("/notifications/webhooks", headers=owner.headers)).json()
+        assert hook["url"] == "https://slow.example.test/in"

@@ -132,13 +132,19 @@ async def broadcast(
     summary="Register a URL to be told of your notifications (signed; see the docs)",
     dependencies=[per_user("webhook")],
 )
-async def create_webhook(
-    body: WebhookCreate, user: CurrentUser, session: SessionDep, ctx: CtxDep
-) -> WebhookCreated:
-    return await service.create_webhook(
-        session, principal=user, data=body, private_allowed=ctx.state["private_webhooks"],
+async def create_webhook(body: WebhookCreate, user: CurrentUser, ctx: CtxDep) -> WebhookCreated:
+    # The checks (a DNS lookup among them) run before the unit of work opens: on SQLite a
+    # writing one holds the database's one write lock for as long as it is open.
+    url = await service.check_webhook(
+        principal=user, data=body, private_allowed=ctx.state["private_webhooks"],
         resolve=ctx.state["webhook_resolver"],
     )  # fmt: skip
+    async with ctx.db.unit_of_work() as session:
+        created = await service.create_webhook(session, principal=user, data=body, url=url)
+        # As the request's own unit of work does before it commits (platform/service.py): a
+        # session ended or an account deleted meanwhile writes nothing.
+        ctx.verifier.ensure_standing(user)
+    return created
 
 
 @router.get("/webhooks", summary="Your webhooks (an admin sees every one)")

@@ -520,13 +520,22 @@ def webhook_read(webhook: Webhook) -> WebhookRead:
     )
 
 
-async def create_webhook(
-    session: AsyncSession, *, principal: Principal, data: WebhookCreate, private_allowed: bool,
-    resolve: Resolver,
-) -> WebhookCreated:  # fmt: skip
+async def check_webhook(
+    *, principal: Principal, data: WebhookCreate, private_allowed: bool, resolve: Resolver
+) -> str:
+    """Everything registering a webhook asks before it writes: who may, and where to (a DNS
+    lookup of up to :data:`RESOLVE_SECONDS`). It takes no session: the caller runs it before
+    its unit of work opens, so a slow DNS server never holds the database's write lock.
+    Returns the URL to store."""
     if data.all_users and not principal.is_admin:
         raise Forbidden("Only an admin may register a webhook for every user's notifications")
-    url = await check_resolved_target(data.url, private_allowed=private_allowed, resolve=resolve)
+    return await check_resolved_target(data.url, private_allowed=private_allowed, resolve=resolve)
+
+
+async def create_webhook(
+    session: AsyncSession, *, principal: Principal, data: WebhookCreate, url: str
+) -> WebhookCreated:
+    """Store a webhook whose ``url`` :func:`check_webhook` accepted."""
     webhook = Webhook(
         id=new_uuid7(), owner_id=principal.user_id, all_users=data.all_users,
         url=url, secret=new_secret(),
