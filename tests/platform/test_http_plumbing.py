@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import logging
@@ -17,6 +18,8 @@ from movieverse.platform.observability import configure_logging
 from movieverse.platform.service import add_readiness_probe, build_service_app
 from tests.platform import toy_service
 from tests.platform.toy_service import toy_client, toy_settings
+
+HANG_GUARD_SECONDS = 30
 
 _settings = toy_settings
 
@@ -141,6 +144,33 @@ async def test_streamed_oversized_body_is_413(toy: httpx.AsyncClient) -> None:
     )
     assert response.status_code == 413
     assert (await toy.get("/toy/notes/count")).json() == {"count": 0}
+
+
+@pytest.mark.parametrize("content_type", ["application/json", "text/plain"])
+async def test_a_body_that_trickles_past_the_deadline_is_408(
+    tmp_path: Path, content_type: str
+) -> None:
+    """A client sending its body byte by byte would hold an admission slot for as long as it
+    liked: the whole body must arrive within the deadline."""
+    never = asyncio.Event()
+
+    async def trickle() -> AsyncIterator[bytes]:
+        yield b'{"text": "'
+        await asyncio.wait_for(never.wait(), HANG_GUARD_SECONDS)  # the rest never comes
+        yield b'"}'
+
+    settings = toy_settings(tmp_path, request_body_timeout_seconds=0.2)
+    async with toy_client(settings) as client:
+        response = await asyncio.wait_for(
+            client.post("/toy/notes", content=trickle(), headers={"content-type": content_type}),
+            HANG_GUARD_SECONDS,
+        )
+        assert response.status_code == 408
+        assert response.headers["content-type"] == "application/problem+json"
+        assert "did not arrive within 0.2 s" in response.json()["detail"]
+        assert (await client.get("/toy/notes/count")).json() == {"count": 0}
+        # A body sent at once is unaffected by so short a deadline, and streams still work.
+        assert (await client.post("/toy/notes", json={"text": "quick"})).status_code == 201
 
 
 async def test_a_refused_write_leaves_no_row_and_no_event(

@@ -164,6 +164,9 @@ def create_gateway(
         return metrics_response()
 
     edge.add_middleware(
-        RequestContextMiddleware, service="gateway", max_body_bytes=settings.max_body_bytes
+        RequestContextMiddleware,
+        service="gateway",
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_seconds=settings.request_body_timeout_seconds,
     )
     return Gateway(edge, services, RouteTable(), settings=settings)

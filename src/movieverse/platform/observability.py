@@ -10,6 +10,7 @@ still carries the request id.
 
 from __future__ import annotations
 
+import asyncio
 import io
 import logging
 import re
@@ -211,11 +212,64 @@ class BodyTooLarge(StarletteHTTPException):
         super().__init__(413, f"The request body exceeds the limit of {limit} bytes.")
 
 
+class BodyTimeout(StarletteHTTPException):
+    """Raised from ``receive`` when the body has not arrived whole within the deadline."""
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(408, _body_timeout_detail(seconds))
+
+
+def _body_timeout_detail(seconds: float) -> str:
+    return f"The request body did not arrive within {seconds:g} s."
+
+
+class LimitedBody:
+    """The app's ``receive``: the body may be at most ``max_bytes`` and must arrive whole within
+    ``timeout_seconds`` of its first read. Once it has, reads (a streaming answer waiting for
+    the disconnect) pass through with no deadline."""
+
+    def __init__(self, receive: Receive, *, max_bytes: int, timeout_seconds: float) -> None:
+        self._receive = receive
+        self._max_bytes = max_bytes
+        self._timeout = timeout_seconds
+        self._received = 0
+        self._deadline: float | None = None
+        self._complete = False
+
+    async def __call__(self) -> Message:
+        if self._complete:
+            return await self._receive()
+        now = time.monotonic()
+        if self._deadline is None:
+            self._deadline = now + self._timeout
+        try:
+            async with asyncio.timeout(max(self._deadline - now, 0)):
+                message = await self._receive()
+        except TimeoutError:
+            raise BodyTimeout(self._timeout) from None
+        if message["type"] == "http.request":
+            self._received += len(message.get("body", b""))
+            if self._received > self._max_bytes:
+                raise BodyTooLarge(self._max_bytes)
+            self._complete = not message.get("more_body", False)
+        else:
+            self._complete = True
+        return message
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, service: str, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        service: str,
+        max_body_bytes: int,
+        body_timeout_seconds: float = 30.0,
+    ) -> None:
         self.app = app
         self.service = service
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_seconds = body_timeout_seconds
         self.log = structlog.get_logger("movieverse.access")
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -236,16 +290,9 @@ class RequestContextMiddleware:
             self._finish(scope, status, started)
             return
 
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise BodyTooLarge(self.max_body_bytes)
-            return message
+        limited_receive = LimitedBody(
+            receive, max_bytes=self.max_body_bytes, timeout_seconds=self.body_timeout_seconds
+        )
 
         async def send_with_id(message: Message) -> None:
             nonlocal status, response_started
@@ -270,6 +317,11 @@ class RequestContextMiddleware:
             status = 413
             if not response_started:
                 await self._send_problem(send, scope, request_id, 413, self._too_large_detail())
+        except BodyTimeout:
+            status = 408
+            if not response_started:
+                detail = _body_timeout_detail(self.body_timeout_seconds)
+                await self._send_problem(send, scope, request_id, 408, detail)
         except Exception:
             status = 500
             self.log.exception("unhandled_error", path=scope.get("path"))

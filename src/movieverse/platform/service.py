@@ -414,7 +414,10 @@ def build_service_app(
     app.include_router(operations_router())
     app.include_router(docs_router(title=f"MovieVerse {definition.title} API"))
     app.add_middleware(
-        RequestContextMiddleware, service=definition.name, max_body_bytes=settings.max_body_bytes
+        RequestContextMiddleware,
+        service=definition.name,
+        max_body_bytes=settings.max_body_bytes,
+        body_timeout_seconds=settings.request_body_timeout_seconds,
     )
     if shared is None and settings.max_in_flight_requests > 0:
         # A service with a runtime of its own is its process's outermost app (`serve NAME`):

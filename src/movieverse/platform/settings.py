@@ -170,6 +170,11 @@ class PlatformSettings(BaseSettings):
     erasure_grace_seconds: float = Field(default=60.0, gt=0, le=86_400)
 
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024)
+    # A request's whole body must arrive within this (from its first read); past it, 408. A
+    # client trickling a body byte by byte would otherwise hold an admission slot for as long
+    # as it likes. 30 s is ~35 KB/s for the largest body; a buffering edge proxy (nginx's
+    # default) shields the servers from slow uploads altogether.
+    request_body_timeout_seconds: float = Field(default=30.0, gt=0, le=3600)
     # Admission control (platform/admission.py): past this many requests in flight, a process
     # answers 503 with Retry-After at once instead of queueing them; 0 disables. Health,
     # readiness and metrics are exempt, and in-process service-to-service calls never count.
