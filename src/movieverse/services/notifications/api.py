@@ -5,14 +5,25 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 from uuid import UUID
 
+import jwt
+import orjson
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from movieverse.platform.errors import Unauthorized
 from movieverse.platform.ratelimit import per_user
-from movieverse.platform.security import AdminUser, CurrentUser, Principal
+from movieverse.platform.revocation import TOKEN_LEEWAY_SECONDS
+from movieverse.platform.security import (
+    AdminUser,
+    CurrentUser,
+    Principal,
+    TokenVerifier,
+    bearer_token,
+)
 from movieverse.platform.service import CtxDep, ServiceContext, SessionDep
 from movieverse.services.notifications import service
 from movieverse.services.notifications.repository import NotificationsRepository
@@ -35,6 +46,11 @@ NO_CONTENT = status.HTTP_204_NO_CONTENT
 # comment this often, so proxies do not close an idle connection.
 STREAM_POLL_SECONDS = 5.0
 STREAM_PING_SECONDS = 15
+# An open stream asks this often whether its caller may still have it -- the session not ended
+# (logout, logout-all, a password change), the account not deleted, the access token not expired
+# -- and ends within this of the answer turning to no. Asking costs two dict lookups and a clock
+# read; the database is asked only when woken or every STREAM_POLL_SECONDS.
+STREAM_STANDING_SECONDS = 0.5
 
 
 def _own(ctx: ServiceContext) -> NotificationsSettings:
@@ -73,7 +89,9 @@ async def read_all(user: CurrentUser, session: SessionDep) -> Response:
     "/stream",
     summary="A live stream of your notifications (Server-Sent Events)",
     description="Each event's id is its position: reconnect with `Last-Event-ID` to get what "
-    "you missed.",
+    'you missed. The stream ends with an `end` event (`data`: `{"reason": ...}`) when the '
+    "access token expires, the session ends or the account is deleted: refresh or sign in, then "
+    "reconnect.",
     response_class=EventSourceResponse,
 )
 async def stream(
@@ -83,37 +101,76 @@ async def stream(
     last_event_id: Annotated[str | None, Header(alias="Last-Event-ID", max_length=20)] = None,
 ) -> EventSourceResponse:
     after = int(last_event_id) if last_event_id and last_event_id.isdigit() else None
+    caller = _Caller(user, expires_at=_token_expiry(request))
     return EventSourceResponse(
-        _events(request, ctx, user, after), ping=STREAM_PING_SECONDS, send_timeout=30
+        _events(request, ctx, caller, after), ping=STREAM_PING_SECONDS, send_timeout=30
     )
 
 
+@dataclass(frozen=True)
+class _Caller:
+    """Who opened a stream, and until when their access token lets them keep it."""
+
+    principal: Principal
+    expires_at: float  # Unix time, the token's ``exp``
+
+    def refusal(self, verifier: TokenVerifier, now: float) -> str | None:
+        """Why the stream must end now, or None: what a request with the same token would be
+        refused for (expiry with the verifier's leeway, then the revocation list)."""
+        if now >= self.expires_at + TOKEN_LEEWAY_SECONDS:
+            return "The access token has expired"
+        try:
+            verifier.ensure_standing(self.principal)
+        except Unauthorized as refused:
+            return str(refused)
+        return None
+
+
+def _token_expiry(request: Request) -> float:
+    # CurrentUser has just verified this very token (signature, issuer, audience, expiry), so
+    # its claims are only read here; the verifier keeps no expiry on the principal.
+    claims = jwt.decode(bearer_token(request), options={"verify_signature": False})
+    return float(claims["exp"])
+
+
 async def _events(
-    request: Request, ctx: ServiceContext, user: Principal, after: int | None
+    request: Request, ctx: ServiceContext, caller: _Caller, after: int | None
 ) -> AsyncIterator[ServerSentEvent]:
     hub: StreamHub = ctx.state["stream_hub"]
-    woken = hub.listen(user.user_id)
+    user_id = caller.principal.user_id
+    woken = hub.listen(user_id)
+    loop = asyncio.get_running_loop()
     try:
         if after is None:
             # A first connection starts from now; a resumed one from where it left off.
             async with ctx.db.unit_of_work(write=False) as session:
-                after = await NotificationsRepository(session).latest_seq(user.user_id)
+                after = await NotificationsRepository(session).latest_seq(user_id)
+        next_poll, more = 0.0, False
         while not await request.is_disconnected():
-            woken.clear()
-            async with ctx.db.unit_of_work(write=False) as session:
-                fresh = await NotificationsRepository(session).since(
-                    user.user_id, after=after, limit=100
-                )
-            for notification in fresh:
-                body = service.notification_read(notification).model_dump_json()
-                yield ServerSentEvent(data=body, event="notification", id=str(notification.seq))
-                after = notification.seq
-            if len(fresh) == 100:
-                continue  # more waiting
+            # Asked before anything is sent: a token checked only when the stream opened would
+            # keep it going after a logout, a password change or the account's deletion.
+            refusal = caller.refusal(ctx.verifier, hub.clock())
+            if refusal is not None:
+                yield ServerSentEvent(data=orjson.dumps({"reason": refusal}).decode(), event="end")
+                return
+            if more or woken.is_set() or loop.time() >= next_poll:
+                woken.clear()
+                next_poll = loop.time() + STREAM_POLL_SECONDS
+                async with ctx.db.unit_of_work(write=False) as session:
+                    fresh = await NotificationsRepository(session).since(
+                        user_id, after=after, limit=100
+                    )
+                for notification in fresh:
+                    body = service.notification_read(notification).model_dump_json()
+                    yield ServerSentEvent(data=body, event="notification", id=str(notification.seq))
+                    after = notification.seq
+                more = len(fresh) == 100
+                if more:
+                    continue  # more waiting
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(woken.wait(), timeout=STREAM_POLL_SECONDS)
+                await asyncio.wait_for(woken.wait(), timeout=STREAM_STANDING_SECONDS)
     finally:
-        hub.leave(user.user_id, woken)
+        hub.leave(user_id, woken)
 
 
 @router.post("/broadcasts", status_code=status.HTTP_201_CREATED, summary="Tell everyone (admin)")

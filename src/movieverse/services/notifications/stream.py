@@ -7,13 +7,18 @@ worker) are found by the stream's own poll a few seconds later, at worst.
 from __future__ import annotations
 
 import asyncio
+import time
 from collections import defaultdict
+from collections.abc import Callable
 from uuid import UUID
 
 
 class StreamHub:
     def __init__(self) -> None:
         self._listeners: dict[UUID, set[asyncio.Event]] = defaultdict(set)
+        # The clock (Unix time) streams measure their access token's expiry by: tests move it
+        # instead of waiting for a token to run out.
+        self.clock: Callable[[], float] = time.time
 
     def listen(self, user_id: UUID) -> asyncio.Event:
         event = asyncio.Event()
