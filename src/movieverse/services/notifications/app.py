@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.erasure import erasure_ledger
+from movieverse.platform.erasure import ErasureLedger, erasure_ledger
 from movieverse.platform.events.bus import Subscription
 from movieverse.platform.events.envelope import Event
 from movieverse.platform.http import ServiceClient, service_client
@@ -81,7 +81,7 @@ def _catalog_lookup(
     return lookup
 
 
-def make_worker(ctx: ServiceContext, hub: StreamHub) -> DeliveryWorker:
+def make_worker(ctx: ServiceContext, hub: StreamHub, erasures: ErasureLedger) -> DeliveryWorker:
     own = ctx.settings
     assert isinstance(own, NotificationsSettings)
     private = own.webhook_private_targets
@@ -98,6 +98,7 @@ def make_worker(ctx: ServiceContext, hub: StreamHub) -> DeliveryWorker:
         outbox=ctx.outbox,
         email_enabled=own.smtp_url is not None,
         wake=wake,
+        is_erased=erasures.is_erased,
         repeat_window=timedelta(seconds=own.dedup_window_seconds),
     )
     ctx.state["outlets"] = outlets
@@ -123,7 +124,15 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     assert isinstance(own, NotificationsSettings)
     hub = StreamHub()
     ctx.state["stream_hub"] = hub
-    worker = make_worker(ctx, hub)
+    # Erases a deleted user's data on the event, and once more after the grace period; every
+    # handler that makes a row of a user asks it first (service.IsErased).
+    erasures = erasure_ledger(
+        ctx,
+        stack,
+        table=erased_users,
+        erase=lambda session, user_id: service.forget_user(session, user_id=user_id),
+    )
+    worker = make_worker(ctx, hub, erasures)
     stack.push_async_callback(worker.close)
     catalog = service_client("movies", local_apps=ctx.shared.local_apps)
     if catalog is not None:
@@ -134,22 +143,16 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     async def on_account(session: AsyncSession, event: Event) -> None:
         account = AccountRegistered.model_validate(event.payload)
         await service.remember_account(
-            session, user_id=account.user_id, username=account.username, email=account.email
-        )
+            session, user_id=account.user_id, username=account.username, email=account.email,
+            is_erased=erasures.is_erased,
+        )  # fmt: skip
 
     async def on_preferences(session: AsyncSession, event: Event) -> None:
         changed = PreferencesChanged.model_validate(event.payload)
         await service.remember_settings(
-            session, user_id=changed.user_id, settings=changed.notifications
-        )
-
-    # Erases a deleted user's data on the event, and once more after the grace period.
-    erasures = erasure_ledger(
-        ctx,
-        stack,
-        table=erased_users,
-        erase=lambda session, user_id: service.forget_user(session, user_id=user_id),
-    )
+            session, user_id=changed.user_id, settings=changed.notifications,
+            is_erased=erasures.is_erased,
+        )  # fmt: skip
 
     async def on_user_deleted(session: AsyncSession, event: Event) -> None:
         await erasures.erase(session, UserDeleted.model_validate(event.payload).user_id)
@@ -158,7 +161,7 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
         change = ListChanged.model_validate(event.payload)
         await service.on_list_changed(
             session, user_id=change.user_id, list_name=change.list, movie_id=change.movie_id,
-            added=change.action == "added", lookup=lookup,
+            added=change.action == "added", lookup=lookup, is_erased=erasures.is_erased,
         )  # fmt: skip
 
     async def on_liked(session: AsyncSession, event: Event) -> None:

@@ -9,7 +9,7 @@ worker in the same transaction.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -83,16 +83,24 @@ TOPIC = {
 }
 
 
+# Whether a user's account was deleted and their data here erased: the erasure ledger's answer
+# (platform/erasure.py), asked in the caller's transaction. Consumer groups handle events each at
+# their own pace, so an event of a user can be handled after both erasure passes; whatever would
+# make a row of that user asks this first, or the late event brings their data back for good.
+IsErased = Callable[[AsyncSession, UUID], Awaitable[bool]]
+
+
 @dataclass
 class Outlets:
     """What notify needs beyond the session: the outbox, whether email can be sent at all,
-    whom to wake after the commit (live streams, the worker), how long a repeated action tells
-    its recipient nothing new, and the clock that window is measured by (tests move it instead
-    of waiting)."""
+    whom to wake after the commit (live streams, the worker), whether a user was erased, how
+    long a repeated action tells its recipient nothing new, and the clock that window is
+    measured by (tests move it instead of waiting)."""
 
     outbox: Outbox
     email_enabled: bool
     wake: Callable[[set[UUID]], None]
+    is_erased: IsErased
     repeat_window: timedelta = timedelta(hours=24)
     clock: Callable[[], datetime] = utcnow
 
@@ -128,6 +136,10 @@ async def notify(
     it, or None."""
     repo = NotificationsRepository(session)
     recipient = await repo.recipient(user_id)
+    # Erasure removes the recipient row and nothing makes it again (remember_*), so only a user
+    # without one costs the ledger a question.
+    if recipient is None and await outlets.is_erased(session, user_id):
+        return None
     if not setting(recipient, TOPIC[kind]):
         return None
     if await repo.notification_by_key(user_id, dedupe_key) is not None:
@@ -143,13 +155,8 @@ async def notify(
     in_app = setting(recipient, "in_app")
     if not (in_app or email or webhooks):
         return None
-    if repeat is not None:
-        told_at = outlets.clock()
-        if not await repo.claim_repeat(
-            user_id=user_id, kind=kind.value, actor_id=repeat.actor_id, subject=repeat.subject,
-            now=told_at, told_before=told_at - outlets.repeat_window,
-        ):  # fmt: skip
-            return None
+    if repeat is not None and not await _news(session, outlets, user_id, kind, repeat):
+        return None
     notification = Notification(
         id=new_uuid7(), user_id=user_id, kind=kind, title=title[:300], body=body, data=data,
         dedupe_key=dedupe_key[:120], in_app=in_app, created_at=now,
@@ -178,6 +185,21 @@ async def notify(
 
     after_commit(session, wake)
     return notification
+
+
+async def _news(
+    session: AsyncSession, outlets: Outlets, user_id: UUID, kind: Kind, repeat: Repeat
+) -> bool:
+    """Whether a repeatable action tells its recipient something new (claiming the window if
+    so). Not if its actor's account was erased: their action is gone, and the repeat mark would
+    be a row of theirs."""
+    if await outlets.is_erased(session, repeat.actor_id):
+        return False
+    told_at = outlets.clock()
+    return await NotificationsRepository(session).claim_repeat(
+        user_id=user_id, kind=kind.value, actor_id=repeat.actor_id, subject=repeat.subject,
+        now=told_at, told_before=told_at - outlets.repeat_window,
+    )  # fmt: skip
 
 
 # What other services' events make ----------------------------------------------------------------
@@ -270,7 +292,7 @@ async def send_digest(session: AsyncSession, outlets: Outlets, *, user_id: UUID)
 
 async def on_list_changed(
     session: AsyncSession, *, user_id: UUID, list_name: str, movie_id: int, added: bool,
-    lookup: Callable[[int], Any],
+    lookup: Callable[[int], Any], is_erased: IsErased,
 ) -> None:  # fmt: skip
     """Keep the watchlist copy; a newly watched movie's release date is learnt from the catalog
     (``lookup``) so its release can be told."""
@@ -283,6 +305,8 @@ async def on_list_changed(
             await session.delete(current)
         return
     if current is None:
+        if await is_erased(session, user_id):
+            return
         session.add(Watch(user_id=user_id, movie_id=movie_id))
     if await repo.movie(movie_id) is None:
         found = await lookup(movie_id)
@@ -366,10 +390,12 @@ async def broadcast(
 
 
 async def remember_account(
-    session: AsyncSession, *, user_id: UUID, username: str, email: str | None
+    session: AsyncSession, *, user_id: UUID, username: str, email: str | None, is_erased: IsErased
 ) -> None:
     recipient = await NotificationsRepository(session).recipient(user_id)
     if recipient is None:
+        if await is_erased(session, user_id):
+            return
         session.add(
             Recipient(
                 user_id=user_id,
@@ -386,10 +412,12 @@ async def remember_account(
 
 
 async def remember_settings(
-    session: AsyncSession, *, user_id: UUID, settings: dict[str, bool]
+    session: AsyncSession, *, user_id: UUID, settings: dict[str, bool], is_erased: IsErased
 ) -> None:
     recipient = await NotificationsRepository(session).recipient(user_id)
     if recipient is None:
+        if await is_erased(session, user_id):
+            return
         recipient = Recipient(user_id=user_id, settings={}, updated_at=utcnow())
         session.add(recipient)
     recipient.settings = dict(settings)
