@@ -18,7 +18,11 @@ from movieverse.platform.db import after_commit, utcnow
 from movieverse.platform.errors import Conflict, Unauthorized, ValidationFailed
 from movieverse.platform.events.envelope import new_event
 from movieverse.platform.events.outbox import Outbox
-from movieverse.platform.revocation import Revocations, session_revocations
+from movieverse.platform.revocation import (
+    TOKEN_LEEWAY_SECONDS,
+    Revocations,
+    session_revocations,
+)
 from movieverse.platform.security import PasswordHasher, Principal
 from movieverse.services.auth import policy
 from movieverse.services.auth.events import PasswordChanged, SessionsRevoked, UserRegistered
@@ -35,6 +39,11 @@ from movieverse.services.auth.tokens import (
 )
 
 log = structlog.get_logger("movieverse.auth")
+
+# An access token is accepted for its lifetime plus the verifiers' leeway, and the clocks of the
+# process that issued it, the one that verifies it and the one that ends its session can differ:
+# a session that issued a token within the lifetime plus this margin may still have one valid.
+LIVE_TOKEN_MARGIN = timedelta(seconds=TOKEN_LEEWAY_SECONDS + 60)
 
 
 @dataclass(frozen=True)
@@ -260,9 +269,18 @@ async def logout_all(session: AsyncSession, auth: AuthComponents, *, principal: 
 async def _end_every_session(
     session: AsyncSession, auth: AuthComponents, *, user_id: uuid.UUID, reason: str
 ) -> None:
-    families = await auth.tokens.live_families(session, user_id)
+    """End every session of the account: no refresh token of any works again, and the access
+    tokens still valid are refused everywhere.
+
+    Only sessions that issued a token lately can have a valid access token, so only those are
+    named in the revocation (an event every process applies): an account that signed in 100,000
+    times without logging out must not send 100,000 ids. The rest are ended in the token store,
+    which is all they need. The revocation comes first so that a refresh under way meanwhile is
+    either refused or listed (RefreshTokenStore.families_issued_since)."""
     await auth.tokens.revoke_account(session, user_id, reason=reason)
-    await _end_sessions(session, auth, user_id=user_id, session_ids=families, reason=reason)
+    since = utcnow() - auth.issuer.ttl - LIVE_TOKEN_MARGIN
+    families = await auth.tokens.families_issued_since(session, user_id, since=since)
+    await _end_sessions(session, auth, user_id=user_id, session_ids=sorted(families), reason=reason)
 
 
 async def _end_sessions(

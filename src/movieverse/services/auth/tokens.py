@@ -13,6 +13,7 @@ import hashlib
 import json
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
@@ -26,6 +27,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.db import utcnow
+from movieverse.platform.revocation import MAX_ACCESS_TOKEN_SECONDS
 from movieverse.platform.security import ACCESS_TOKEN_TYPE, hs256_secret
 from movieverse.platform.service_tokens import service_claims
 from movieverse.platform.settings import ConfigurationError, PlatformSettings
@@ -183,18 +185,31 @@ class RefreshTokenStore(Protocol):
 
     async def family_of(self, session: AsyncSession, token: str) -> str | None: ...
 
-    async def live_families(self, session: AsyncSession, account_id: UUID) -> list[str]:
-        """The account's sessions that have not been ended."""
+    async def families_issued_since(
+        self, session: AsyncSession, account_id: UUID, *, since: datetime
+    ) -> list[str]:
+        """The account's sessions that issued a token at or after ``since``, ended or not: those
+        whose access tokens may still be valid.
+
+        Called after :meth:`revoke_account` in the same unit of work, it also names a session
+        whose refresh was under way meanwhile: that refresh either saw the session ended and
+        issued nothing, or issued before the revocation took effect and is listed here."""
         ...
+
+
+Clock = Callable[[], datetime]
 
 
 class SqlRefreshTokenStore:
     """Tokens in auth's own database, written in the caller's transaction."""
 
+    def __init__(self, *, clock: Clock = utcnow) -> None:
+        self._now = clock
+
     async def start_family(
         self, session: AsyncSession, *, account_id: UUID, family_id: str
     ) -> None:
-        session.add(RefreshFamily(id=family_id, account_id=account_id, created_at=utcnow()))
+        session.add(RefreshFamily(id=family_id, account_id=account_id, created_at=self._now()))
         await session.flush()
 
     async def issue(
@@ -211,7 +226,7 @@ class SqlRefreshTokenStore:
                 token_hash=hash_token(token),
                 family_id=family_id,
                 account_id=account_id,
-                issued_at=utcnow(),
+                issued_at=self._now(),
                 expires_at=expires_at,
             )
         )
@@ -219,7 +234,7 @@ class SqlRefreshTokenStore:
 
     async def consume(self, session: AsyncSession, token: str) -> ConsumeResult:
         digest = hash_token(token)
-        now = utcnow()
+        now = self._now()
         # The conditional update is the atomic "spend": of two concurrent uses one wins.
         spent = await session.execute(
             update(RefreshToken)
@@ -231,6 +246,13 @@ class SqlRefreshTokenStore:
                 select(RefreshToken, RefreshFamily)
                 .join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
                 .where(RefreshToken.token_hash == digest)
+                # The family row stays locked until this rotation commits (the token row is
+                # already, by the update): an ending of the session waits for it and then finds
+                # its new token (families_issued_since), or ends the session first and this
+                # rotation sees it ended. (SQLite has no row locks and needs none: its writing
+                # transactions run one at a time.)
+                .with_for_update()
+                .execution_options(populate_existing=True)
             )
         ).first()
         if row is None:
@@ -251,14 +273,14 @@ class SqlRefreshTokenStore:
         await session.execute(
             update(RefreshFamily)
             .where(RefreshFamily.id == family_id, RefreshFamily.revoked_at.is_(None))
-            .values(revoked_at=utcnow(), revoked_reason=reason)
+            .values(revoked_at=self._now(), revoked_reason=reason)
         )
 
     async def revoke_account(self, session: AsyncSession, account_id: UUID, *, reason: str) -> None:
         await session.execute(
             update(RefreshFamily)
             .where(RefreshFamily.account_id == account_id, RefreshFamily.revoked_at.is_(None))
-            .values(revoked_at=utcnow(), revoked_reason=reason)
+            .values(revoked_at=self._now(), revoked_reason=reason)
         )
 
     async def family_of(self, session: AsyncSession, token: str) -> str | None:
@@ -267,11 +289,13 @@ class SqlRefreshTokenStore:
         )
         return found.scalar_one_or_none()
 
-    async def live_families(self, session: AsyncSession, account_id: UUID) -> list[str]:
+    async def families_issued_since(
+        self, session: AsyncSession, account_id: UUID, *, since: datetime
+    ) -> list[str]:
         found = await session.execute(
-            select(RefreshFamily.id).where(
-                RefreshFamily.account_id == account_id, RefreshFamily.revoked_at.is_(None)
-            )
+            select(RefreshToken.family_id)
+            .where(RefreshToken.account_id == account_id, RefreshToken.issued_at >= since)
+            .distinct()
         )
         return list(found.scalars())
 
@@ -286,8 +310,12 @@ def _outcome(*, spent_now: bool, family_revoked: bool, expired: bool) -> Consume
     return Consumed.OK
 
 
-# Spend a token atomically. KEYS[1]: the token's hash key. ARGV[1]: the key prefix.
-# Returns {outcome, account, family}. A spent token revokes its family (theft detection).
+# Spend a token atomically. KEYS[1]: the token's hash key. ARGV[1]: the key prefix; ARGV[2]: now
+# (Unix time); ARGV[3]: how long the record of issues is kept (seconds). Returns {outcome,
+# account, family}. A spent token revokes its family (theft detection). A successful spend
+# records, in the same step as its check that the family is not revoked, that the family issues
+# a token now: a revocation either comes first and is seen here, or comes after and finds the
+# record (families_issued_since).
 _CONSUME_SCRIPT = """
 local fields = redis.call('HMGET', KEYS[1], 'account', 'family', 'used')
 local account, family, used = fields[1], fields[2], fields[3]
@@ -300,6 +328,9 @@ if used then
 end
 redis.call('HSET', KEYS[1], 'used', '1')
 if redis.call('HGET', family_key, 'revoked') ~= '0' then return {'revoked', account, family} end
+local issued_key = ARGV[1] .. 'rt-account-issued:' .. account
+redis.call('ZADD', issued_key, ARGV[2], family)
+redis.call('EXPIRE', issued_key, ARGV[3])
 return {'ok', account, family}
 """
 
@@ -311,10 +342,17 @@ class RedisRefreshTokenStore:
     request at worst leaves an unused token that expires.
     """
 
-    def __init__(self, client: Redis, *, prefix: str, max_ttl_seconds: int) -> None:
+    def __init__(
+        self, client: Redis, *, prefix: str, max_ttl_seconds: int, clock: Clock = utcnow
+    ) -> None:
         self._redis = client
         self._prefix = prefix
         self._max_ttl = max_ttl_seconds
+        # How long the record of a family's last issue is kept: while its refresh tokens may
+        # live, and in any case while the longest access token may (the refresh token lifetime
+        # can be set shorter than the access token's), with an hour to spare for clock skew.
+        self._issued_horizon = max(max_ttl_seconds, MAX_ACCESS_TOKEN_SECONDS + 3600)
+        self._now = clock
         self._consume = client.register_script(_CONSUME_SCRIPT)
 
     def _token_key(self, digest: str) -> str:
@@ -326,9 +364,15 @@ class RedisRefreshTokenStore:
     def _account_key(self, account_id: UUID) -> str:
         return f"{self._prefix}rt-account:{account_id}"
 
+    def _issued_key(self, account_id: UUID) -> str:
+        """The account's families scored by when each last issued a token (Unix time)."""
+        return f"{self._prefix}rt-account-issued:{account_id}"
+
     async def start_family(
         self, session: AsyncSession, *, account_id: UUID, family_id: str
     ) -> None:
+        now = self._now().timestamp()
+        issued = self._issued_key(account_id)
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.hset(
                 self._family_key(family_id), mapping={"account": str(account_id), "revoked": "0"}
@@ -336,6 +380,10 @@ class RedisRefreshTokenStore:
             pipe.expire(self._family_key(family_id), self._max_ttl)
             pipe.sadd(self._account_key(account_id), family_id)
             pipe.expire(self._account_key(account_id), self._max_ttl)
+            pipe.zadd(issued, {family_id: now})
+            # A family that issued nothing for so long holds no live token: forget it.
+            pipe.zremrangebyscore(issued, "-inf", f"({now - self._issued_horizon}")
+            pipe.expire(issued, self._issued_horizon)
             await pipe.execute()
 
     async def issue(
@@ -355,11 +403,14 @@ class RedisRefreshTokenStore:
             # A family lives as long as its newest token.
             pipe.expire(self._family_key(family_id), self._max_ttl)
             pipe.expire(self._account_key(account_id), self._max_ttl)
+            pipe.zadd(self._issued_key(account_id), {family_id: self._now().timestamp()})
+            pipe.expire(self._issued_key(account_id), self._issued_horizon)
             await pipe.execute()
 
     async def consume(self, session: AsyncSession, token: str) -> ConsumeResult:
         outcome, account, family = await self._consume(
-            keys=[self._token_key(hash_token(token))], args=[self._prefix]
+            keys=[self._token_key(hash_token(token))],
+            args=[self._prefix, self._now().timestamp(), self._issued_horizon],
         )
         result = Consumed(outcome.decode() if isinstance(outcome, bytes) else outcome)
         if result is Consumed.INVALID:
@@ -385,10 +436,10 @@ class RedisRefreshTokenStore:
             return None
         return family.decode() if isinstance(family, bytes) else str(family)
 
-    async def live_families(self, session: AsyncSession, account_id: UUID) -> list[str]:
-        live = []
-        for family in await self._redis.smembers(self._account_key(account_id)):
-            name = family.decode() if isinstance(family, bytes) else str(family)
-            if await self._redis.hget(self._family_key(name), "revoked") in (b"0", "0"):
-                live.append(name)
-        return live
+    async def families_issued_since(
+        self, session: AsyncSession, account_id: UUID, *, since: datetime
+    ) -> list[str]:
+        found = await self._redis.zrangebyscore(
+            self._issued_key(account_id), since.timestamp(), "+inf"
+        )
+        return [f.decode() if isinstance(f, bytes) else str(f) for f in found]
