@@ -155,3 +155,30 @@ async def test_a_login_held_across_a_password_change_is_refused(
     assert response.status_code == 401, response.text
     assert response.headers["content-type"] == "application/problem+json"
     assert response.json()["detail"] == WRONG_LOGIN
+
+
+async def test_of_two_changes_checked_against_the_same_password_only_the_first_applies(
+    gateway: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """The owner changes the password to lock out someone who knows it, who changes it at the
+    same moment: the change that commits second proved a password that is no longer the
+    account's, and must not take the account over."""
+    app, client = gateway
+    ctx, auth = _auth(app)
+    owner = await signed_up(client, "ana_two_changes")
+    async with ctx.db.unit_of_work(write=False) as session:
+        account = await AccountRepository(session).by_username(owner.username)
+    assert account is not None
+    owners, intruders = [
+        await service.prepare_password_change(
+            auth, account=account, current_password=PASSWORD, new_password=new
+        )
+        for new in (NEW_PASSWORD, "the-intruders-choice-77")
+    ]
+    async with ctx.db.unit_of_work() as session:
+        await service.change_password(session, auth, owners)
+    with pytest.raises(Unauthorized):
+        async with ctx.db.unit_of_work() as session:
+            await service.change_password(session, auth, intruders)
+    assert await _stored_hash(ctx, owner.username) == owners.new_hash
+    assert (await login(client, owner.username, NEW_PASSWORD)).status_code == 200

@@ -311,6 +311,9 @@ async def _end_sessions(
 class PasswordChange:
     account_id: uuid.UUID
     new_hash: str
+    # The hash the current password was checked against: the change applies only while it is
+    # still the stored one (two changes checked against the same old password: one wins).
+    checked_hash: str
 
 
 async def prepare_password_change(
@@ -329,15 +332,23 @@ async def prepare_password_change(
     )
     if problems:
         raise ValidationFailed("The new password is not acceptable", errors=problems)
-    return PasswordChange(account_id=account.id, new_hash=await auth.hasher.hash(new_password))
+    return PasswordChange(
+        account_id=account.id,
+        new_hash=await auth.hasher.hash(new_password),
+        checked_hash=account.password_hash,
+    )
 
 
 async def change_password(
     session: AsyncSession, auth: AuthComponents, change: PasswordChange
 ) -> None:
-    account = await AccountRepository(session).get(change.account_id)
+    account = await AccountRepository(session).get_for_update(change.account_id)
     if account is None:
         raise Unauthorized("The account no longer exists")
+    if account.password_hash != change.checked_hash:
+        # Changed since the current password was checked (another change won the race): the
+        # password this request proved is no longer the account's.
+        raise Unauthorized("The current password is incorrect")
     now = utcnow()
     account.password_hash = change.new_hash
     account.password_changed_at = now
