@@ -50,6 +50,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/users_me.py
 	$(BIN)/python bench/import_catalog.py
 	$(BIN)/python bench/catalog_reads.py
+	$(BIN)/python bench/cpu_per_request.py
 	$(BIN)/python bench/discover_scale.py
 	$(BIN)/python bench/relay_throughput.py
 	$(BIN)/python bench/rating_writes.py

@@ -1,5 +1,6 @@
-"""Helpers the catalog benchmarks share: the ``movieverse`` CLI, one service served alone, wrk
-driven by a Lua script that spreads requests over many paths, and discover URLs.
+"""Helpers the catalog benchmarks share: the ``movieverse`` CLI (the real importers, then the
+delivery of what they staged), the imported movies' ids, one service served alone, paths probed
+once, wrk driven by a Lua script that spreads requests over many paths, and discover URLs.
 
 Every server started here listens on 127.0.0.1 only and is stopped by the context manager that
 started it (see ``bench._support.run_server``).
@@ -9,8 +10,10 @@ from __future__ import annotations
 
 import contextlib
 import json
+import random
 import re
 import shutil
+import sqlite3
 import subprocess
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -19,12 +22,16 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
+import httpx
+
 from bench._support import (
     HOST,
     REPO_ROOT,
     ServerProcess,
     free_port,
+    latency_summary_ms,
     movieverse_env,
+    percentile,
     run_server,
     venv_executable,
 )
@@ -114,6 +121,58 @@ def import_real_catalog(var_dir: Path, data_dir: Path) -> dict[str, float]:
         "tmdb_csv_seconds": run_cli(env, "import", "tmdb-csv", str(data_dir / "tmdb-5000")),
         "movielens_seconds": run_cli(env, "import", "movielens", str(data_dir / "ml-latest-small")),
     }
+
+
+def settle_staged_events(var_dir: Path, extra_env: Mapping[str, str] | None = None) -> float:
+    """Deliver what the imports staged in the outboxes before any server answers, as ``make run``
+    does (``movieverse demo-data``, its seeding off); returns the wall seconds it took."""
+    env = movieverse_env(var_dir, {**(extra_env or {}), "MOVIEVERSE_DEMO_DATA": "false"})
+    return run_cli(env, "demo-data", timeout=1800.0)
+
+
+def movie_ids(var_dir: Path, *, seed: int) -> list[int]:
+    """Every movie GET /movies/{id} answers (not soft-deleted), in a seeded random order."""
+    connection = sqlite3.connect(var_dir / "movies.db")
+    try:
+        rows = connection.execute(
+            "select id from movies_movies where deleted_at is null order by id"
+        ).fetchall()
+    finally:
+        connection.close()
+    ids = [int(row[0]) for row in rows]
+    random.Random(seed).shuffle(ids)
+    return ids
+
+
+def probe_paths(base_url: str, paths: Sequence[str]) -> dict[str, Any]:
+    """Request each path once, sequentially: all must answer 200; sizes and match counts."""
+    totals: list[int] = []
+    sizes: list[int] = []
+    seconds: list[float] = []
+    with httpx.Client(base_url=base_url, timeout=30.0) as client:
+        for path in paths:
+            response = client.get(path)
+            if response.status_code != 200:
+                raise RuntimeError(f"GET {path}: HTTP {response.status_code}: {response.text}")
+            sizes.append(len(response.content))
+            seconds.append(response.elapsed.total_seconds())
+            body = response.json()
+            if isinstance(body, dict) and "total_results" in body:
+                totals.append(int(body["total_results"]))
+    summary: dict[str, Any] = {
+        "paths": len(paths),
+        "mean_body_bytes": sum(sizes) / len(sizes),
+        "sequential_latency_ms": latency_summary_ms(seconds),
+    }
+    if totals:
+        ordered = sorted(totals)
+        summary["total_results"] = {
+            "min": ordered[0],
+            "p50": percentile(ordered, 0.5),
+            "max": ordered[-1],
+            "empty_share": sum(1 for t in totals if t == 0) / len(totals),
+        }
+    return summary
 
 
 @contextlib.contextmanager

@@ -74,6 +74,13 @@ def latency_summary_ms(seconds: Sequence[float]) -> dict[str, float]:
     }
 
 
+def process_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far, all its threads (``/proc/<pid>/stat``)."""
+    # The command name (field 2) may hold spaces and parentheses: split after its last ")".
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def machine_info() -> dict[str, Any]:
     return {
         "cpus": os.cpu_count(),

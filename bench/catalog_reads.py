@@ -44,14 +44,14 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench._catalog import (
     WRK_THREADS,
     discover_path,
     import_real_catalog,
+    movie_ids,
+    probe_paths,
     require_wrk,
     wrk_rotating,
 )
@@ -59,11 +59,9 @@ from bench._support import (
     BENCH_DIR,
     REPO_ROOT,
     free_port,
-    latency_summary_ms,
     log_problems,
     machine_info,
     movieverse_up,
-    percentile,
     print_table,
     run_server,
     temporary_work_dir,
@@ -77,20 +75,6 @@ DISCOVER_COMBINATIONS = 240
 # mystery, romance, science fiction, thriller).
 DISCOVER_GENRES = (28, 12, 16, 35, 80, 18, 14, 27, 9648, 10749, 878, 53)
 DISCOVER_MIN_VOTES = (10, 50, 100, 250, 500, 1000)
-
-
-def movie_ids(var_dir: Path) -> list[int]:
-    """Every movie GET /movies/{id} answers (not soft-deleted), in a seeded random order."""
-    connection = sqlite3.connect(var_dir / "movies.db")
-    try:
-        rows = connection.execute(
-            "select id from movies_movies where deleted_at is null order by id"
-        ).fetchall()
-    finally:
-        connection.close()
-    ids = [int(row[0]) for row in rows]
-    random.Random(SEED).shuffle(ids)
-    return ids
 
 
 ZIPF_REQUESTS = 50_000
@@ -133,37 +117,6 @@ def discover_paths(count: int) -> list[str]:
     return paths
 
 
-def probe_paths(base_url: str, paths: Sequence[str]) -> dict[str, Any]:
-    """Request each path once, sequentially: all must answer 200; sizes and match counts."""
-    totals: list[int] = []
-    sizes: list[int] = []
-    seconds: list[float] = []
-    with httpx.Client(base_url=base_url, timeout=30.0) as client:
-        for path in paths:
-            response = client.get(path)
-            if response.status_code != 200:
-                raise RuntimeError(f"GET {path}: HTTP {response.status_code}: {response.text}")
-            sizes.append(len(response.content))
-            seconds.append(response.elapsed.total_seconds())
-            body = response.json()
-            if isinstance(body, dict) and "total_results" in body:
-                totals.append(int(body["total_results"]))
-    summary: dict[str, Any] = {
-        "paths": len(paths),
-        "mean_body_bytes": sum(sizes) / len(sizes),
-        "sequential_latency_ms": latency_summary_ms(seconds),
-    }
-    if totals:
-        ordered = sorted(totals)
-        summary["total_results"] = {
-            "min": ordered[0],
-            "p50": percentile(ordered, 0.5),
-            "max": ordered[-1],
-            "empty_share": sum(1 for t in totals if t == 0) / len(totals),
-        }
-    return summary
-
-
 def bench_ceiling(
     wrk: str, *, duration: float, warmup: float, work_dir: Path, paths: Sequence[str]
 ) -> dict[str, Any]:
@@ -193,7 +146,7 @@ def bench_catalog(
     var_dir.mkdir(parents=True, exist_ok=True)
     print("  importing the catalog (tmdb-csv, then movielens) ...", flush=True)
     imports = import_real_catalog(var_dir, data_dir)
-    ids = movie_ids(var_dir)
+    ids = movie_ids(var_dir, seed=SEED)
     movie_paths = [f"/movies/{i}" for i in ids]
     discover = discover_paths(DISCOVER_COMBINATIONS)
     result: dict[str, Any] = {"imports": imports, "catalog_movies": len(ids)}

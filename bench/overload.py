@@ -63,6 +63,7 @@ from bench._support import (
     movieverse_env,
     movieverse_up,
     print_table,
+    process_cpu_seconds,
     temporary_work_dir,
     write_results,
 )
@@ -107,12 +108,6 @@ def _writes(world: RatingWorld) -> list[Write]:
     pairs = list(itertools.product(range(len(world.users)), world.movie_ids))
     chosen.shuffle(pairs)
     return [Write(user, movie, chosen.randint(1, 20) / 2) for user, movie in pairs]
-
-
-def _server_cpu_seconds(pid: int) -> float:
-    """User + system CPU of the server process (all its threads) so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 async def _send(
@@ -343,14 +338,14 @@ def main() -> None:  # noqa: PLR0915 -- one linear script: set-up, two phases, c
             totals_agree(var_dir, world.movie_ids, seconds=120)
 
             # 1. Closed loop: the sustainable rate.
-            base_since, cpu0 = datetime.now(UTC), _server_cpu_seconds(pid)
+            base_since, cpu0 = datetime.now(UTC), process_cpu_seconds(pid)
             baseline, base_elapsed = asyncio.run(
                 _closed_loop(
                     site, world, writes, connections=args.connections,
                     seconds=args.baseline_seconds,
                 )
             )  # fmt: skip
-            base_cpu = _server_cpu_seconds(pid) - cpu0
+            base_cpu = process_cpu_seconds(pid) - cpu0
             base_until = datetime.now(UTC)
             remaining = writes[_drawn(baseline) :]
             sustainable = len(baseline.accepted) / base_elapsed
@@ -369,11 +364,11 @@ def main() -> None:  # noqa: PLR0915 -- one linear script: set-up, two phases, c
             if offered_rate * args.seconds > len(remaining):
                 raise SystemExit("not enough distinct (user, movie) pairs: raise --users")
             load_before = os.getloadavg()[0]
-            over_since, cpu0 = datetime.now(UTC), _server_cpu_seconds(pid)
+            over_since, cpu0 = datetime.now(UTC), process_cpu_seconds(pid)
             overload, offered_seconds, generator = asyncio.run(
                 _open_loop(site, world, remaining, rate=offered_rate, seconds=args.seconds)
             )
-            over_cpu = _server_cpu_seconds(pid) - cpu0
+            over_cpu = process_cpu_seconds(pid) - cpu0
             over_until = datetime.now(UTC)
             load_after = os.getloadavg()[0]
             settled_over = totals_agree(var_dir, world.movie_ids, seconds=120)
