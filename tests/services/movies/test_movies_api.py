@@ -609,3 +609,67 @@ async def test_movie_pages_are_cached_until_a_write_or_their_ttl(
             # A deleted movie is gone at once, cached page or not.
             await client.delete(url, headers=admin.headers)
             assert (await client.get(url)).status_code == 404
+
+
+LISTS_HOLDING_HEAT = (
+    "/movies/popular",
+    "/movies/top_rated",
+    "/trending/movies/week",
+    "/discover/movies?with_genres=28&sort_by=vote_count.desc",
+    "/discover/movies?primary_release_year=1995",
+)
+
+
+async def _heat_in_every_list(client: httpx.AsyncClient, heat_id: int) -> list[dict[str, Any]]:
+    rows = []
+    for url in LISTS_HOLDING_HEAT:
+        page = (await client.get(url)).json()
+        (row,) = [r for r in page["results"] if r["id"] == heat_id]
+        rows.append(row)
+    return rows
+
+
+async def test_list_pages_are_cached_and_show_a_change_to_a_movie_at_once(
+    catalog: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """Every list page is served from the cache, and every list holding a movie shows its edit,
+    and its new ratings, within a second (the edit: by the time the PATCH has answered)."""
+    gateway, client = catalog
+    admin, movies = await _seed(gateway, client)
+    heat = movies[0]["id"]
+    before = await _heat_in_every_list(client, heat)
+    assert {row["title"] for row in before} == {"Heat"}
+    # Cached: a change behind the service's back (an import from the command line) is not seen.
+    ctx = gateway.services["movies"].state.ctx
+    async with ctx.db.unit_of_work() as session:
+        await session.execute(update(Movie).where(Movie.id == heat).values(title="Heat?"))
+    assert {row["title"] for row in await _heat_in_every_list(client, heat)} == {"Heat"}
+    # The service's own write drops every list page: each list shows it at once.
+    patched = await client.patch(
+        f"/movies/{heat}", json={"title": "Heat (1995)"}, headers=admin.headers
+    )
+    assert patched.status_code == 200, patched.text
+    assert {row["title"] for row in await _heat_in_every_list(client, heat)} == {"Heat (1995)"}
+    # A rating reaches the lists once its event is applied (the consumer's write renews them).
+    voter = await signed_up(client, "list_cache_voter")
+    rated = await client.put(f"/movies/{heat}/rating", json={"value": 10}, headers=voter.headers)
+    assert rated.status_code in (200, 201), rated.text
+
+    async def counted() -> bool:
+        rows = await _heat_in_every_list(client, heat)
+        return all(row["vote_count"] == before[0]["vote_count"] + 1 for row in rows)
+
+    await eventually(counted, within=30)
+
+
+async def test_list_pages_answer_304_to_their_etag(
+    catalog: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    gateway, client = catalog
+    await _seed(gateway, client)
+    for url in LISTS_HOLDING_HEAT:
+        first = await client.get(url)
+        assert first.headers["cache-control"] == "public, max-age=60"
+        again = await client.get(url, headers={"If-None-Match": first.headers["etag"]})
+        assert again.status_code == 304, url
+        assert again.headers["etag"] == first.headers["etag"]

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.httpcache import cacheable_json, require_current
 from movieverse.platform.pagination import Page, PageDep
 from movieverse.platform.security import AdminUser
-from movieverse.platform.service import CtxDep, SessionDep
+from movieverse.platform.service import CtxDep, ServiceContext, SessionDep
 from movieverse.services.movies import discover, service, trending
-from movieverse.services.movies.cache import MovieCache
+from movieverse.services.movies.cache import ListPageCache, MovieCache
 from movieverse.services.movies.schemas import (
     ChangesPage,
     FindResult,
@@ -44,6 +46,34 @@ def _json(value: object) -> bytes:
 
 def _page_body(page: Page[MovieSummary]) -> bytes:
     return page.model_dump_json().encode()
+
+
+BuildPage = Callable[[AsyncSession], Awaitable[Page[MovieSummary]]]
+
+
+async def _list_page(
+    request: Request,
+    ctx: ServiceContext,
+    request_key: str,
+    build: BuildPage,
+    *,
+    trending: bool = False,
+) -> Response:
+    """A list page from the list cache (cache.py), or built, cached and sent: a hit opens no
+    database session and serialises nothing."""
+    lists: ListPageCache = ctx.state["list_cache"]
+    generation = await lists.generation(trending=trending)  # before the query: see cache.py
+    body = await lists.get(generation, request_key)
+    if body is None:
+        async with ctx.db.unit_of_work(write=False) as session:
+            body = _page_body(await build(session))
+        await lists.put(generation, request_key, body)
+    return cacheable_json(request, body, cache_control=_settings(ctx).cache_control)
+
+
+def _request_key(route: str, *parts: object) -> str:
+    """What a list page depends on, as text: the frozen query values' reprs are stable."""
+    return route + ":" + ":".join(repr(part) for part in parts)
 
 
 async def discover_query(
@@ -104,23 +134,27 @@ DiscoverDep = Annotated[discover.DiscoverQuery, Depends(discover_query)]
     "/movies", summary="Find movies by many filters and sorts", response_model=Page[MovieSummary]
 )
 async def discover_movies(
-    request: Request, query: DiscoverDep, page: PageDep, session: SessionDep, ctx: CtxDep
+    request: Request, query: DiscoverDep, page: PageDep, ctx: CtxDep
 ) -> Response:
-    result = await service.discover_page(session, query=query, params=page)
-    return cacheable_json(request, _page_body(result), cache_control=_settings(ctx).cache_control)
+    async def build(session: AsyncSession) -> Page[MovieSummary]:
+        return await service.discover_page(session, query=query, params=page)
+
+    return await _list_page(request, ctx, _request_key("discover", query, page), build)
 
 
 @movies_router.get("/popular", summary="Most popular movies", response_model=Page[MovieSummary])
 async def popular(
     request: Request,
     page: PageDep,
-    session: SessionDep,
     ctx: CtxDep,
     include_adult: bool = False,
 ) -> Response:
     query = discover.DiscoverQuery(include_adult=include_adult)
-    result = await service.discover_page(session, query=query, params=page)
-    return cacheable_json(request, _page_body(result), cache_control=_settings(ctx).cache_control)
+
+    async def build(session: AsyncSession) -> Page[MovieSummary]:
+        return await service.discover_page(session, query=query, params=page)
+
+    return await _list_page(request, ctx, _request_key("discover", query, page), build)
 
 
 @movies_router.get(
@@ -131,7 +165,6 @@ async def popular(
 async def top_rated(
     request: Request,
     page: PageDep,
-    session: SessionDep,
     ctx: CtxDep,
     include_adult: bool = False,
 ) -> Response:
@@ -141,8 +174,11 @@ async def top_rated(
         vote_count_gte=settings.top_rated_min_votes,
         sort_field="vote_average",
     )
-    result = await service.discover_page(session, query=query, params=page)
-    return cacheable_json(request, _page_body(result), cache_control=settings.cache_control)
+
+    async def build(session: AsyncSession) -> Page[MovieSummary]:
+        return await service.discover_page(session, query=query, params=page)
+
+    return await _list_page(request, ctx, _request_key("discover", query, page), build)
 
 
 @trending_router.get(
@@ -154,14 +190,16 @@ async def trending_movies(
     request: Request,
     window: trending.Window,
     page: PageDep,
-    session: SessionDep,
     ctx: CtxDep,
     include_adult: bool = False,
 ) -> Response:
-    result = await service.trending_page(
-        session, window=window, params=page, include_adult=include_adult
-    )
-    return cacheable_json(request, _page_body(result), cache_control=_settings(ctx).cache_control)
+    async def build(session: AsyncSession) -> Page[MovieSummary]:
+        return await service.trending_page(
+            session, window=window, params=page, include_adult=include_adult
+        )
+
+    key = _request_key("trending", window, page, include_adult)
+    return await _list_page(request, ctx, key, build, trending=True)
 
 
 @movies_router.get("/changes", summary="Feed of changed movie ids, for syncing")

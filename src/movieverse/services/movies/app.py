@@ -27,7 +27,7 @@ from movieverse.services.movies.api import (
     movies_router,
     trending_router,
 )
-from movieverse.services.movies.cache import MovieCache
+from movieverse.services.movies.cache import ListPageCache, MovieCache
 from movieverse.services.movies.events import (
     METADATA_CREDITS_CHANGED,
     METADATA_KEYWORD_CHANGED,
@@ -47,7 +47,7 @@ from movieverse.services.movies.related import RelatedMovies
 from movieverse.services.movies.settings import MoviesSettings
 
 
-async def on_list_changed(session: AsyncSession, event: Event) -> None:
+async def on_list_changed(session: AsyncSession, event: Event, *, lists: ListPageCache) -> None:
     change = ListChanged.model_validate(event.payload)
     await service.record_list_activity(
         session,
@@ -56,15 +56,17 @@ async def on_list_changed(session: AsyncSession, event: Event) -> None:
         action=change.action,
         occurred_at=event.occurred_at,
     )
+    lists.renew_after_commit(session, trending_only=True)
 
 
-async def on_credits_changed(session: AsyncSession, event: Event) -> None:
+async def on_credits_changed(session: AsyncSession, event: Event, *, lists: ListPageCache) -> None:
     change = CreditsChanged.model_validate(event.payload)
     await service.index_people(
         session,
         movie_id=change.movie_id,
         people={(p.person_id, p.role) for p in change.people if p.role in {"cast", "crew"}},
     )
+    lists.renew_after_commit(session)  # discover's cast, crew and people filters
 
 
 async def on_keyword_changed(session: AsyncSession, event: Event) -> None:
@@ -83,9 +85,13 @@ def _interest(event: Event) -> service.ReviewInterest | None:
     return service.ReviewInterest(activity.movie_id, kind, event.occurred_at)
 
 
-async def on_review_activity(session: AsyncSession, events: Sequence[Event]) -> None:
+async def on_review_activity(
+    session: AsyncSession, events: Sequence[Event], *, lists: ListPageCache
+) -> None:
     interest = [i for i in map(_interest, events) if i is not None]
     await service.record_review_activity(session, interest)
+    if interest:
+        lists.renew_after_commit(session, trending_only=True)
 
 
 async def on_movie_ratings(
@@ -109,12 +115,18 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     ctx.state["related"] = related
     own = ctx.settings
     assert isinstance(own, MoviesSettings)
-    ctx.state["movie_cache"] = MovieCache(ctx.kv, ttl_seconds=own.details_cache_seconds)
+    lists = ListPageCache(ctx.kv, ttl_seconds=own.details_cache_seconds)
+    ctx.state["list_cache"] = lists
+    ctx.state["movie_cache"] = MovieCache(
+        ctx.kv, ttl_seconds=own.details_cache_seconds, lists=lists
+    )
     ctx.bus.subscribe(
         Subscription(
             group=f"{SERVICE}.people-index",
             event_types=frozenset({METADATA_CREDITS_CHANGED}),
-            handler=ctx.inbox.handler("people-index", on_credits_changed),
+            handler=ctx.inbox.handler(
+                "people-index", functools.partial(on_credits_changed, lists=lists)
+            ),
         )
     )
     cache: MovieCache = ctx.state["movie_cache"]
@@ -135,7 +147,9 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
         Subscription(
             group=f"{SERVICE}.trending-reviews",
             event_types=frozenset({REVIEWS_RATING_CHANGED, REVIEWS_REVIEW_WRITTEN}),
-            handler=ctx.inbox.batch_handler("trending-reviews", on_review_activity),
+            handler=ctx.inbox.batch_handler(
+                "trending-reviews", functools.partial(on_review_activity, lists=lists)
+            ),
         )
     )
     ctx.bus.subscribe(
@@ -149,7 +163,9 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
         Subscription(
             group=f"{SERVICE}.trending-activity",
             event_types=frozenset({USERS_LIST_CHANGED}),
-            handler=ctx.inbox.handler("trending-activity", on_list_changed),
+            handler=ctx.inbox.handler(
+                "trending-activity", functools.partial(on_list_changed, lists=lists)
+            ),
         )
     )
 
@@ -157,6 +173,8 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
 async def maintain(ctx: ServiceContext) -> None:
     async with ctx.db.unit_of_work() as session:
         await service.prune_activity(session)
+        lists: ListPageCache = ctx.state["list_cache"]
+        lists.renew_after_commit(session, trending_only=True)
 
 
 DEFINITION = ServiceDefinition(
