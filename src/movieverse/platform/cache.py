@@ -59,13 +59,20 @@ class KeyValueStore(Protocol):
 
 
 class MemoryKeyValueStore:
-    """A dict with expiry. Safe for concurrent coroutines of one event loop."""
+    """A dict with expiry. Safe for concurrent coroutines of one event loop.
 
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
+    ``max_entries`` bounds a store used as a cache whose keys clients choose (list pages by
+    their filters): past it, expired entries go first, then the oldest written. Never bound a
+    store holding state that must not be evicted (login locks, counters)."""
+
+    def __init__(
+        self, *, clock: Callable[[], float] = time.monotonic, max_entries: int | None = None
+    ) -> None:
         self._data: dict[str, tuple[bytes, float | None]] = {}
         self._lock = asyncio.Lock()
         self._writes_since_sweep = 0
         self._clock = clock  # a seam: tests read expiries without waiting on the wall clock
+        self._max_entries = max_entries
 
     def _now(self) -> float:
         return self._clock()
@@ -113,9 +120,18 @@ class MemoryKeyValueStore:
         async with self._lock:
             if only_if_absent and self._live(key) is not None:
                 return False
+            self._make_room_for(key)
             self._data[key] = (bytes(value), expires)
             self._maybe_sweep()
             return True
+
+    def _make_room_for(self, key: str) -> None:
+        if self._max_entries is None or key in self._data or len(self._data) < self._max_entries:
+            return
+        self._writes_since_sweep = 1000
+        self._maybe_sweep()  # expired entries first
+        while len(self._data) >= self._max_entries:
+            del self._data[next(iter(self._data))]  # then the oldest written (dicts keep order)
 
     async def delete(self, *keys: str) -> int:
         async with self._lock:

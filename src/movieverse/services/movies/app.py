@@ -9,6 +9,7 @@ from contextlib import AsyncExitStack
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.platform.cache import MemoryKeyValueStore
 from movieverse.platform.events.bus import Subscription
 from movieverse.platform.events.envelope import Event
 from movieverse.platform.events.outbox import Outbox
@@ -115,7 +116,10 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     ctx.state["related"] = related
     own = ctx.settings
     assert isinstance(own, MoviesSettings)
-    lists = ListPageCache(ctx.kv, ttl_seconds=own.details_cache_seconds)
+    # In-process, list pages get a bounded store of their own; Redis bounds itself (maxmemory).
+    in_process = isinstance(ctx.kv, MemoryKeyValueStore)
+    pages = MemoryKeyValueStore(max_entries=own.list_cache_entries) if in_process else None
+    lists = ListPageCache(ctx.kv, ttl_seconds=own.details_cache_seconds, pages=pages)
     ctx.state["list_cache"] = lists
     ctx.state["movie_cache"] = MovieCache(
         ctx.kv, ttl_seconds=own.details_cache_seconds, lists=lists

@@ -35,8 +35,15 @@ TRENDING = "movie-lists:trending-generation"
 
 
 class ListPageCache:
-    def __init__(self, kv: KeyValueStore, *, ttl_seconds: float) -> None:
+    """``kv`` holds the generation tokens; ``pages`` (``kv`` unless given) the page bodies. The
+    embedded shape gives pages a bounded store of their own: a client choosing filters at will
+    must not grow the process's memory without end, nor push the tokens out."""
+
+    def __init__(
+        self, kv: KeyValueStore, *, ttl_seconds: float, pages: KeyValueStore | None = None
+    ) -> None:
         self._kv = kv
+        self._pages = pages or kv
         self._ttl = ttl_seconds
 
     async def _token(self, key: str) -> str:
@@ -58,10 +65,10 @@ class ListPageCache:
         return f"movie-lists:{generation}:{digest}"
 
     async def get(self, generation: str, request_key: str) -> bytes | None:
-        return await self._kv.get(self._key(generation, request_key))
+        return await self._pages.get(self._key(generation, request_key))
 
     async def put(self, generation: str, request_key: str, body: bytes) -> None:
-        await self._kv.set(self._key(generation, request_key), body, ttl_seconds=self._ttl)
+        await self._pages.set(self._key(generation, request_key), body, ttl_seconds=self._ttl)
 
     def renew_after_commit(self, session: AsyncSession, *, trending_only: bool = False) -> None:
         """Drop every list page (``trending_only``: the trending pages) once ``session``
