@@ -14,10 +14,13 @@ run they pile up into thousands and the broker slows until tests time out, so
 from __future__ import annotations
 
 import asyncio
+import os
+import re
 import shutil
 import socket
 import subprocess
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -82,6 +85,39 @@ def kafka_broker(log_dir: Path) -> Iterator[str]:
 
 # The prefixes the tests and benches declare their RabbitMQ queues and exchanges under.
 THROWAWAY_PREFIXES = ("mvtest", "mvlag.", "mvbench.")
+# The test session that owns a name: set by the controlling process (tests/conftest.py) and
+# inherited by its workers, so two suites on one machine can tell their names apart.
+RUN_ID_VARIABLE = "MOVIEVERSE_TEST_RUN_PID"
+_RUN_NAME = re.compile(r"^mvtest\.p(\d+)\.")
+
+
+def event_prefix() -> str:
+    """A test's own event prefix, naming the session it belongs to: ``mvtest.p<pid>.<random>.``."""
+    run = os.environ.get(RUN_ID_VARIABLE) or str(os.getpid())
+    return f"mvtest.p{run}.{uuid.uuid4().hex[:8]}."
+
+
+def _sweepable(name: str, *, own_run: str | None) -> bool:
+    """A throwaway name another live session may still use is left alone; so is none of ours
+    before our end. Names of a session that has ended, and names that carry no session (benches,
+    older runs), go."""
+    if not name.startswith(THROWAWAY_PREFIXES):
+        return False
+    owner = _RUN_NAME.match(name)
+    if owner is None:
+        return True
+    pid = owner.group(1)
+    return pid == own_run or not _alive(int(pid))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _rabbitmqctl_names(kind: str) -> list[str]:
@@ -110,10 +146,19 @@ async def _delete(url: str, queues: list[str], exchanges: list[str]) -> None:
             await channel.exchange_delete(exchange)
 
 
-def sweep_rabbitmq(url: str, prefixes: tuple[str, ...] = THROWAWAY_PREFIXES) -> int:
-    """Delete every queue and exchange under these prefixes; how many there were."""
-    queues = [n for n in _rabbitmqctl_names("queues") if n.startswith(prefixes)]
-    exchanges = [n for n in _rabbitmqctl_names("exchanges") if n.startswith(prefixes)]
+def sweep_rabbitmq(
+    url: str, prefixes: tuple[str, ...] = THROWAWAY_PREFIXES, *, own_run: str | None = None
+) -> int:
+    """Delete the queues and exchanges under ``prefixes`` of this session (``own_run``: the
+    controlling process's pid; a bench has none) and of sessions that have ended; how many there
+    were. Another suite running on the same broker keeps its own: sweeping them took queues from
+    under its running tests."""
+
+    def chosen(name: str) -> bool:
+        return name.startswith(prefixes) and _sweepable(name, own_run=own_run)
+
+    queues = [n for n in _rabbitmqctl_names("queues") if chosen(n)]
+    exchanges = [n for n in _rabbitmqctl_names("exchanges") if chosen(n)]
     if queues or exchanges:
         asyncio.run(asyncio.wait_for(_delete(url, queues, exchanges), timeout=300))
     return len(queues) + len(exchanges)

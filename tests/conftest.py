@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from movieverse.gateway.app import Gateway
 from movieverse.platform.db import normalise_url
 from movieverse.platform.migrations import upgrade
-from tests.brokers import sweep_rabbitmq
+from tests.brokers import RUN_ID_VARIABLE, sweep_rabbitmq
 from tests.support import (
     SERVICE_METADATA,
     Stack,
@@ -64,15 +64,17 @@ def pytest_configure(config: pytest.Config) -> None:
     for why it matters). Only the controlling process sweeps: a worker sweeping at its start would
     delete the queues a sibling worker's running test has just declared."""
     url = server_url("rabbitmq")
-    if url is not None and not _is_xdist_worker(config):
-        sweep_rabbitmq(url)
+    if not _is_xdist_worker(config):
+        os.environ[RUN_ID_VARIABLE] = str(os.getpid())  # the workers inherit it
+        if url is not None:
+            sweep_rabbitmq(url, own_run=os.environ[RUN_ID_VARIABLE])
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
     """What this run declared goes after it, once every worker has finished."""
     url = server_url("rabbitmq")
     if url is not None and not _is_xdist_worker(config):
-        sweep_rabbitmq(url)
+        sweep_rabbitmq(url, own_run=os.environ.get(RUN_ID_VARIABLE, str(os.getpid())))
 
 
 @pytest.fixture(scope="session")

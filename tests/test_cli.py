@@ -19,7 +19,7 @@ from movieverse.platform.events.bus import DeadLetter
 from movieverse.platform.events.deadletters import DeadLetterStore
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.repository import AccountRepository
-from tests.brokers import kafka_broker
+from tests.brokers import event_prefix, kafka_broker
 from tests.platform.toy_service import NoteWritten
 from tests.support import Stack, eventually, login, require_server, running_gateway
 
@@ -198,7 +198,7 @@ def test_publish_then_consume_on_a_real_broker(
 
 def test_migrate_declares_the_consumers_queues_on_rabbitmq(env: dict[str, str]) -> None:
     url = require_server("rabbitmq")
-    prefix = f"mvtest.{uuid.uuid4().hex[:8]}."
+    prefix = event_prefix()
     env = {**env, "MOVIEVERSE_EVENT_BUS_URL": url, "MOVIEVERSE_EVENT_PREFIX": prefix}
     result = runner.invoke(app, ["migrate"], env=env)
     assert result.exit_code == 0, result.output

@@ -9,7 +9,6 @@ acknowledged, as when a process dies between the two.
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -27,7 +26,7 @@ from movieverse.platform.events.kafka import KafkaEventBus
 from movieverse.platform.events.memory import InMemoryEventBus
 from movieverse.platform.events.rabbitmq import RabbitMqEventBus
 from movieverse.platform.settings import PlatformSettings
-from tests.brokers import kafka_broker
+from tests.brokers import event_prefix, kafka_broker
 from tests.platform.toy_service import Base, Note, NoteWritten
 from tests.support import eventually, require_server
 
@@ -49,7 +48,7 @@ BusFactory = Callable[[], EventBus]
 def make_bus(request: pytest.FixtureRequest, tmp_path: Path) -> BusFactory:
     """Makes buses of one adapter that share this test's names: a second one is the same
     deployment after a restart."""
-    prefix = f"mvtest.{uuid.uuid4().hex[:10]}."
+    prefix = event_prefix()
     base, ceiling = 0.01, 0.05  # retry back-off, short for tests
     if request.param == "memory":
         store = DeadLetterStore(tmp_path / "dead-letters.db")
@@ -352,7 +351,7 @@ async def test_kafka_dead_letters_a_record_that_kills_its_consumer_every_time(
     """Kafka counts no deliveries: the consumer does (crashes.py), so a record that kills its
     process on every start stops after ``max_attempts`` crashes and the partition moves on.
     RabbitMQ's own delivery limit does this for its queues."""
-    make_bus = _kafka_buses(kafka_url, f"mvtest.{uuid.uuid4().hex[:10]}.", tmp_path, partitions=1)
+    make_bus = _kafka_buses(kafka_url, event_prefix(), tmp_path, partitions=1)
     handled: list[str] = []
     dying = asyncio.Event()
 

@@ -9,7 +9,6 @@ import signal
 import sqlite3
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from movieverse.platform.db import utcnow
 from movieverse.platform.events import Event, Subscription, new_event
 from movieverse.platform.events.rabbitmq import RabbitMqEventBus
 from movieverse.services.movies.events import MovieCreated
-from tests.brokers import kafka_broker
+from tests.brokers import event_prefix, kafka_broker
 from tests.e2e.conftest import start_server, stop_server
 from tests.support import require_server
 
@@ -36,7 +35,7 @@ def kafka_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 def _broker_env(url: str) -> dict[str, str]:
     return {
         "MOVIEVERSE_EVENT_BUS_URL": url,
-        "MOVIEVERSE_EVENT_PREFIX": f"mvtest.{uuid.uuid4().hex[:8]}.",
+        "MOVIEVERSE_EVENT_PREFIX": event_prefix(),
         "MOVIEVERSE_KAFKA_SESSION_TIMEOUT_MS": "3000",
         "MOVIEVERSE_OUTBOX_POLL_SECONDS": "0.2",
     }

@@ -17,6 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.brokers import event_prefix
 from tests.e2e.conftest import Server, start_server, stop_server
 from tests.support import require_server
 
@@ -50,7 +51,7 @@ def _login(auth: Server) -> str:
 def test_revocations_reach_every_process(tmp_path: Path, fanout: str) -> None:
     env = {
         "MOVIEVERSE_EVENT_BUS_URL": require_server("rabbitmq"),
-        "MOVIEVERSE_EVENT_PREFIX": f"mvtest.{uuid.uuid4().hex[:8]}.",
+        "MOVIEVERSE_EVENT_PREFIX": event_prefix(),
         "MOVIEVERSE_OUTBOX_POLL_SECONDS": "0.2",
         "MOVIEVERSE_SECRET_KEY": secrets.token_urlsafe(48),
     }

@@ -7,7 +7,6 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from movieverse.platform.db import normalise_url
 from movieverse.platform.events import new_event
 from movieverse.platform.service import SharedRuntime, service_runtime
 from movieverse.platform.settings import PlatformSettings
+from tests.brokers import event_prefix
 from tests.platform import toy_service
 from tests.platform.toy_service import Base, NoteWritten
 from tests.support import fresh_database, require_server
@@ -58,7 +58,7 @@ async def test_the_relay_publishes_while_the_service_loop_is_blocked(
             var_dir=tmp_path,
             database_url=url,
             event_bus_url=broker,
-            event_prefix=f"mvtest.{uuid.uuid4().hex[:10]}.",
+            event_prefix=event_prefix(),
             outbox_relay_thread=own_thread,
         )
         shared = SharedRuntime(platform)
