@@ -196,6 +196,14 @@ def discover_path(params: Mapping[str, str | int | float]) -> str:
     return "/discover/movies?" + urlencode({k: str(v) for k, v in params.items()}, safe=".|,")
 
 
+def require_catalog_data(data: Path) -> None:
+    """The TMDB 5000 and MovieLens latest-small folders, or a refusal to run (not a silent
+    pass: a benchmark that measured nothing must not look like one that did)."""
+    missing = [name for name in ("tmdb-5000", "ml-latest-small") if not (data / name).is_dir()]
+    if missing:
+        raise SystemExit(f"{data} lacks {' and '.join(f'{m}/' for m in missing)}: nothing measured")
+
+
 def require_wrk() -> str:
     wrk = shutil.which("wrk")
     if wrk is None:

@@ -68,6 +68,7 @@ from bench._catalog import (
     import_real_catalog,
     movie_ids,
     probe_paths,
+    require_catalog_data,
     require_wrk,
     settle_staged_events,
     wrk_rotating,
@@ -347,9 +348,7 @@ def main() -> int:
     args = parser.parse_args()
     if not 1 <= args.duration <= 60 or not 0 <= args.warmup <= 30:
         parser.error("--duration must be 1..60 and --warmup 0..30")
-    if not (args.data / "tmdb-5000").is_dir() or not (args.data / "ml-latest-small").is_dir():
-        print(f"skipped: {args.data} lacks tmdb-5000/ or ml-latest-small/")
-        return 0
+    require_catalog_data(args.data)
     routes: list[Route] = args.routes
     wrk = require_wrk()
     info = machine_info()
