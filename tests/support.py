@@ -357,3 +357,25 @@ async def eventually(
         if time.monotonic() - started > within:
             raise AssertionError(f"condition not met within {within} s")
         await asyncio.sleep(interval)
+
+
+def stream_scope(access_token: str, *, host: str = "movieverse.test") -> dict[str, Any]:
+    """The ASGI scope of ``GET /notifications/stream``: tests drive the endless stream at the
+    ASGI level, since an HTTP client would wait for a body that never ends."""
+    return {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "GET",
+        "scheme": "http",
+        "path": "/notifications/stream",
+        "raw_path": b"/notifications/stream",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", host.encode()),
+            (b"authorization", f"Bearer {access_token}".encode()),
+        ],
+        "client": ("203.0.113.7", 50000),
+        "server": (host, 80),
+    }

@@ -20,7 +20,7 @@ from movieverse.gateway.app import Gateway
 from movieverse.platform.observability import RequestContextMiddleware
 from tests.openapi_samples import Samples, operations
 from tests.platform.toy_service import toy_client, toy_settings
-from tests.support import admin_account, signed_up
+from tests.support import admin_account, signed_up, stream_scope
 
 # Waits that only guard against a hang: a stream's first bytes come in milliseconds.
 HANG_GUARD_SECONDS = 30
@@ -199,23 +199,7 @@ async def test_the_notification_stream_is_no_store_and_still_streams(
     gw, client = gateway
     listener = await signed_up(client, "sse_private")
     admin = await admin_account(gw, client)
-    scope: Scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/notifications/stream",
-        "raw_path": b"/notifications/stream",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"movieverse.test"),
-            (b"authorization", f"Bearer {listener.access}".encode()),
-        ],
-        "client": ("203.0.113.7", 50000),
-        "server": ("movieverse.test", 80),
-    }
+    scope: Scope = stream_scope(listener.access)
     hang_up = asyncio.Event()
     sent: list[Message] = []
     started = asyncio.Event()

@@ -21,7 +21,7 @@ from starlette.types import Message
 from movieverse.gateway.app import Gateway
 from movieverse.services.notifications.stream import StreamHub
 from tests.services.notifications.conftest import notifications_gateway
-from tests.support import Account, admin_account, signed_up
+from tests.support import Account, admin_account, signed_up, stream_scope
 
 # Waits that only guard against a hang: what they wait for takes well under a second.
 HANG_GUARD_SECONDS = 30
@@ -74,23 +74,7 @@ async def open_stream(gateway: Gateway, account: Account) -> AsyncIterator[OpenS
         stream.body.extend(message.get("body", b""))
         stream.arrived.set()
 
-    scope = {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "GET",
-        "scheme": "http",
-        "path": "/notifications/stream",
-        "raw_path": b"/notifications/stream",
-        "query_string": b"",
-        "root_path": "",
-        "headers": [
-            (b"host", b"notifications.test"),
-            (b"authorization", f"Bearer {account.access}".encode()),
-        ],
-        "client": ("203.0.113.7", 50000),
-        "server": ("notifications.test", 80),
-    }
+    scope = stream_scope(account.access, host="notifications.test")
     stream = OpenStream(serving=asyncio.create_task(gateway(scope, receive, send)))
     try:
         await asyncio.wait_for(stream.started.wait(), HANG_GUARD_SECONDS)
