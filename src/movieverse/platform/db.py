@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.types import TypeEngine
 
+from movieverse.platform.reads import ReadPath
 from movieverse.platform.settings import PlatformSettings
 from movieverse.platform.writer_turns import WriterTurns
 
@@ -129,10 +130,17 @@ class Database:
     """
 
     def __init__(
-        self, engine: AsyncEngine, *, url: str, plumbing: AsyncEngine | None = None
+        self,
+        engine: AsyncEngine,
+        *,
+        url: str,
+        plumbing: AsyncEngine | None = None,
+        inline_read_budget_seconds: float = 0.0,
     ) -> None:
         self.engine = engine
         self.url = url
+        # Hot read routes' statements without a session (reads.py).
+        self.reads = ReadPath(engine, inline_budget_seconds=inline_read_budget_seconds)
         self.plumbing = plumbing or engine
         self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False, autoflush=True)
         self._plumbing_sessionmaker = (
@@ -168,7 +176,11 @@ class Database:
             event.listen(engine.sync_engine, "connect", _sqlite_connect)
             event.listen(engine.sync_engine, "begin", _sqlite_begin)
             # One file, one write lock: the writer turns give the plumbing its priority there.
-            return cls(engine, url=url)
+            return cls(
+                engine,
+                url=url,
+                inline_read_budget_seconds=settings.db_sqlite_inline_read_ms / 1000,
+            )
         kwargs.update(
             pool_size=settings.db_plumbing_pool_size,
             max_overflow=settings.db_plumbing_max_overflow,
@@ -246,6 +258,7 @@ class Database:
         )
 
     async def dispose(self) -> None:
+        self.reads.close()
         await self.engine.dispose()
         if self.plumbing is not self.engine:
             await self.plumbing.dispose()

@@ -96,6 +96,9 @@ class PlatformSettings(BaseSettings):
     db_plumbing_pool_size: int = Field(default=3, ge=1, le=100)
     db_plumbing_max_overflow: int = Field(default=7, ge=0, le=200)
     db_echo: bool = False
+    # How long a hot read may run on the event loop's thread on SQLite before it gives way to
+    # aiosqlite's thread (platform/reads.py); 0 sends every read to the thread.
+    db_sqlite_inline_read_ms: float = Field(default=2.0, ge=0, le=1000)
     # None means "true in development and test, false in production".
     auto_migrate: bool | None = None
 
