@@ -22,7 +22,9 @@ free 127.0.0.1 port (uvicorn, uvloop + httptools, one worker), and this process 
 set of discover queries one at a time with httpx (keep-alive, no concurrency, so latency is
 service time, not queueing): after a warm-up pass, ``--rounds`` rounds over every variant of
 every shape (a shape that has used ``--shape-budget`` seconds stops after the round in progress).
-The shapes cover every filter family and both directions of every sort, and deep pages.
+The shapes cover every filter family and both directions of every sort, and deep pages. The
+service's list cache is shrunk to one entry (``COLD_PAGES``), so every page measured is built from
+the database: this is the cold path.
 
 Then, server stopped, the same queries run in-process through the real
 ``service.discover_page`` on the same file, with SQLAlchemy's ``before_cursor_execute`` recording
@@ -540,6 +542,12 @@ def _get(client: httpx.Client, path: str) -> dict[str, Any]:
     return body
 
 
+# Cold pages: the list cache keeps one entry, so no page (nor count) measured is served from it
+# -- each request here differs from the one before. What a cache hit costs is measured by
+# bench/cpu_per_request.py.
+COLD_PAGES = {"MOVIEVERSE_MOVIES_LIST_CACHE_ENTRIES": "1"}
+
+
 # --- the SQL the service emits ---------------------------------------------------------------
 
 # HTTP parameter -> (discover_query keyword, converter); discover_query is the router's own
@@ -566,12 +574,16 @@ async def _capture_statements(
 ) -> list[list[tuple[str, tuple[Any, ...]]]]:
     """The statements service.discover_page sends to the database, per variant."""
     from sqlalchemy import event
-    from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
+    from movieverse.platform.db import Database
     from movieverse.platform.pagination import PageParams
+    from movieverse.platform.settings import PlatformSettings
     from movieverse.services.movies import api, service
+    from movieverse.services.movies.projections import CatalogReads
 
-    engine = create_async_engine(f"sqlite+aiosqlite:///{db_path}")
+    # Every read on aiosqlite's engine (no inline budget), where the listener sees it.
+    db = Database.connect(f"sqlite:///{db_path}", PlatformSettings(db_sqlite_inline_read_ms=0))
+    catalog = CatalogReads(db.reads)
     captured: list[tuple[str, tuple[Any, ...]]] = []
 
     def record(
@@ -579,7 +591,10 @@ async def _capture_statements(
     ) -> None:
         captured.append((statement, tuple(parameters or ())))
 
-    event.listen(engine.sync_engine, "before_cursor_execute", record)
+    async def count_now(_query: Any, count: Any) -> int:
+        return int(await count())  # a cold page: the server's count cache is empty too
+
+    event.listen(db.engine.sync_engine, "before_cursor_execute", record)
     per_variant: list[list[tuple[str, tuple[Any, ...]]]] = []
     try:
         for variant in variants:
@@ -591,13 +606,12 @@ async def _capture_statements(
             query = await api.discover_query(**kwargs)
             params = PageParams(page=int(variant.get("page", "1")), per_page=20)
             captured.clear()
-            async with AsyncSession(engine) as session:
-                await service.discover_page(session, query=query, params=params)
+            await service.discover_page(catalog, query=query, params=params, count_once=count_now)
             per_variant.append(
                 [(s, p) for s, p in captured if s.lstrip().upper().startswith("SELECT")]
             )
     finally:
-        await engine.dispose()
+        await db.dispose()
     return per_variant
 
 
@@ -605,12 +619,10 @@ def _statement_kind(sql: str) -> str:
     text = " ".join(sql.split()).lower()
     if text.startswith("select count(*)"):
         return "count"
-    if "join movies_genres" in text:
-        return "genres (selectin)"
-    if text.startswith("select movies_movie_genres.movie_id, movies_movie_genres.genre_id"):
-        return "genre_ids"
-    if "from movies_movies" in text:
-        return "page"
+    if "group_concat" in text:
+        return "summaries"
+    if text.startswith("select movies_movies.id from"):
+        return "page ids"
     return "other"
 
 
@@ -680,7 +692,7 @@ def run_size(
         f"indexes {build.index_seconds:.1f}s), {build.file_bytes / 1e6:,.0f} MB; querying ...",
         flush=True,
     )
-    with serve_service("movies", var_dir, log_dir=work_dir) as server:
+    with serve_service("movies", var_dir, log_dir=work_dir, extra_env=COLD_PAGES) as server:
         timings, extra = measure_http(server.base_url, rounds=rounds, shape_budget=shape_budget)
         problems = log_problems(server)
     all_seconds = [s for t in timings.values() for s in t.seconds]

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import update
 
 from movieverse.gateway.app import Gateway, create_gateway
-from movieverse.services.movies.models import Movie
+from movieverse.services.movies.models import Genre, Movie
 from movieverse.services.movies.settings import MoviesSettings
 from tests.support import (
     Account,
@@ -673,3 +673,53 @@ async def test_list_pages_answer_304_to_their_etag(
         again = await client.get(url, headers={"If-None-Match": first.headers["etag"]})
         assert again.status_code == 304, url
         assert again.headers["etag"] == first.headers["etag"]
+
+
+async def test_list_totals_follow_new_and_deleted_movies_at_once_on_every_sort(
+    catalog: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """A list's total is counted once and shared by its sorts and pages (cache.counted): a movie
+    added or deleted changes it on all of them at once."""
+    gateway, client = catalog
+    admin, movies = await _seed(gateway, client)
+    sorts = ("popularity.desc", "title.asc", "vote_count.asc")
+
+    async def totals() -> set[int]:
+        urls = [
+            f"/discover/movies?with_genres=18&sort_by={s}&page={p}" for s in sorts for p in (1, 2)
+        ]
+        return {(await client.get(url)).json()["total_results"] for url in urls}
+
+    dramas = len([m for m in movies if 18 in m["genre_ids"] and not m.get("adult")])
+    assert await totals() == {dramas}
+    added = await client.post(
+        "/movies", json={"title": "New Drama", "genre_ids": [18]}, headers=admin.headers
+    )
+    assert added.status_code == 201, added.text
+    assert await totals() == {dramas + 1}
+    popular = (await client.get("/movies/popular")).json()
+    assert popular["total_results"] == len([m for m in movies if not m.get("adult")]) + 1
+    deleted = await client.delete(f"/movies/{movies[0]['id']}", headers=admin.headers)
+    assert deleted.status_code == 204
+    assert await totals() == {dramas}
+
+
+async def test_a_movie_page_names_a_genre_added_after_the_vocabulary_was_read(
+    catalog: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    gateway, client = catalog
+    admin, movies = await _seed(gateway, client)
+    assert (await client.get(f"/movies/{movies[0]['id']}")).status_code == 200  # vocabulary read
+    ctx = gateway.services["movies"].state.ctx
+    async with ctx.db.unit_of_work() as session:  # as an import adding a genre would
+        session.add(Genre(id=100100, name="Mumblecore"))
+    created = await client.post(
+        "/movies", json={"title": "Funny Ha Ha", "genre_ids": [100100, 35]}, headers=admin.headers
+    )
+    assert created.status_code == 201, created.text
+    page = (await client.get(f"/movies/{created.json()['id']}")).json()
+    assert page["genres"] == [{"id": 35, "name": "Comedy"}, {"id": 100100, "name": "Mumblecore"}]
+    listed = (await client.get("/discover/movies?with_genres=100100")).json()
+    assert [(r["title"], r["genre_ids"]) for r in listed["results"]] == [
+        ("Funny Ha Ha", [35, 100100])
+    ]

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from datetime import date
 from typing import Annotated, Literal
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.httpcache import cacheable_json, require_current
-from movieverse.platform.pagination import Page, PageDep
+from movieverse.platform.pagination import Page, PageDep, PageParams
 from movieverse.platform.security import AdminUser
 from movieverse.platform.service import CtxDep, ServiceContext, SessionDep
 from movieverse.services.movies import discover, service, trending
 from movieverse.services.movies.cache import ListPageCache, MovieCache
+from movieverse.services.movies.projections import CatalogReads, CountOnce
 from movieverse.services.movies.schemas import (
     ChangesPage,
     FindResult,
@@ -48,7 +49,8 @@ def _page_body(page: Page[MovieSummary]) -> bytes:
     return page.model_dump_json().encode()
 
 
-BuildPage = Callable[[AsyncSession], Awaitable[Page[MovieSummary]]]
+# Builds a list page from the catalog's read projections, counting through the list cache.
+BuildPage = Callable[[CatalogReads, CountOnce], Awaitable[Page[MovieSummary]]]
 
 
 async def _list_page(
@@ -59,16 +61,25 @@ async def _list_page(
     *,
     trending: bool = False,
 ) -> Response:
-    """A list page from the list cache (cache.py), or built, cached and sent: a hit opens no
-    database session and serialises nothing."""
+    """A list page from the list cache (cache.py), or built from the read projections
+    (projections.py), cached and sent: a hit reads nothing and serialises nothing."""
     lists: ListPageCache = ctx.state["list_cache"]
     generation = await lists.generation(trending=trending)  # before the query: see cache.py
     body = await lists.get(generation, request_key)
     if body is None:
-        async with ctx.db.unit_of_work(write=False) as session:
-            body = _page_body(await build(session))
+        catalog: CatalogReads = ctx.state["catalog_reads"]
+        body = _page_body(await build(catalog, functools.partial(lists.counted, generation)))
         await lists.put(generation, request_key, body)
     return cacheable_json(request, body, cache_control=_settings(ctx).cache_control)
+
+
+async def _discover_list(
+    request: Request, ctx: ServiceContext, query: discover.DiscoverQuery, page: PageParams
+) -> Response:
+    async def build(catalog: CatalogReads, count_once: CountOnce) -> Page[MovieSummary]:
+        return await service.discover_page(catalog, query=query, params=page, count_once=count_once)
+
+    return await _list_page(request, ctx, _request_key("discover", query, page), build)
 
 
 def _request_key(route: str, *parts: object) -> str:
@@ -136,10 +147,7 @@ DiscoverDep = Annotated[discover.DiscoverQuery, Depends(discover_query)]
 async def discover_movies(
     request: Request, query: DiscoverDep, page: PageDep, ctx: CtxDep
 ) -> Response:
-    async def build(session: AsyncSession) -> Page[MovieSummary]:
-        return await service.discover_page(session, query=query, params=page)
-
-    return await _list_page(request, ctx, _request_key("discover", query, page), build)
+    return await _discover_list(request, ctx, query, page)
 
 
 @movies_router.get("/popular", summary="Most popular movies", response_model=Page[MovieSummary])
@@ -151,10 +159,7 @@ async def popular(
 ) -> Response:
     query = discover.DiscoverQuery(include_adult=include_adult)
 
-    async def build(session: AsyncSession) -> Page[MovieSummary]:
-        return await service.discover_page(session, query=query, params=page)
-
-    return await _list_page(request, ctx, _request_key("discover", query, page), build)
+    return await _discover_list(request, ctx, query, page)
 
 
 @movies_router.get(
@@ -175,10 +180,7 @@ async def top_rated(
         sort_field="vote_average",
     )
 
-    async def build(session: AsyncSession) -> Page[MovieSummary]:
-        return await service.discover_page(session, query=query, params=page)
-
-    return await _list_page(request, ctx, _request_key("discover", query, page), build)
+    return await _discover_list(request, ctx, query, page)
 
 
 @trending_router.get(
@@ -193,9 +195,9 @@ async def trending_movies(
     ctx: CtxDep,
     include_adult: bool = False,
 ) -> Response:
-    async def build(session: AsyncSession) -> Page[MovieSummary]:
+    async def build(catalog: CatalogReads, count_once: CountOnce) -> Page[MovieSummary]:
         return await service.trending_page(
-            session, window=window, params=page, include_adult=include_adult
+            catalog, window=window, params=page, include_adult=include_adult, count_once=count_once
         )
 
     key = _request_key("trending", window, page, include_adult)
@@ -226,28 +228,25 @@ async def get_movie(
         Query(max_length=500, description=f"Comma-separated: {', '.join(service.APPENDABLE)}"),
     ] = None,
 ) -> Response:
-    # The hottest catalog read: the page comes from the cache, and a database session is opened
-    # only on a miss or for appends that need one.
+    # The hottest catalog read: the page comes from the cache, or from one read projection on a
+    # miss; a database session is opened only for appends that need one.
     appends = service.parse_appends(append_to_response)
     cache: MovieCache = ctx.state["movie_cache"]
-    cache_control = _settings(ctx).cache_control
-    body = await cache.get(movie_id)
-    if body is None or appends:
+    body = await service.details_json(ctx.state["catalog_reads"], movie_id=movie_id, cache=cache)
+    if appends:
         async with ctx.db.unit_of_work(write=False) as session:
-            body = await service.details_json(session, movie_id=movie_id, cache=cache)
-            if appends:
-                document = orjson.loads(body)
-                document.update(
-                    await service.appended(
-                        session,
-                        movie_id=movie_id,
-                        appends=appends,
-                        people=ctx.state["people"],
-                        related=ctx.state["related"],
-                    )
+            document = orjson.loads(body)
+            document.update(
+                await service.appended(
+                    session,
+                    movie_id=movie_id,
+                    appends=appends,
+                    people=ctx.state["people"],
+                    related=ctx.state["related"],
                 )
-                body = _json(document)
-    return cacheable_json(request, body, cache_control=cache_control)
+            )
+            body = _json(document)
+    return cacheable_json(request, body, cache_control=_settings(ctx).cache_control)
 
 
 @movies_router.post("", status_code=status.HTTP_201_CREATED, summary="Add a movie (admin)")

@@ -44,6 +44,7 @@ from movieverse.services.movies.events import (
 )
 from movieverse.services.movies.models import SERVICE, Base
 from movieverse.services.movies.people import PeopleDirectory
+from movieverse.services.movies.projections import CatalogReads
 from movieverse.services.movies.related import RelatedMovies
 from movieverse.services.movies.settings import MoviesSettings
 
@@ -121,6 +122,7 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     pages = MemoryKeyValueStore(max_entries=own.list_cache_entries) if in_process else None
     lists = ListPageCache(ctx.kv, ttl_seconds=own.details_cache_seconds, pages=pages)
     ctx.state["list_cache"] = lists
+    ctx.state["catalog_reads"] = CatalogReads(ctx.db.reads)
     ctx.state["movie_cache"] = MovieCache(
         ctx.kv, ttl_seconds=own.details_cache_seconds, lists=lists
     )

@@ -8,12 +8,13 @@ Writes in this service drop the entry after their commit.
 ``/discover/movies``): a page is keyed by what was asked (route, filters, sort, page) and by the
 catalog's *list generation*, a random token in the key-value store. Whatever changes a movie as
 lists show it -- a movie written, ratings applied -- replaces the token after its commit, so
-every cached list page is dropped at once, on every process sharing the store (Redis in the
-distributed shape). A reader takes the token *before* its query: a page read from data older
-than a commit is filed under the token that commit replaced, and nobody reads it again. Under a
-stream of writes the token changes at each consumer batch, so each distinct page is built at
-most once per batch. Trending pages also carry a second token, renewed by trending activity (a
-movie put on a list, a rating, a review), so that activity drops trending pages alone.
+every cached list page (and list count, see :meth:`ListPageCache.counted`) is dropped at once,
+on every process sharing the store (Redis in the distributed shape). A reader takes the token
+*before* its query: a page read from data older than a commit is filed under the token that
+commit replaced, and nobody reads it again. Under a stream of writes the token changes at each
+consumer batch, so each distinct page is built at most once per batch. Trending pages also
+carry a second token, renewed by trending activity (a movie put on a list, a rating, a review),
+so that activity drops trending pages alone.
 
 What others write straight to the database -- an import run from the command line -- shows once
 entries expire: the TTL is the catalog's own ``Cache-Control`` max-age, which clients may
@@ -22,13 +23,16 @@ already cache for.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import uuid
+from collections.abc import Awaitable, Callable
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.cache import BodyCache, KeyValueStore
 from movieverse.platform.db import after_commit
+from movieverse.services.movies.discover import DiscoverQuery
 
 CATALOG = "movie-lists:generation"
 TRENDING = "movie-lists:trending-generation"
@@ -69,6 +73,20 @@ class ListPageCache:
 
     async def put(self, generation: str, request_key: str, body: bytes) -> None:
         await self._pages.set(self._key(generation, request_key), body, ttl_seconds=self._ttl)
+
+    async def counted(
+        self, generation: str, query: DiscoverQuery, count: Callable[[], Awaitable[int]]
+    ) -> int:
+        """How many movies ``query``'s filters match, counted once per generation: every sort
+        and page of the same filters shares it (a count is most of a list page's cost)."""
+        filters = dataclasses.replace(query, sort_field="popularity", sort_descending=True)
+        request_key = f"count:{filters!r}"
+        cached = await self.get(generation, request_key)
+        if cached is not None:
+            return int(cached)
+        total = await count()
+        await self.put(generation, request_key, str(total).encode())
+        return total
 
     def renew_after_commit(self, session: AsyncSession, *, trending_only: bool = False) -> None:
         """Drop every list page (``trending_only``: the trending pages) once ``session``

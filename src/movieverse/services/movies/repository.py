@@ -1,16 +1,13 @@
-"""Every query movies makes."""
+"""Every query movies makes through a session; hot read routes have theirs in projections.py."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import ColumnElement, delete, false, func, insert, select, tuple_
+from sqlalchemy import delete, func, insert, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import load_only
 
-from movieverse.services.movies import discover
-from movieverse.services.movies.discover import DiscoverQuery
 from movieverse.services.movies.models import (
     Activity,
     Genre,
@@ -19,14 +16,6 @@ from movieverse.services.movies.models import (
     MovieKeyword,
     MoviePerson,
 )
-
-# What a movie in a list shows (MovieSummary): lists load only these, leaving out the long text
-# and JSON columns a details page needs.
-SUMMARY_COLUMNS = (
-    Movie.id, Movie.title, Movie.original_title, Movie.original_language, Movie.overview,
-    Movie.release_date, Movie.release_year, Movie.popularity, Movie.vote_average, Movie.vote_count,
-    Movie.poster_path, Movie.backdrop_path, Movie.adult,
-)  # fmt: skip
 
 
 class MovieRepository:
@@ -76,43 +65,6 @@ class MovieRepository:
     async def add(self, movie: Movie) -> None:
         self.session.add(movie)
         await self.session.flush()
-
-    async def discover(
-        self, query: discover.DiscoverQuery, *, offset: int, limit: int
-    ) -> tuple[int, list[Movie]]:
-        counted = discover.conditions(query, form="count")
-        total = (
-            await self.session.execute(select(func.count()).select_from(Movie).where(*counted))
-        ).scalar_one()
-        if offset >= total:
-            return int(total), []  # past the last page: no need to look
-        where = discover.conditions(query, form="page")
-        return int(total), await self._page(where, query, offset=offset, limit=limit)
-
-    async def _page(
-        self,
-        where: Sequence[ColumnElement[bool]],
-        query: DiscoverQuery,
-        *,
-        offset: int,
-        limit: int,
-    ) -> list[Movie]:
-        """A page in two steps: the ids, in order, from the indexes alone (the sort's index
-        also holds what every list checks), then those movies' rows. Skipping 10,000 wide rows to
-        reach page 500 read each of them; skipping index entries costs a fraction of that."""
-        ids_query = discover.ordered(select(Movie.id).where(*where), query, dialect=self._dialect)
-        ids = list((await self.session.execute(ids_query.offset(offset).limit(limit))).scalars())
-        if not ids:
-            return []
-        rows = await self.session.execute(
-            select(Movie).options(load_only(*SUMMARY_COLUMNS)).where(Movie.id.in_(ids))
-        )
-        by_id = {movie.id: movie for movie in rows.scalars()}
-        return [by_id[i] for i in ids if i in by_id]
-
-    @property
-    def _dialect(self) -> str:
-        return self.session.get_bind().dialect.name
 
     async def keywords(self, movie_id: int) -> list[Keyword]:
         rows = await self.session.execute(
@@ -165,14 +117,6 @@ class MovieRepository:
                 [{"movie_id": movie_id, "keyword_id": k} for k in dict.fromkeys(keyword_ids)],
             )
 
-    async def activity_since(self, since: datetime) -> list[tuple[int, float, datetime]]:
-        rows = await self.session.execute(
-            select(Activity.movie_id, Activity.weight, Activity.occurred_at).where(
-                Activity.occurred_at >= since
-            )
-        )
-        return [(int(m), float(w), when) for m, w, when in rows]
-
     async def record_activity(self, activity: Activity) -> None:
         self.session.add(activity)
         await self.session.flush()
@@ -183,27 +127,6 @@ class MovieRepository:
 
     async def forget_activity_before(self, cutoff: datetime) -> None:
         await self.session.execute(delete(Activity).where(Activity.occurred_at < cutoff))
-
-    async def listable(self, ids: Sequence[int], *, include_adult: bool) -> dict[int, Movie]:
-        """The movies among ``ids`` that lists may show (not deleted, adult only on request)."""
-        if not ids:
-            return {}
-        statement = select(Movie).where(Movie.id.in_(ids), Movie.deleted_at.is_(None))
-        if not include_adult:
-            statement = statement.where(Movie.adult == false())
-        return {m.id: m for m in (await self.session.execute(statement)).scalars()}
-
-    async def popular_excluding(
-        self, excluded: Sequence[int], *, include_adult: bool, offset: int, limit: int
-    ) -> tuple[int, list[Movie]]:
-        query = discover.DiscoverQuery(include_adult=include_adult)
-        where = discover.conditions(query)
-        if excluded:
-            where.append(Movie.id.not_in(excluded))
-        total = (
-            await self.session.execute(select(func.count()).select_from(Movie).where(*where))
-        ).scalar_one()
-        return int(total), await self._page(where, query, offset=offset, limit=limit)
 
     async def popularity_by_id(self, movie_ids: Sequence[int]) -> dict[int, float]:
         rows = await self.session.execute(

@@ -8,6 +8,7 @@ from datetime import datetime
 from typing import Any
 
 import orjson
+from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -17,11 +18,12 @@ from movieverse.platform.errors import BadRequest, Conflict, FieldError, NotFoun
 from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams, decode_cursor, encode_cursor
-from movieverse.services.movies import discover, trending
+from movieverse.services.movies import discover, projections, trending
 from movieverse.services.movies.cache import MovieCache
 from movieverse.services.movies.events import MovieCreated, MovieDeleted, MovieUpdated
 from movieverse.services.movies.models import SERVICE, Activity, Genre, Keyword, Movie
 from movieverse.services.movies.people import PeopleDirectory
+from movieverse.services.movies.projections import CatalogReads, CountOnce
 from movieverse.services.movies.related import RelatedMovies
 from movieverse.services.movies.repository import MovieRepository
 from movieverse.services.movies.schemas import (
@@ -45,13 +47,23 @@ def parse_appends(raw: str | None) -> list[str]:
     return appends.parse_appends(raw, valid=APPENDABLE)
 
 
-def release_year(movie: Movie) -> int | None:
+# A movie as the ORM loads it (writes, admin reads) or as a projection row (hot reads): both
+# have the columns as attributes.
+MovieFields = Movie | Row[Any]
+
+
+def release_year(movie: MovieFields) -> int | None:
     """The year every representation shows: the date's when known, else the source's year (a
     MovieLens-only movie has no date, and its title no longer carries "(1995)")."""
     return movie.release_date.year if movie.release_date else movie.release_year
 
 
 def movie_read(movie: Movie) -> MovieRead:
+    return _movie_read(movie, [GenreRead(id=g.id, name=g.name) for g in movie.genres])
+
+
+def _movie_read(movie: MovieFields, genres: list[GenreRead]) -> MovieRead:
+    """``genres`` in name order, as the ORM relationship loads them."""
     return MovieRead(
         id=movie.id,
         tmdb_id=movie.tmdb_id,
@@ -71,7 +83,7 @@ def movie_read(movie: Movie) -> MovieRead:
         homepage=movie.homepage,
         poster_path=movie.poster_path,
         backdrop_path=movie.backdrop_path,
-        genres=[GenreRead(id=g.id, name=g.name) for g in movie.genres],
+        genres=genres,
         spoken_languages=list(movie.spoken_languages or []),
         production_countries=list(movie.production_countries or []),
         production_companies=list(movie.production_companies or []),
@@ -83,11 +95,11 @@ def movie_read(movie: Movie) -> MovieRead:
 
 
 def _genre_ids(movie: Movie) -> list[int]:
-    """The genres loaded with the movie (one query for a whole page), in id order."""
+    """The genres loaded with the movie, in id order."""
     return sorted(g.id for g in movie.genres)
 
 
-def _summary(movie: Movie, genre_ids: list[int]) -> MovieSummary:
+def _summary(movie: MovieFields, genre_ids: list[int]) -> MovieSummary:
     return MovieSummary(
         id=movie.id,
         title=movie.title,
@@ -106,6 +118,10 @@ def _summary(movie: Movie, genre_ids: list[int]) -> MovieSummary:
     )
 
 
+def _summaries(rows: Sequence[Row[Any]]) -> list[MovieSummary]:
+    return [_summary(row, projections.genre_ids(row)) for row in rows]
+
+
 async def _existing(session: AsyncSession, movie_id: int) -> Movie:
     movie = await MovieRepository(session).get(movie_id)
     if movie is None:
@@ -118,13 +134,23 @@ def movie_json(movie: Movie) -> bytes:
     return orjson.dumps(movie_read(movie).model_dump(mode="json"))
 
 
-async def details_json(session: AsyncSession, *, movie_id: int, cache: MovieCache) -> bytes:
-    """The movie page's body, from the cache or read and cached."""
+async def details_json(catalog: CatalogReads, *, movie_id: int, cache: MovieCache) -> bytes:
+    """The movie page's body, from the cache or read and cached. The same bytes as
+    :func:`movie_json` of the movie loaded by the ORM, so ETags agree between reads and writes."""
     body = await cache.get(movie_id)
     if body is None:
-        body = movie_json(await _existing(session, movie_id))
+        row = await catalog.movie_page(movie_id)
+        if row is None:
+            raise NotFound(f"No movie with id {movie_id}")
+        names = await catalog.genre_names(projections.genre_ids(row))
+        genres = sorted((GenreRead(id=i, name=n) for i, n in names.items()), key=_by_name)
+        body = orjson.dumps(_movie_read(row, genres).model_dump(mode="json"))
         await cache.put(movie_id, body)
     return body
+
+
+def _by_name(genre: GenreRead) -> str:
+    return genre.name
 
 
 async def appended(
@@ -151,12 +177,16 @@ async def appended(
 
 
 async def discover_page(
-    session: AsyncSession, *, query: discover.DiscoverQuery, params: PageParams
+    catalog: CatalogReads,
+    *,
+    query: discover.DiscoverQuery,
+    params: PageParams,
+    count_once: CountOnce,
 ) -> Page[MovieSummary]:
-    movies = MovieRepository(session)
-    total, found = await movies.discover(query, offset=params.offset, limit=params.per_page)
-    results = [_summary(m, _genre_ids(m)) for m in found]
-    return Page[MovieSummary].build(params, total=total, results=results)
+    total, rows = await catalog.discover(
+        query, offset=params.offset, limit=params.per_page, count_once=count_once
+    )
+    return Page[MovieSummary].build(params, total=total, results=_summaries(rows))
 
 
 MAX_TRENDING = 1000
@@ -164,30 +194,32 @@ LIST_ACTIVITY = {"watchlist": "watchlist_add", "favourites": "favourite_add", "s
 
 
 async def trending_page(
-    session: AsyncSession,
+    catalog: CatalogReads,
     *,
     window: trending.Window,
     params: PageParams,
     include_adult: bool,
+    count_once: CountOnce,
 ) -> Page[MovieSummary]:
     """Movies ranked by decayed recent activity, then by popularity."""
-    movies = MovieRepository(session)
     spec = trending.WINDOWS[window]
     now = utcnow()
     ranked = trending.decayed_scores(
-        await movies.activity_since(now - spec.span), now=now, spec=spec
+        await catalog.activity_since(now - spec.span), now=now, spec=spec
     )[:MAX_TRENDING]
-    shown = await movies.listable([movie_id for movie_id, _ in ranked], include_adult=include_adult)
+    shown = await catalog.listable(
+        [movie_id for movie_id, _ in ranked], include_adult=include_adult
+    )
     active = [shown[movie_id] for movie_id, _ in ranked if movie_id in shown]
     from_active = active[params.offset : params.offset + params.per_page]
-    rest_total, rest = await movies.popular_excluding(
-        [m.id for m in active],
+    rest_total, rest = await catalog.popular_excluding(
+        [int(row.id) for row in active],
         include_adult=include_adult,
         offset=max(0, params.offset - len(active)),
         limit=params.per_page - len(from_active),
+        count_once=count_once,
     )
-    page_movies = from_active + rest
-    results = [_summary(m, _genre_ids(m)) for m in page_movies]
+    results = _summaries(from_active + rest)
     return Page[MovieSummary].build(params, total=len(active) + rest_total, results=results)
 
 
