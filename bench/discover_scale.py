@@ -622,7 +622,7 @@ def _statement_kind(sql: str) -> str:
     if "group_concat" in text:
         return "summaries"
     if text.startswith("select movies_movies.id from"):
-        return "page ids"
+        return "page"  # the page's ids in order
     return "other"
 
 
@@ -900,7 +900,7 @@ def _print_sql(results: Sequence[Mapping[str, Any]]) -> None:
         rows.append(row)
     print_table(
         "SQL the service emits, each statement timed alone through sqlite3 (ms, first variant; "
-        "other = the two genre look-ups of the page)",
+        "page = its ids in order; other = their summary rows with genre ids)",
         headers,
         rows,
     )
