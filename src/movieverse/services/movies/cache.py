@@ -23,7 +23,9 @@ already cache for.
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import functools
 import hashlib
 import uuid
 from collections.abc import Awaitable, Callable
@@ -49,6 +51,7 @@ class ListPageCache:
         self._kv = kv
         self._pages = pages or kv
         self._ttl = ttl_seconds
+        self._counting: dict[str, asyncio.Future[int]] = {}
 
     async def _token(self, key: str) -> str:
         token = await self._kv.get(key)
@@ -78,15 +81,33 @@ class ListPageCache:
         self, generation: str, query: DiscoverQuery, count: Callable[[], Awaitable[int]]
     ) -> int:
         """How many movies ``query``'s filters match, counted once per generation: every sort
-        and page of the same filters shares it (a count is most of a list page's cost)."""
+        and page of the same filters shares it (a count is most of a list page's cost). Pages
+        of one list asked for at once wait for the same count instead of each making one."""
         filters = dataclasses.replace(query, sort_field="popularity", sort_descending=True)
         request_key = f"count:{filters!r}"
         cached = await self.get(generation, request_key)
         if cached is not None:
             return int(cached)
+        key = self._key(generation, request_key)
+        counting = self._counting.get(key)
+        if counting is None:
+            counting = asyncio.ensure_future(self._count_and_keep(generation, request_key, count))
+            self._counting[key] = counting
+            counting.add_done_callback(functools.partial(self._counted, key))
+        # Shielded: a client that goes away does not cancel the count others wait for.
+        return await asyncio.shield(counting)
+
+    async def _count_and_keep(
+        self, generation: str, request_key: str, count: Callable[[], Awaitable[int]]
+    ) -> int:
         total = await count()
         await self.put(generation, request_key, str(total).encode())
         return total
+
+    def _counted(self, key: str, done: asyncio.Future[int]) -> None:
+        self._counting.pop(key, None)
+        if not done.cancelled():
+            done.exception()  # retrieved: the waiters, if any are left, have raised it
 
     def renew_after_commit(self, session: AsyncSession, *, trending_only: bool = False) -> None:
         """Drop every list page (``trending_only``: the trending pages) once ``session``

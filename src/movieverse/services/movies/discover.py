@@ -113,16 +113,27 @@ def check_date_order(
         raise _problem(lower_name, f"must not exceed {upper_name}")
 
 
-# How relation filters are written. "Is the movie in this set" (IN over the link table's
-# (relation, movie) index) lets the database gather the set once, which is what counting every
-# match needs; a correlated EXISTS is probed movie by movie, which wins only when the page is
-# found early while walking the sort's index -- true of genres (a common genre fills a page
-# within the first few hundred movies), not of keywords or people (rare: the walk would go on).
-Form = Literal["count", "page"]
+# How genre filters are written. "Is the movie in this set" (IN over the link table's
+# (genre, movie) index) lets the database gather the set once: what counting every match
+# needs, and what finds a page fastest when the set is small. A correlated EXISTS is probed
+# movie by movie while walking the sort's index: the faster way to a page when matches are
+# common (a common genre fills a page within the first few hundred movies), and far slower when
+# they are rare (the walk goes through most of the catalog). Keywords and people are rare: they
+# are always gathered.
+Form = Literal["gather", "walk"]
+
+
+def page_form(*, matches: int, listed: int, rows: int) -> Form:
+    """How to find the first ``rows`` (offset + page size) of ``matches`` movies in order among
+    ``listed``: a walk reads about rows * listed / matches index entries, a gather about
+    ``matches`` movies and sorts them. On the TMDB + MovieLens catalog (11,009 movies, page 5)
+    Westerns (195) took 0.2 ms gathered and 2.3-4.4 ms walked, dramas (5,313) 0.15-2.2 ms walked
+    and 3.6-6.1 ms gathered."""
+    return "gather" if matches * matches < rows * max(listed, 1) else "walk"
 
 
 def _genre_group(ids: tuple[int, ...], form: Form) -> ColumnElement[bool]:
-    if form == "page":
+    if form == "walk":
         return exists().where(MovieGenre.movie_id == Movie.id, MovieGenre.genre_id.in_(ids))
     return Movie.id.in_(select(MovieGenre.movie_id).where(MovieGenre.genre_id.in_(ids)))
 
@@ -138,7 +149,7 @@ def _person_group(ids: tuple[int, ...], role: str | None) -> ColumnElement[bool]
     return Movie.id.in_(select(MoviePerson.movie_id).where(*conditions))
 
 
-def conditions(query: DiscoverQuery, *, form: Form = "count") -> list[ColumnElement[bool]]:
+def conditions(query: DiscoverQuery, *, form: Form = "gather") -> list[ColumnElement[bool]]:
     """The WHERE clause of a discover query, as a list of conditions to AND; ``form`` says
     whether it counts the matches or fetches a page of them (see :data:`Form`)."""
     where: list[ColumnElement[bool]] = [Movie.deleted_at.is_(None)]

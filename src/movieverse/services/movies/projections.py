@@ -86,14 +86,23 @@ class CatalogReads:
     async def discover(
         self, query: DiscoverQuery, *, offset: int, limit: int, count_once: CountOnce
     ) -> tuple[int, list[Row[Any]]]:
-        async def count() -> int:
-            return await self._count(discover.conditions(query, form="count"))
-
-        total = await count_once(query, count)
+        total = await self._matches(query, count_once)
         if offset >= total:
             return total, []  # past the last page: no need to look
-        where = discover.conditions(query, form="page")
+        form: discover.Form = "walk"
+        if query.with_genres or query.without_genres:
+            listed = await self._matches(
+                DiscoverQuery(include_adult=query.include_adult), count_once
+            )
+            form = discover.page_form(matches=total, listed=listed, rows=offset + limit)
+        where = discover.conditions(query, form=form)
         return total, await self._page(where, query, offset=offset, limit=limit)
+
+    async def _matches(self, query: DiscoverQuery, count_once: CountOnce) -> int:
+        async def count() -> int:
+            return await self._count(discover.conditions(query, form="gather"))
+
+        return await count_once(query, count)
 
     async def popular_excluding(
         self,
@@ -107,7 +116,7 @@ class CatalogReads:
         """The most popular listable movies other than ``shown`` (listable movies already on
         the page above: trending's tail), and how many there are."""
         query = DiscoverQuery(include_adult=include_adult)
-        total = await count_once(query, lambda: self._count(discover.conditions(query)))
+        total = await self._matches(query, count_once)
         if limit <= 0:
             return total - len(shown), []
         where = discover.conditions(query)
