@@ -1,6 +1,6 @@
 """Discover latency on synthetic catalogs of 10k, 100k and 1M movies: does it grow sub-linearly?
 
-The goal is p99 < 50 ms at 100k movies.
+The goals are p99 < 50 ms at 100k movies and < 200 ms at 1M.
 
 For each size a fresh embedded (SQLite) movies database gets the real schema from
 ``movieverse migrate movies`` (MOVIEVERSE_VAR_DIR = a temporary folder; the migration also seeds
@@ -24,7 +24,11 @@ service time, not queueing): after a warm-up pass, ``--rounds`` rounds over ever
 every shape (a shape that has used ``--shape-budget`` seconds stops after the round in progress).
 The shapes cover every filter family and both directions of every sort, and deep pages. The
 service's list cache is shrunk to one entry (``COLD_PAGES``), so every page measured is built from
-the database: this is the cold path.
+the database: this is the cold path. A list's total is cached apart from its pages, once per
+filter set (DESIGN's answer on discover totals: exact counts, cached when costly), so the first
+request of each filter set -- the warm-up pass, and a variant with new filters in the first round
+-- also counts; those requests are reported on their own ("first request of a filter set"), the
+rest as cold pages.
 
 Then, server stopped, the same queries run in-process through the real
 ``service.discover_page`` on the same file, with SQLAlchemy's ``before_cursor_execute`` recording
@@ -73,6 +77,8 @@ from bench._support import (
 
 GOAL_P99_MS = 50.0
 GOAL_SIZE = 100_000
+# Issue 18's second goal: cold discover under 200 ms at 1M movies.
+GOALS_P99_MS = {GOAL_SIZE: GOAL_P99_MS, 1_000_000: 200.0}
 SEED = 20261201
 KEYWORD_VOCABULARY = 20_000
 CHUNK = 50_000
@@ -509,15 +515,34 @@ class ShapeTimings:
     spent: float = 0.0
 
 
+def _filters(path: str) -> str:
+    """The path without its sort and page: what a list's total depends on."""
+    url = httpx.URL(path)
+    kept = [(k, v) for k, v in url.params.multi_items() if k not in ("sort_by", "page")]
+    return str(url.copy_with(params=kept))
+
+
 def measure_http(
     base_url: str, *, rounds: int, shape_budget: float
 ) -> tuple[dict[str, ShapeTimings], dict[str, Any]]:
-    """Sequential GETs: a warm-up pass (first variant of each shape), then ``rounds`` rounds."""
+    """Sequential GETs: a warm-up pass (first variant of each shape), then ``rounds`` rounds.
+
+    The service keeps each filter set's total apart from the pages (cache.ListPageCache), so the
+    first request of a filter set also counts its matches and later ones -- other sorts, other
+    pages, the same page rebuilt -- do not. The two are timed apart: ``timings`` holds the pages
+    built with their total known (the cold page), ``first_sight`` the requests that also counted.
+    """
     timings = {shape.name: ShapeTimings() for shape in SHAPES}
+    first_sight: list[float] = []
+    seen: set[str] = set()
     with httpx.Client(base_url=base_url, timeout=300.0) as client:
         warmup_started = time.perf_counter()
         for shape in SHAPES:
-            _get(client, shape.paths()[0])
+            path = shape.paths()[0]
+            started = time.perf_counter()
+            _get(client, path)
+            first_sight.append(time.perf_counter() - started)
+            seen.add(_filters(path))
         warmup_seconds = time.perf_counter() - warmup_started
         for _ in range(rounds):
             for shape in SHAPES:
@@ -528,10 +553,18 @@ def measure_http(
                     started = time.perf_counter()
                     body = _get(client, path)
                     elapsed = time.perf_counter() - started
-                    shape_timings.seconds.append(elapsed)
                     shape_timings.spent += elapsed
+                    if _filters(path) not in seen:
+                        seen.add(_filters(path))
+                        first_sight.append(elapsed)
+                        continue
+                    shape_timings.seconds.append(elapsed)
                     shape_timings.total_results.append(int(body["total_results"]))
-    return timings, {"warmup_seconds": warmup_seconds}
+    return timings, {
+        "warmup_seconds": warmup_seconds,
+        "first_sight_latency_ms": latency_summary_ms(first_sight),
+        "first_sight_samples": len(first_sight),
+    }
 
 
 def _get(client: httpx.Client, path: str) -> dict[str, Any]:
@@ -542,9 +575,9 @@ def _get(client: httpx.Client, path: str) -> dict[str, Any]:
     return body
 
 
-# Cold pages: the list cache keeps one entry, so no page (nor count) measured is served from it
-# -- each request here differs from the one before. What a cache hit costs is measured by
-# bench/cpu_per_request.py.
+# Cold pages: the list cache keeps one entry, so no page measured is served from it -- each
+# request here differs from the one before. Totals stay cached apart (see measure_http). What a
+# cache hit costs is measured by bench/cpu_per_request.py.
 COLD_PAGES = {"MOVIEVERSE_MOVIES_LIST_CACHE_ENTRIES": "1"}
 
 
@@ -766,7 +799,8 @@ def report(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
         ],
     )
     print_table(
-        "Discover over HTTP, all shapes (ms, sequential requests)",
+        "Discover over HTTP, all shapes (ms, sequential requests): cold pages, total known "
+        "(another sort or page of the same filters counted it)",
         ["movies", "requests", "p50", "p95", "p99", "max", "mean"],
         [
             [
@@ -774,6 +808,21 @@ def report(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
                 str(r["samples"]),
                 *(
                     _fmt(r["overall_latency_ms"][k])
+                    for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms")
+                ),
+            ]
+            for r in results
+        ],
+    )
+    print_table(
+        "Discover over HTTP: the first request of each filter set (its total counted too)",
+        ["movies", "requests", "p50", "p95", "p99", "max", "mean"],
+        [
+            [
+                f"{r['movies']:,}",
+                str(r["first_sight_samples"]),
+                *(
+                    _fmt(r["first_sight_latency_ms"][k])
                     for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms")
                 ),
             ]
@@ -840,14 +889,21 @@ def report(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     at_goal = next((r for r in results if r["movies"] == GOAL_SIZE), None)
     misses: list[str] = []
     if at_goal is not None:
-        overall = at_goal["overall_latency_ms"]["p99_ms"]
         misses = [
             n for n, s in at_goal["shapes"].items() if s["latency_ms"]["p99_ms"] >= GOAL_P99_MS
         ]
+    for r in results:
+        goal = GOALS_P99_MS.get(r["movies"])
+        if goal is None:
+            continue
+        cold = r["overall_latency_ms"]["p99_ms"]
+        first = r["first_sight_latency_ms"]["p99_ms"]
+        missing = [n for n, s in r["shapes"].items() if s["latency_ms"]["p99_ms"] >= goal]
         print(
-            f"\ngoal p99 < {GOAL_P99_MS:.0f} ms at {GOAL_SIZE:,}: overall p99 = {overall:.1f} ms "
-            f"({'met' if overall < GOAL_P99_MS else 'missed'}); shapes missing it: "
-            f"{', '.join(misses) if misses else 'none'}"
+            f"\ngoal p99 < {goal:.0f} ms at {r['movies']:,}: cold pages p99 = {cold:.1f} ms "
+            f"({'met' if cold < goal else 'missed'}; shapes missing it: "
+            f"{', '.join(missing) if missing else 'none'}); first request of a filter set "
+            f"p99 = {first:.1f} ms ({'met' if first < goal else 'missed'})"
         )
     if "sql" in _any_shape(results[-1]):
         _print_sql(results)

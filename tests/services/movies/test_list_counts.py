@@ -85,3 +85,31 @@ async def test_a_waiter_that_goes_away_does_not_cancel_the_count() -> None:
     assert await second == 5
     with pytest.raises(asyncio.CancelledError):
         await first
+
+
+async def test_counts_outlive_the_pages_that_push_each_other_out() -> None:
+    """As the embedded shape builds it: a page store of one entry, counts in a store of their
+    own. Pages of other lists replace each other; the dramas' count stays, so a page of them
+    never built before does not count again."""
+    kv = MemoryKeyValueStore()
+    lists = ListPageCache(
+        kv,
+        ttl_seconds=60,
+        pages=MemoryKeyValueStore(max_entries=1),
+        counts=MemoryKeyValueStore(max_entries=10),
+    )
+    generation = await lists.generation()
+    calls = 0
+
+    async def count() -> int:
+        nonlocal calls
+        calls += 1
+        return 42
+
+    assert await lists.counted(generation, DRAMAS, count) == 42
+    await lists.put(generation, "dramas page 1", b"[...]")
+    await lists.put(generation, "comedies page 1", b"[...]")  # pushes the dramas' page out
+    assert await lists.get(generation, "dramas page 1") is None
+    title_sorted = dataclasses.replace(DRAMAS, sort_field="title")
+    assert await lists.counted(generation, title_sorted, count) == 42
+    assert calls == 1

@@ -117,10 +117,12 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     ctx.state["related"] = related
     own = ctx.settings
     assert isinstance(own, MoviesSettings)
-    # In-process, list pages get a bounded store of their own; Redis bounds itself (maxmemory).
+    # In-process, list pages and list counts get bounded stores of their own; Redis bounds
+    # itself (maxmemory).
     in_process = isinstance(ctx.kv, MemoryKeyValueStore)
     pages = MemoryKeyValueStore(max_entries=own.list_cache_entries) if in_process else None
-    lists = ListPageCache(ctx.kv, ttl_seconds=own.details_cache_seconds, pages=pages)
+    counts = MemoryKeyValueStore(max_entries=own.list_count_entries) if in_process else None
+    lists = ListPageCache(ctx.kv, ttl_seconds=own.details_cache_seconds, pages=pages, counts=counts)
     ctx.state["list_cache"] = lists
     ctx.state["catalog_reads"] = CatalogReads(ctx.db.reads)
     ctx.state["movie_cache"] = MovieCache(

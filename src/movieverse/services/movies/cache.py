@@ -41,15 +41,24 @@ TRENDING = "movie-lists:trending-generation"
 
 
 class ListPageCache:
-    """``kv`` holds the generation tokens; ``pages`` (``kv`` unless given) the page bodies. The
-    embedded shape gives pages a bounded store of their own: a client choosing filters at will
-    must not grow the process's memory without end, nor push the tokens out."""
+    """``kv`` holds the generation tokens; ``pages`` (``kv`` unless given) the page bodies and
+    ``counts`` (``pages`` unless given) the lists' totals. The embedded shape gives pages and
+    counts bounded stores of their own: a client choosing filters at will must not grow the
+    process's memory without end, nor push the tokens out; and a count, the costly part of a
+    page that was never built (one filter set has 12 sorts and 500 pages), must not be pushed
+    out by the pages that use it."""
 
     def __init__(
-        self, kv: KeyValueStore, *, ttl_seconds: float, pages: KeyValueStore | None = None
+        self,
+        kv: KeyValueStore,
+        *,
+        ttl_seconds: float,
+        pages: KeyValueStore | None = None,
+        counts: KeyValueStore | None = None,
     ) -> None:
         self._kv = kv
         self._pages = pages or kv
+        self._counts = counts or self._pages
         self._ttl = ttl_seconds
         self._counting: dict[str, asyncio.Future[int]] = {}
 
@@ -84,24 +93,21 @@ class ListPageCache:
         and page of the same filters shares it (a count is most of a list page's cost). Pages
         of one list asked for at once wait for the same count instead of each making one."""
         filters = dataclasses.replace(query, sort_field="popularity", sort_descending=True)
-        request_key = f"count:{filters!r}"
-        cached = await self.get(generation, request_key)
+        key = self._key(generation, f"count:{filters!r}")
+        cached = await self._counts.get(key)
         if cached is not None:
             return int(cached)
-        key = self._key(generation, request_key)
         counting = self._counting.get(key)
         if counting is None:
-            counting = asyncio.ensure_future(self._count_and_keep(generation, request_key, count))
+            counting = asyncio.ensure_future(self._count_and_keep(key, count))
             self._counting[key] = counting
             counting.add_done_callback(functools.partial(self._counted, key))
         # Shielded: a client that goes away does not cancel the count others wait for.
         return await asyncio.shield(counting)
 
-    async def _count_and_keep(
-        self, generation: str, request_key: str, count: Callable[[], Awaitable[int]]
-    ) -> int:
+    async def _count_and_keep(self, key: str, count: Callable[[], Awaitable[int]]) -> int:
         total = await count()
-        await self.put(generation, request_key, str(total).encode())
+        await self._counts.set(key, str(total).encode(), ttl_seconds=self._ttl)
         return total
 
     def _counted(self, key: str, done: asyncio.Future[int]) -> None:

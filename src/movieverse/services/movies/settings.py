@@ -19,5 +19,8 @@ class MoviesSettings(ServiceSettings):
     # List and discover pages kept in process (embedded shape), at most: ~12 KB each, so about
     # 60 MB. With Redis, its own maxmemory policy bounds them.
     list_cache_entries: int = Field(default=5000, ge=1, le=1_000_000)
+    # Lists' totals (one per filter set, shared by its sorts and pages) kept in process in the
+    # embedded shape, at most: ~150 bytes each, so about 3 MB.
+    list_count_entries: int = Field(default=20_000, ge=1, le=1_000_000)
     # /movies/top_rated ignores movies with fewer votes: a 10/10 from two voters is noise.
     top_rated_min_votes: int = Field(default=100, ge=0)
