@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from movieverse.gateway.app import Gateway, create_gateway
+from movieverse.services.movies import discover
 from movieverse.services.movies.models import Genre, Movie
 from movieverse.services.movies.settings import MoviesSettings
 from tests.support import (
@@ -296,6 +297,46 @@ async def test_every_discover_filter_and_sort(catalog: tuple[Gateway, httpx.Asyn
         expected = _expected(movies, keep, key=key, reverse=descending)
         assert _titles(page) == expected, query
         assert page["total_results"] == len(expected), query
+
+
+async def test_every_discover_filter_and_sort_one_movie_per_page(
+    catalog: tuple[Gateway, httpx.AsyncClient],
+) -> None:
+    """Pages of one movie: a page deep in a list of rare matches is gathered, one near the top
+    of common matches is found walking the sort's index (discover.page_form), where SQLite is
+    kept off the filter columns' indexes; read page by page, every list is still the same."""
+    gateway, client = catalog
+    _, movies = await _seed(gateway, client)
+    for query, keep, key, descending in DISCOVER_CASES:
+        expected = _expected(movies, keep, key=key, reverse=descending)
+        titles: list[str] = []
+        for page_number in range(1, len(expected) + 2):
+            page = await client.get(f"/discover/movies?{query}&per_page=1&page={page_number}")
+            assert page.status_code == 200, (query, page.text)
+            titles += _titles(page.json())
+            assert page.json()["total_results"] == len(expected), query
+        assert titles == expected, query
+
+
+def test_a_walk_on_sqlite_keeps_the_planner_off_the_filter_columns() -> None:
+    """Only the sort's index is left to walk; the sort column itself keeps its index."""
+    query = discover.DiscoverQuery(
+        original_language="fr",
+        primary_release_year=2001,
+        release_date_gte=date(2000, 1, 1),
+        sort_field="release_date",
+    )
+
+    def sql(form: discover.Form, dialect: str) -> str:
+        statement = select(Movie.id).where(*discover.conditions(query, form=form, dialect=dialect))
+        return str(statement.compile(compile_kwargs={"literal_binds": True}))
+
+    walked = sql("walk", "sqlite")
+    assert "(+ movies_movies.original_language) = 'fr'" in walked
+    assert "(+ movies_movies.release_year) = 2001" in walked
+    assert "movies_movies.release_date >= '2000-01-01'" in walked
+    assert "+" not in sql("gather", "sqlite")
+    assert "+" not in sql("walk", "postgresql")
 
 
 async def test_adult_movies_only_on_request(catalog: tuple[Gateway, httpx.AsyncClient]) -> None:

@@ -12,6 +12,8 @@ from datetime import date
 from typing import Any, Literal, TypeVar
 
 from sqlalchemy import ColumnElement, Select, exists, false, not_, select
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import UnaryExpression
 
 from movieverse.platform.errors import BadRequest, FieldError
 from movieverse.services.movies.models import Movie, MovieGenre, MovieKeyword, MoviePerson
@@ -118,8 +120,16 @@ def check_date_order(
 # needs, and what finds a page fastest when the set is small. A correlated EXISTS is probed
 # movie by movie while walking the sort's index: the faster way to a page when matches are
 # common (a common genre fills a page within the first few hundred movies), and far slower when
-# they are rare (the walk goes through most of the catalog). Keywords and people are rare: they
-# are always gathered.
+# they are rare (the walk goes through most of the catalog). A common keyword is walked the same
+# way; people are rare and always gathered.
+#
+# Column filters (a year, a language, a score range) have indexes of their own, and SQLite, which
+# plans without statistics (nobody runs ANALYZE on a service's file), reads every match through
+# such an index and sorts them all, however common they are: at 1M movies, French movies by
+# popularity took 61 ms that way against 0.6 ms walking the popularity index, a score range by
+# title 224 ms against 1.8 ms. So on SQLite a walk hides the other filter columns from the
+# planner (a unary plus, which changes no value). Servers plan from statistics and get the plain
+# columns.
 Form = Literal["gather", "walk"]
 
 
@@ -138,7 +148,9 @@ def _genre_group(ids: tuple[int, ...], form: Form) -> ColumnElement[bool]:
     return Movie.id.in_(select(MovieGenre.movie_id).where(MovieGenre.genre_id.in_(ids)))
 
 
-def _keyword_group(ids: tuple[int, ...]) -> ColumnElement[bool]:
+def _keyword_group(ids: tuple[int, ...], form: Form) -> ColumnElement[bool]:
+    if form == "walk":
+        return exists().where(MovieKeyword.movie_id == Movie.id, MovieKeyword.keyword_id.in_(ids))
     return Movie.id.in_(select(MovieKeyword.movie_id).where(MovieKeyword.keyword_id.in_(ids)))
 
 
@@ -149,16 +161,26 @@ def _person_group(ids: tuple[int, ...], role: str | None) -> ColumnElement[bool]
     return Movie.id.in_(select(MoviePerson.movie_id).where(*conditions))
 
 
-def conditions(query: DiscoverQuery, *, form: Form = "gather") -> list[ColumnElement[bool]]:
+def conditions(
+    query: DiscoverQuery, *, form: Form = "gather", dialect: str | None = None
+) -> list[ColumnElement[bool]]:
     """The WHERE clause of a discover query, as a list of conditions to AND; ``form`` says
-    whether it counts the matches or fetches a page of them (see :data:`Form`)."""
+    whether it counts the matches or fetches a page of them (see :data:`Form`), ``dialect``
+    what database plans it."""
     where: list[ColumnElement[bool]] = [Movie.deleted_at.is_(None)]
     if not query.include_adult:
         # "= false", not "IS false": only the former is matched against an index.
         where.append(Movie.adult == false())
     where.extend(_relation_conditions(query, form))
+    sort_column = SORT_COLUMNS[query.sort_field]
+
+    def filtered(column: Any) -> Any:
+        if form == "walk" and dialect == "sqlite" and column is not sort_column:
+            return UnaryExpression(column, operator=operators.custom_op("+"), type_=column.type)
+        return column
+
     if query.primary_release_year is not None:
-        where.append(Movie.release_year == query.primary_release_year)
+        where.append(filtered(Movie.release_year) == query.primary_release_year)
     lower_bounds = [
         (Movie.release_date, query.release_date_gte),
         (Movie.vote_average, query.vote_average_gte),
@@ -170,10 +192,10 @@ def conditions(query: DiscoverQuery, *, form: Form = "gather") -> list[ColumnEle
         (Movie.vote_average, query.vote_average_lte),
         (Movie.runtime, query.runtime_lte),
     ]
-    where.extend(column >= value for column, value in lower_bounds if value is not None)
-    where.extend(column <= value for column, value in upper_bounds if value is not None)
+    where.extend(filtered(column) >= value for column, value in lower_bounds if value is not None)
+    where.extend(filtered(column) <= value for column, value in upper_bounds if value is not None)
     if query.original_language is not None:
-        where.append(Movie.original_language == query.original_language)
+        where.append(filtered(Movie.original_language) == query.original_language)
     return where
 
 
@@ -185,7 +207,7 @@ def _relation_conditions(query: DiscoverQuery, form: Form) -> list[ColumnElement
     if query.without_genres:
         where.append(not_(_genre_group(query.without_genres, form)))
     if query.with_keywords:
-        where.extend(_keyword_group(group) for group in query.with_keywords.groups)
+        where.extend(_keyword_group(group, form) for group in query.with_keywords.groups)
     people = [(query.with_cast, "cast"), (query.with_crew, "crew"), (query.with_people, None)]
     for expression, role in people:
         if expression:

@@ -89,13 +89,9 @@ class CatalogReads:
         total = await self._matches(query, count_once)
         if offset >= total:
             return total, []  # past the last page: no need to look
-        form: discover.Form = "walk"
-        if query.with_genres or query.without_genres:
-            listed = await self._matches(
-                DiscoverQuery(include_adult=query.include_adult), count_once
-            )
-            form = discover.page_form(matches=total, listed=listed, rows=offset + limit)
-        where = discover.conditions(query, form=form)
+        listed = await self._matches(DiscoverQuery(include_adult=query.include_adult), count_once)
+        form = discover.page_form(matches=total, listed=listed, rows=offset + limit)
+        where = discover.conditions(query, form=form, dialect=self._reads.dialect)
         return total, await self._page(where, query, offset=offset, limit=limit)
 
     async def _matches(self, query: DiscoverQuery, count_once: CountOnce) -> int:
