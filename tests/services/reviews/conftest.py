@@ -1,5 +1,6 @@
-"""Reviews runs on SQLite and, where PostgreSQL is configured, on PostgreSQL (its distributed
-home): a fresh database per test, chosen through the service's own setting."""
+"""Reviews runs on SQLite and, where their servers are configured, on PostgreSQL (its
+distributed home) and MariaDB: a fresh database per test, chosen through the service's own
+setting."""
 
 from __future__ import annotations
 
@@ -29,7 +30,7 @@ HEAT = {"title": "Heat", "tmdb_id": 949, "vote_average": 7.0, "vote_count": 100}
 AMELIE = {"title": "Amélie", "tmdb_id": 194, "vote_average": 8.0, "vote_count": 50}
 
 
-@pytest.fixture(params=["sqlite", "postgres"])
+@pytest.fixture(params=["sqlite", "postgres", "mysql"])
 async def reviews_database(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
 ) -> AsyncIterator[None]:
@@ -37,7 +38,7 @@ async def reviews_database(
         monkeypatch.delenv("MOVIEVERSE_REVIEWS_DATABASE_URL", raising=False)
         yield
         return
-    async with fresh_database("postgres", prefix="mv_reviews", migrated_for=("reviews",)) as url:
+    async with fresh_database(request.param, prefix="mv_reviews", migrated_for=("reviews",)) as url:
         monkeypatch.setenv("MOVIEVERSE_REVIEWS_DATABASE_URL", url)
         yield
 

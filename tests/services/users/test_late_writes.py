@@ -59,15 +59,15 @@ async def test_the_second_pass_erases_what_landed_after_the_erasure(
         token_id="t",
     )
     reviews = app.services["reviews"].state.ctx
+    await reviews_service.set_rating(
+        writes=reviews.state["writes"],
+        outbox=reviews.outbox,
+        catalog=reviews.state["catalog"],
+        principal=principal,
+        movie_id=5,
+        value=6.0,
+    )
     async with reviews.db.unit_of_work() as session:
-        await reviews_service.set_rating(
-            session,
-            outbox=reviews.outbox,
-            catalog=reviews.state["catalog"],
-            principal=principal,
-            movie_id=5,
-            value=6.0,
-        )
         await reviews_service.create_review(
             session,
             outbox=reviews.outbox,

@@ -13,7 +13,7 @@ import contextlib
 import fcntl
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -24,6 +24,7 @@ from prometheus_client import Counter, Gauge
 from sqlalchemy import (
     BigInteger,
     Column,
+    Connection,
     Integer,
     MetaData,
     String,
@@ -42,6 +43,7 @@ from movieverse.platform.db import Database, UtcDateTime, utcnow
 from movieverse.platform.events.bus import EventBus
 from movieverse.platform.events.envelope import Event
 from movieverse.platform.observability import process_registry
+from movieverse.platform.writes import OUTBOX_WRITTEN
 
 log = structlog.get_logger("movieverse.events.outbox")
 
@@ -97,22 +99,31 @@ class Outbox:
         """Stage events in the caller's transaction; they exist only if it commits."""
         if not events:
             return
+        await session.execute(self.table.insert(), self._rows(events))
+        session.info[OUTBOX_WRITTEN] = True
+
+    def add_sync(self, connection: Connection, *events: Event) -> None:
+        """:meth:`add` for a write on the write path (platform/writes.py), which wakes the
+        relay after its commit."""
+        if not events:
+            return
+        connection.execute(self.table.insert(), self._rows(events))
+        connection.info[OUTBOX_WRITTEN] = True
+
+    @staticmethod
+    def _rows(events: Sequence[Event]) -> list[dict[str, object]]:
         now = utcnow()
-        await session.execute(
-            self.table.insert(),
-            [
-                {
-                    "event_id": str(e.id),
-                    "topic": e.topic,
-                    "event_key": e.key,
-                    "body": e.model_dump_json(),
-                    "created_at": now,
-                    "attempts": 0,
-                }
-                for e in events
-            ],
-        )
-        session.info["outbox_written"] = True
+        return [
+            {
+                "event_id": str(e.id),
+                "topic": e.topic,
+                "event_key": e.key,
+                "body": e.model_dump_json(),
+                "created_at": now,
+                "attempts": 0,
+            }
+            for e in events
+        ]
 
     async def pending_count(self, session: AsyncSession) -> int:
         stmt = (

@@ -6,6 +6,7 @@ The gateway sends ``/movies/{id}/rating``, ``/movies/{id}/reviews``, ``/users/me
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Annotated, Literal
 from uuid import UUID
 
@@ -18,6 +19,7 @@ from movieverse.platform.pagination import Page, PageDep
 from movieverse.platform.ratelimit import per_user
 from movieverse.platform.security import AdminUser, CurrentUser, OptionalUser
 from movieverse.platform.service import CtxDep, SessionDep
+from movieverse.platform.writes import WritePath
 from movieverse.services.reviews import service
 from movieverse.services.reviews.models import ReportStatus, ReportTarget
 from movieverse.services.reviews.schemas import (
@@ -47,6 +49,11 @@ def _catalog(ctx: CtxDep) -> Catalog:
     return catalog
 
 
+def _writes(ctx: CtxDep) -> WritePath:
+    writes: WritePath = ctx.state["writes"]
+    return writes
+
+
 def _public(request: Request, ctx: CtxDep, value: BaseModel) -> Response:
     own = ctx.settings
     assert isinstance(own, ReviewsSettings)
@@ -58,21 +65,27 @@ def _public(request: Request, ctx: CtxDep, value: BaseModel) -> Response:
 # Ratings and reviews of a movie
 
 
+# A rating write takes no request session (SessionDep): it is one short transaction on the
+# write path (platform/writes.py), which on SQLite runs it without aiosqlite's handovers. The
+# session's standing is asked again just before it commits, as the request unit of work does.
+
+
 @movies_router.put(
     "/{movie_id}/rating",
     summary="Rate a movie (0.5-10, in steps of 0.5)",
     dependencies=[per_user("rating")],
 )
 async def put_rating(
-    movie_id: MovieIdPath, body: RatingWrite, user: CurrentUser, session: SessionDep, ctx: CtxDep
+    movie_id: MovieIdPath, body: RatingWrite, user: CurrentUser, ctx: CtxDep
 ) -> RatingRead:
     return await service.set_rating(
-        session,
+        writes=_writes(ctx),
         outbox=ctx.outbox,
         catalog=_catalog(ctx),
         principal=user,
         movie_id=movie_id,
         value=body.value,
+        before_commit=partial(ctx.verifier.ensure_standing, user),
     )
 
 
@@ -82,10 +95,14 @@ async def put_rating(
     summary="Remove your rating",
     dependencies=[per_user("rating")],
 )
-async def delete_rating(
-    movie_id: MovieIdPath, user: CurrentUser, session: SessionDep, ctx: CtxDep
-) -> Response:
-    await service.remove_rating(session, outbox=ctx.outbox, principal=user, movie_id=movie_id)
+async def delete_rating(movie_id: MovieIdPath, user: CurrentUser, ctx: CtxDep) -> Response:
+    await service.remove_rating(
+        writes=_writes(ctx),
+        outbox=ctx.outbox,
+        principal=user,
+        movie_id=movie_id,
+        before_commit=partial(ctx.verifier.ensure_standing, user),
+    )
     return Response(status_code=NO_CONTENT)
 
 

@@ -8,8 +8,19 @@ from datetime import datetime
 from typing import Literal, cast
 from uuid import UUID
 
-from sqlalchemy import ColumnElement, Table, and_, delete, func, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Executable,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    select,
+    update,
+)
+from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.services.reviews.models import (
@@ -44,6 +55,157 @@ class RatingState:
     updated_at: datetime
 
 
+# The rating write is the hottest path of the service: it runs on the write path
+# (platform/writes.py), inline on SQLite, as plain statements (Core) on a synchronous connection.
+# The statements are built once: building one and deriving its cache key is most of what
+# SQLAlchemy costs per execution.
+_MINE = and_(_RATINGS.c.movie_id == _TOTALS.c.movie_id, _RATINGS.c.user_id == bindparam("b_user"))
+_TOTALS_AND_MINE = (
+    select(
+        _TOTALS.c.count,
+        _TOTALS.c.half_points_sum,
+        _TOTALS.c.version,
+        _RATINGS.c.half_points,
+        _RATINGS.c.updated_at,
+    )
+    .select_from(_TOTALS.outerjoin(_RATINGS, _MINE))
+    .where(_TOTALS.c.movie_id == bindparam("b_movie"))
+)
+_TOTALS_FOR_UPDATE = (
+    select(_TOTALS.c.count, _TOTALS.c.half_points_sum, _TOTALS.c.version)
+    .where(_TOTALS.c.movie_id == bindparam("b_movie"))
+    .with_for_update()
+)
+_ONE_RATING = select(_RATINGS.c.half_points, _RATINGS.c.updated_at).where(
+    _RATINGS.c.user_id == bindparam("b_user"), _RATINGS.c.movie_id == bindparam("b_movie")
+)
+_UPDATE_RATING = (
+    update(_RATINGS)
+    .where(_RATINGS.c.user_id == bindparam("b_user"), _RATINGS.c.movie_id == bindparam("b_movie"))
+    .values(half_points=bindparam("b_points"), updated_at=bindparam("b_at"))
+)
+_DELETE_RATING = delete(_RATINGS).where(
+    _RATINGS.c.user_id == bindparam("b_user"), _RATINGS.c.movie_id == bindparam("b_movie")
+)
+_SAVE_TOTALS = (
+    update(_TOTALS)
+    .where(_TOTALS.c.movie_id == bindparam("b_movie"))
+    .values(
+        count=bindparam("b_count"),
+        half_points_sum=bindparam("b_sum"),
+        version=bindparam("b_version"),
+    )
+)
+_NEW_TOTALS = {"count": 0, "half_points_sum": 0, "version": 0}
+
+
+def _totals_if_missing(dialect: str) -> Executable:
+    """Insert a movie's empty totals unless they exist: one statement, no savepoint, whoever
+    wins a race between two first ratings."""
+    if dialect == "postgresql":
+        return postgresql.insert(_TOTALS).on_conflict_do_nothing(index_elements=["movie_id"])
+    if dialect in {"mysql", "mariadb"}:
+        statement = mysql.insert(_TOTALS)
+        return statement.on_duplicate_key_update(movie_id=statement.inserted.movie_id)
+    return sqlite.insert(_TOTALS).on_conflict_do_nothing(index_elements=["movie_id"])
+
+
+class RatingRows:
+    """A rating write's statements, on the write path's synchronous connection."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self._dialect = connection.dialect.name
+
+    def locked_totals(self, movie_id: int, user_id: UUID) -> tuple[Totals, RatingState | None]:
+        """The movie's totals, locked until commit, and the user's rating of it: rating writes on
+        one movie take turns, so the totals never miss a concurrent change."""
+        if self._dialect == "sqlite":
+            # Writers take turns at SQLite's one write lock already (BEGIN IMMEDIATE), so one
+            # statement can read both. On a server the rating must be read after the lock is
+            # granted, by a statement of its own: a join would pair the fresh totals with the
+            # rating as it was before the writer we waited for changed it.
+            found = self._totals_and_rating(movie_id, user_id)
+            if found is None:
+                self._create_totals(movie_id)
+                found = self._totals_and_rating(movie_id, user_id)
+            assert found is not None
+            return found
+        if self._dialect in {"mysql", "mariadb"}:
+            # InnoDB's locking read of a missing row locks the gap where it would go, and two
+            # first writers of a movie that both hold that gap deadlock on their inserts. The
+            # upsert locks the row itself, made or found, so they queue on it instead.
+            self._create_totals(movie_id)
+        totals = self._totals_for_update(movie_id)
+        if totals is None:
+            self._create_totals(movie_id)  # PostgreSQL: a first writer of the movie
+            totals = self._totals_for_update(movie_id)
+            assert totals is not None
+        return totals, self.rating(user_id, movie_id)
+
+    def _totals_and_rating(
+        self, movie_id: int, user_id: UUID
+    ) -> tuple[Totals, RatingState | None] | None:
+        row = self.connection.execute(
+            _TOTALS_AND_MINE, {"b_movie": movie_id, "b_user": user_id}
+        ).first()
+        if row is None:
+            return None
+        totals = Totals(movie_id, int(row[0]), int(row[1]), int(row[2]))
+        return totals, None if row[3] is None else RatingState(int(row[3]), row[4])
+
+    def _totals_for_update(self, movie_id: int) -> Totals | None:
+        row = self.connection.execute(_TOTALS_FOR_UPDATE, {"b_movie": movie_id}).first()
+        return None if row is None else Totals(movie_id, int(row[0]), int(row[1]), int(row[2]))
+
+    def _create_totals(self, movie_id: int) -> None:
+        self.connection.execute(
+            _totals_if_missing(self._dialect), {"movie_id": movie_id, **_NEW_TOTALS}
+        )
+
+    def rating(self, user_id: UUID, movie_id: int) -> RatingState | None:
+        row = self.connection.execute(_ONE_RATING, {"b_user": user_id, "b_movie": movie_id}).first()
+        return None if row is None else RatingState(int(row[0]), row[1])
+
+    def insert_rating(self, user_id: UUID, movie_id: int, rating: RatingState) -> None:
+        self.connection.execute(
+            _RATINGS.insert(),
+            {
+                "user_id": user_id,
+                "movie_id": movie_id,
+                "half_points": rating.half_points,
+                "source": "user",
+                "created_at": rating.updated_at,
+                "updated_at": rating.updated_at,
+            },
+        )
+
+    def update_rating(self, user_id: UUID, movie_id: int, rating: RatingState) -> None:
+        self.connection.execute(
+            _UPDATE_RATING,
+            {
+                "b_user": user_id,
+                "b_movie": movie_id,
+                "b_points": rating.half_points,
+                "b_at": rating.updated_at,
+            },
+        )
+
+    def delete_rating(self, user_id: UUID, movie_id: int) -> None:
+        self.connection.execute(_DELETE_RATING, {"b_user": user_id, "b_movie": movie_id})
+
+    def save_totals(self, totals: Totals) -> None:
+        self.connection.execute(
+            _SAVE_TOTALS,
+            {
+                "b_movie": totals.movie_id,
+                "b_count": totals.count,
+                "b_sum": totals.half_points_sum,
+                "b_version": totals.version,
+            },
+        )
+
+
 class ReviewsRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -53,112 +215,6 @@ class ReviewsRepository:
         return self.session.get_bind().dialect.name
 
     # Ratings ---------------------------------------------------------------------------------
-
-    # The rating write is the hottest path of the service, so it is plain SQL statements
-    # (Core): the ORM's identity map and flush would cost more than the statements themselves.
-
-    async def locked_totals(
-        self, movie_id: int, user_id: UUID
-    ) -> tuple[Totals, RatingState | None]:
-        """The movie's totals, locked until commit, and the user's rating of it: rating writes on
-        one movie take turns, so the totals never miss a concurrent change."""
-        if self._dialect == "sqlite":
-            # Writers take turns at SQLite's one write lock already (BEGIN IMMEDIATE), so one
-            # statement can read both. On a server the rating must be read after the lock is
-            # granted, by a statement of its own: a join would pair the fresh totals with the
-            # rating as it was before the writer we waited for changed it.
-            found = await self._totals_and_rating(movie_id, user_id)
-            if found is not None:
-                return found
-        totals = await self._totals_for_update(movie_id)
-        if totals is None:
-            try:
-                async with self.session.begin_nested():
-                    await self.session.execute(
-                        insert(_TOTALS).values(
-                            movie_id=movie_id, count=0, half_points_sum=0, version=0
-                        )
-                    )
-            except IntegrityError:
-                pass  # another writer made it first; lock theirs
-            totals = await self._totals_for_update(movie_id)
-            assert totals is not None
-        return totals, await self.rating(user_id, movie_id)
-
-    async def _totals_and_rating(
-        self, movie_id: int, user_id: UUID
-    ) -> tuple[Totals, RatingState | None] | None:
-        mine = and_(_RATINGS.c.movie_id == _TOTALS.c.movie_id, _RATINGS.c.user_id == user_id)
-        row = (
-            await self.session.execute(
-                select(
-                    _TOTALS.c.count,
-                    _TOTALS.c.half_points_sum,
-                    _TOTALS.c.version,
-                    _RATINGS.c.half_points,
-                    _RATINGS.c.updated_at,
-                )
-                .select_from(_TOTALS.outerjoin(_RATINGS, mine))
-                .where(_TOTALS.c.movie_id == movie_id)
-            )
-        ).first()
-        if row is None:
-            return None
-        totals = Totals(movie_id, int(row[0]), int(row[1]), int(row[2]))
-        return totals, None if row[3] is None else RatingState(int(row[3]), row[4])
-
-    async def _totals_for_update(self, movie_id: int) -> Totals | None:
-        row = (
-            await self.session.execute(
-                select(_TOTALS.c.count, _TOTALS.c.half_points_sum, _TOTALS.c.version)
-                .where(_TOTALS.c.movie_id == movie_id)
-                .with_for_update()
-            )
-        ).first()
-        return None if row is None else Totals(movie_id, int(row[0]), int(row[1]), int(row[2]))
-
-    async def save_totals(self, totals: Totals) -> None:
-        await self.session.execute(
-            update(_TOTALS)
-            .where(_TOTALS.c.movie_id == totals.movie_id)
-            .values(
-                count=totals.count, half_points_sum=totals.half_points_sum, version=totals.version
-            )
-        )
-
-    async def rating(self, user_id: UUID, movie_id: int) -> RatingState | None:
-        row = (
-            await self.session.execute(
-                select(_RATINGS.c.half_points, _RATINGS.c.updated_at).where(
-                    _RATINGS.c.user_id == user_id, _RATINGS.c.movie_id == movie_id
-                )
-            )
-        ).first()
-        return None if row is None else RatingState(int(row[0]), row[1])
-
-    async def insert_rating(self, user_id: UUID, movie_id: int, rating: RatingState) -> None:
-        await self.session.execute(
-            insert(_RATINGS).values(
-                user_id=user_id,
-                movie_id=movie_id,
-                half_points=rating.half_points,
-                source="user",
-                created_at=rating.updated_at,
-                updated_at=rating.updated_at,
-            )
-        )
-
-    async def update_rating(self, user_id: UUID, movie_id: int, rating: RatingState) -> None:
-        await self.session.execute(
-            update(_RATINGS)
-            .where(_RATINGS.c.user_id == user_id, _RATINGS.c.movie_id == movie_id)
-            .values(half_points=rating.half_points, updated_at=rating.updated_at)
-        )
-
-    async def delete_rating(self, user_id: UUID, movie_id: int) -> None:
-        await self.session.execute(
-            delete(_RATINGS).where(_RATINGS.c.user_id == user_id, _RATINGS.c.movie_id == movie_id)
-        )
 
     async def add(self, row: Rating | Review | Like | Comment | Report) -> None:
         self.session.add(row)

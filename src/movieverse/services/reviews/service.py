@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from uuid import UUID
 
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.catalog import Catalog
@@ -14,6 +16,7 @@ from movieverse.platform.events.envelope import EventPayload, new_event, new_uui
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams
 from movieverse.platform.security import Principal
+from movieverse.platform.writes import WritePath, in_session
 from movieverse.services.reviews.events import (
     CommentPosted,
     MovieRatingsChanged,
@@ -34,6 +37,7 @@ from movieverse.services.reviews.models import (
     Review,
 )
 from movieverse.services.reviews.repository import (
+    RatingRows,
     RatingState,
     ReviewSort,
     ReviewsRepository,
@@ -74,29 +78,36 @@ async def _known_movie(catalog: Catalog, movie_id: int) -> None:
 
 
 async def set_rating(
-    session: AsyncSession,
     *,
+    writes: WritePath,
     outbox: Outbox,
     catalog: Catalog,
     principal: Principal,
     movie_id: int,
     value: float,
+    before_commit: Callable[[], None] | None = None,
 ) -> RatingRead:
+    """Rate a movie (again). ``before_commit`` is the caller's last check (is the session still
+    in standing?), made just before the write commits."""
     await _known_movie(catalog, movie_id)
-    rating = await _apply_rating(
-        session, outbox=outbox, user_id=principal.user_id, movie_id=movie_id, value=value
+    rating = await writes.run(
+        partial(
+            change_rating, outbox=outbox, user_id=principal.user_id, movie_id=movie_id, value=value
+        ),
+        before_commit=before_commit,
     )
     return RatingRead(
         movie_id=movie_id, value=to_value(rating.half_points), rated_at=rating.updated_at
     )
 
 
-async def _apply_rating(
-    session: AsyncSession, *, outbox: Outbox, user_id: UUID, movie_id: int, value: float | None
+def change_rating(
+    connection: Connection, *, outbox: Outbox, user_id: UUID, movie_id: int, value: float | None
 ) -> RatingState:
-    """Set (or with None remove) a rating and the movie's totals, in one turn per movie."""
-    repo = ReviewsRepository(session)
-    totals, existing = await repo.locked_totals(movie_id, user_id)  # rating writes take turns
+    """Set (or with None remove) a rating and the movie's totals, in one turn per movie: a
+    function of the write path's connection (platform/writes.py), the hottest write there is."""
+    rows = RatingRows(connection)
+    totals, existing = rows.locked_totals(movie_id, user_id)  # rating writes take turns
     previous = existing.half_points if existing is not None else None
     wanted = to_half_points(value) if value is not None else None
     if existing is not None and wanted == previous:
@@ -104,16 +115,16 @@ async def _apply_rating(
     if wanted is None:
         if existing is None:
             raise NotFound(f"You have not rated movie {movie_id}")
-        await repo.delete_rating(user_id, movie_id)
+        rows.delete_rating(user_id, movie_id)
         rating = existing
     else:
         rating = RatingState(wanted, utcnow())
         if existing is None:
-            await repo.insert_rating(user_id, movie_id, rating)
+            rows.insert_rating(user_id, movie_id, rating)
         else:
-            await repo.update_rating(user_id, movie_id, rating)
+            rows.update_rating(user_id, movie_id, rating)
     _move_totals(totals, previous=previous, wanted=wanted)
-    await repo.save_totals(totals)
+    rows.save_totals(totals)
     change = RatingChanged(
         movie_id=movie_id,
         user_id=user_id,
@@ -121,14 +132,25 @@ async def _apply_rating(
         previous=to_value(previous) if previous is not None else None,
     )
     # One insert for both: every statement of the hottest write counts.
-    await outbox.add(
-        session,
+    outbox.add_sync(
+        connection,
         *(
             new_event(p, producer=SERVICE, key=str(movie_id))
             for p in (change, totals_changed(totals))
         ),
     )
     return rating
+
+
+async def _apply_rating(
+    session: AsyncSession, *, outbox: Outbox, user_id: UUID, movie_id: int, value: float | None
+) -> RatingState:
+    """:func:`change_rating` in a unit of work already open (a review that brings its rating,
+    an erasure), as part of its transaction."""
+    return await in_session(
+        session,
+        partial(change_rating, outbox=outbox, user_id=user_id, movie_id=movie_id, value=value),
+    )
 
 
 def _move_totals(totals: Totals, *, previous: int | None, wanted: int | None) -> None:
@@ -148,10 +170,18 @@ def totals_changed(totals: MovieRatings | Totals) -> MovieRatingsChanged:
 
 
 async def remove_rating(
-    session: AsyncSession, *, outbox: Outbox, principal: Principal, movie_id: int
+    *,
+    writes: WritePath,
+    outbox: Outbox,
+    principal: Principal,
+    movie_id: int,
+    before_commit: Callable[[], None] | None = None,
 ) -> None:
-    await _apply_rating(
-        session, outbox=outbox, user_id=principal.user_id, movie_id=movie_id, value=None
+    await writes.run(
+        partial(
+            change_rating, outbox=outbox, user_id=principal.user_id, movie_id=movie_id, value=None
+        ),
+        before_commit=before_commit,
     )
 
 
