@@ -234,6 +234,43 @@ async def test_upsert_replaces_and_delete_removes(indexes: Pair) -> None:
     assert reviews.total == 0
 
 
+async def test_the_generation_token_changes_with_every_write_searches_see(indexes: Pair) -> None:
+    """Responses are kept under the token (services/search/cache.py): it must change by the time
+    a search sees a write or a swap, and hold still while nothing changes. An adapter that cannot
+    tell gives None, and nothing is kept."""
+    writer, reader = await _filled(indexes)
+    movies: tuple[Kind, ...] = ("movies",)
+    both: tuple[Kind, ...] = ("movies", "people")
+    before = reader.generation(movies)
+    if before is None:
+        await writer.delete("movies", ["2"])
+        assert reader.generation(movies) is None
+        return
+    assert reader.generation(movies) == before  # nothing written: kept bodies stay good
+    await _movies(reader, "matrix")  # a search reloading nothing changes nothing either
+    assert reader.generation(movies) == before
+    await writer.upsert([MovieDocument(2, "The Matrix Rebooted", popularity=100)])
+    edited = reader.generation(movies)
+    assert edited != before
+    assert await _movies(reader, "rebooted") == [2]
+    mixed = reader.generation(both)
+    await writer.delete("movies", ["2"])
+    assert reader.generation(movies) != edited
+    assert reader.generation(both) != mixed
+    assert 2 not in await _movies(reader, "matrix")
+    people = reader.generation(both)
+    await writer.upsert([PersonDocument(34, "Keanu Reeves", popularity=70)])
+    assert reader.generation(both) != people
+    swapped = reader.generation(movies)
+    await writer.rebuild("movies", _batches(MOVIES[:3], 2))
+    assert reader.generation(movies) != swapped
+
+    async def reader_follows() -> bool:  # as in the rebuild test: on a later query at worst
+        return await _movies(reader, "shawshank") == []
+
+    await eventually(reader_follows)
+
+
 async def test_people_reviews_and_suggestions(indexes: Pair) -> None:
     _, reader = await _filled(indexes)
     people = await reader.search_people(parse_query("tom hanks"), offset=0, limit=5)

@@ -369,6 +369,11 @@ class OpenSearchIndex:
         found.sort(key=lambda s: -s.score)
         return found[:limit]
 
+    def generation(self, kinds: Sequence[Kind]) -> str | None:
+        # Another process's writes show after a refresh this process hears nothing of: no
+        # token can say when, so responses from OpenSearch are never kept.
+        return None
+
     async def count(self, kind: Kind) -> int:
         try:
             result = await self.client.count(index=self.alias(kind))

@@ -7,6 +7,9 @@ Adapters: tantivy (:mod:`.tantivy_index`, an index on disk: the embedded shape) 
   the last term a prefix while it is being typed. Every term must match some field (title, other
   titles, keywords, overview for a movie); when no document matches them all, documents matching
   any term are ranked instead, so an extra word ("matrix movie") does not empty the page.
+  An adapter may look for typos only when the query as typed finds no title holding it (or, for
+  suggestions, completes nothing): tantivy does, as fuzzy matching is most of a search's cost
+  there, and a near-miss ranks below a title holding what was typed.
 * Ranking: title over other titles over keywords over overview; a whole-title match wins;
   popularity multiplies the text score; a year hint ranks that year up.
 * Writes are upserts and deletes by id, visible to searches once the call returns. Deleting an
@@ -17,6 +20,8 @@ Adapters: tantivy (:mod:`.tantivy_index`, an index on disk: the embedded shape) 
   source yields that copy: no write is lost or undone by the swap. Writes made before the call
   must be in the source (read it after the call, or snapshot it no earlier).
 * Paging past the last result gives no results and the true total.
+* :meth:`SearchIndex.generation` changes once a write or swap is visible to searches, so
+  responses kept under it are never served after the index they came from changed.
 """
 
 from __future__ import annotations
@@ -169,6 +174,14 @@ class SearchIndex(Protocol):
         ...
 
     async def count(self, kind: Kind) -> int: ...
+
+    def generation(self, kinds: Sequence[Kind]) -> str | None:
+        """A token for what searches of ``kinds`` see now: it changes with every write or
+        rebuild they could see, another process's included, by the time a search sees it. A
+        response built after taking the token may be kept under it. None when the adapter
+        cannot tell, and then nothing may be kept. Asked on every request: no I/O beyond a stat
+        or so, and never blocking for long."""
+        ...
 
     async def stats(self) -> IndexStats: ...
 

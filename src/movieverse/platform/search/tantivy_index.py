@@ -16,6 +16,7 @@ import asyncio
 import json
 import os
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterable, Mapping, Sequence
@@ -81,10 +82,17 @@ class _Generation:
     index: tantivy.Index
     schema: tantivy.Schema
     writer: tantivy.IndexWriter | None = None
+    # What the last look at meta.json saw: its stamp, when, and its bytes.
     meta_stamp: tuple[int, int, int] = (0, 0, 0)
-    reloaded_at: float = 0.0
+    meta_checked_at: float = 0.0
+    meta: bytes = b""
+    # Commits noticed (changes of meta.json), and the count the searcher was last reloaded at.
+    commits_seen: int = 0
+    commits_loaded: int = 0
     # Counts reloads: what was derived from an older searcher (the vector table) is outdated.
     version: int = 0
+    # Looks at meta.json come from the event loop (generation tokens) and from worker threads.
+    looking: threading.Lock = field(default_factory=threading.Lock)
 
     def commit(self) -> None:
         assert self.writer is not None
@@ -92,19 +100,39 @@ class _Generation:
         self.index.reload()
         self.version += 1
 
-    def refresh(self) -> None:
-        """Reload the searcher if the index committed since (another writer, maybe elsewhere)."""
+    def notice_commits(self) -> int:
+        """Commits noticed so far, another process's included: tantivy replaces meta.json on
+        each. A stat per call; the file is read only when its stamp changed, or now and then
+        anyway, since two commits within one tick of the file system's clock can leave the same
+        stamp (that bounds how long such a commit can go unseen). Cheap enough for every
+        request, and never reloads: the loop may ask."""
+        meta = self.path / "meta.json"
         try:
-            info = (self.path / "meta.json").stat()
+            info = os.stat(meta)
         except FileNotFoundError:
-            return
+            return self.commits_seen
         stamp = (info.st_mtime_ns, info.st_ino, info.st_size)
         now = time.monotonic()
-        # Two commits within one tick of the file system's clock can leave the same stamp;
-        # reloading now and then anyway bounds how long such a commit can go unseen.
-        if stamp != self.meta_stamp or now - self.reloaded_at > FORCED_RELOAD_SECONDS:
-            self.meta_stamp, self.reloaded_at = stamp, now
+        with self.looking:
+            if stamp == self.meta_stamp and now - self.meta_checked_at <= FORCED_RELOAD_SECONDS:
+                return self.commits_seen
+            try:
+                content = meta.read_bytes()
+            except FileNotFoundError:
+                return self.commits_seen
+            self.meta_stamp, self.meta_checked_at = stamp, now
+            if content != self.meta:
+                self.meta = content
+                self.commits_seen += 1
+            return self.commits_seen
+
+    def refresh(self) -> None:
+        """Reload the searcher if the index committed since (another writer, maybe elsewhere).
+        Reloaded after the commit was noticed, the searcher holds that commit or a later one."""
+        seen = self.notice_commits()
+        if seen != self.commits_loaded:
             self.index.reload()
+            self.commits_loaded = seen
             self.version += 1
 
 
@@ -200,16 +228,37 @@ class TantivySearchIndex:
             # next query opens that.
             self._current_stamp.pop(kind, None)
 
+    def _current_stamp_now(self, kind: Kind) -> tuple[int, int] | None:
+        try:
+            info = os.stat(self.root / kind / CURRENT)
+        except FileNotFoundError:
+            return None
+        return (info.st_mtime_ns, info.st_ino)
+
     def _stamp_current(self, kind: Kind) -> bool:
         """Whether CURRENT changed since last looked at."""
-        try:
-            info = (self.root / kind / CURRENT).stat()
-        except FileNotFoundError:
+        stamp = self._current_stamp_now(kind)
+        if stamp is None:
             return False
-        stamp = (info.st_mtime_ns, info.st_ino)
         changed = self._current_stamp.get(kind) != stamp
         self._current_stamp[kind] = stamp
         return changed
+
+    def generation(self, kinds: Sequence[Kind]) -> str:
+        """A token of what searches of ``kinds`` see (port.SearchIndex.generation): per kind,
+        CURRENT's stamp (a rebuild swapped in) and the live generation with the commits noticed
+        in it. Stats and, now and then, a read of meta.json: nothing is reloaded here."""
+        parts: list[str] = []
+        for kind in kinds:
+            live = self._live.get(kind)
+            if self.writable:
+                # Only this object writes (tantivy's lock): its commits are all there are.
+                parts.append(f"{live.name}.{live.version}" if live else "-")
+                continue
+            stamp = self._current_stamp_now(kind)
+            commits = live.notice_commits() if live is not None else 0
+            parts.append(f"{stamp}.{live.name if live else '-'}.{commits}")
+        return "|".join(parts)
 
     def _reader(self, kind: Kind) -> _Generation | None:
         """The live generation, following a swap or a commit made by another writer."""
@@ -341,21 +390,27 @@ class TantivySearchIndex:
             return HitPage(total=0, hits=())
         schema = generation.schema
         conditions = queries.movie_filters(schema, filters)
-        relaxed = False
-        text = queries.text_query(
-            schema, query, queries.MOVIE_FIELDS, every_term=True, year_field=True
-        )
-        full = queries.filtered(text, conditions)
         searcher = generation.index.searcher()
-        page = _page(searcher, full, offset, limit)
+
+        def ranked(*, every_term: bool, typos: bool) -> tuple[tantivy.Query, tantivy.SearchResult]:
+            text = queries.text_query(
+                schema, query, queries.MOVIE_FIELDS,
+                every_term=every_term, year_field=True, typos=typos,
+            )  # fmt: skip
+            full = queries.filtered(text, conditions)
+            return full, _page(searcher, full, offset, limit)
+
+        # As typed first; typos only when that names no title (tantivy_queries.names_a_title).
+        full, page = ranked(every_term=True, typos=False)
+        hits = _hits(searcher, page, "movies", MovieDocument)
+        if _typos_may_help(query) and not _names_a_title(searcher, full, hits, offset, query):
+            full, page = ranked(every_term=True, typos=True)
+            hits = _hits(searcher, page, "movies", MovieDocument)
+        relaxed = False
         if _total(page) == 0 and len(query.terms) > 1:
             relaxed = True
-            text = queries.text_query(
-                schema, query, queries.MOVIE_FIELDS, every_term=False, year_field=True
-            )
-            full = queries.filtered(text, conditions)
-            page = _page(searcher, full, offset, limit)
-        hits = _hits(searcher, page, "movies", MovieDocument)
+            full, page = ranked(every_term=False, typos=True)
+            hits = _hits(searcher, page, "movies", MovieDocument)
         facets = _movie_facets(searcher, full) if _total(page) else MovieFacets()
         return HitPage(total=_total(page), hits=hits, facets=facets, relaxed=relaxed)
 
@@ -441,6 +496,14 @@ class TantivySearchIndex:
     def _suggest(self, query: ParsedQuery, limit: int) -> list[Suggestion]:
         if query.empty:
             return []
+        # As typed first: only when that completes no title or name are typos looked for.
+        found = self._suggestions(query, limit, typos=False)
+        if not found and _typos_may_help(query):
+            found = self._suggestions(query, limit, typos=True)
+        found.sort(key=lambda s: -s.score)
+        return found[:limit]
+
+    def _suggestions(self, query: ParsedQuery, limit: int, *, typos: bool) -> list[Suggestion]:
         found: list[Suggestion] = []
         for kind, fields in (
             ("movies", queries.SUGGEST_MOVIE_FIELDS),
@@ -450,7 +513,7 @@ class TantivySearchIndex:
             if generation is None:
                 continue
             searcher = generation.index.searcher()
-            text = queries.suggest_query(generation.schema, query, fields)
+            text = queries.suggest_query(generation.schema, query, fields, typos=typos)
             if kind == "movies":
                 adult = tantivy.Query.term_query(generation.schema, "adult", 1)
                 text = tantivy.Query.boolean_query(
@@ -465,8 +528,7 @@ class TantivySearchIndex:
                     found.append(Suggestion("movies", movie.id, movie.title, movie.year, score))
                 else:
                     found.append(Suggestion("people", data["id"], data["name"], None, score))
-        found.sort(key=lambda s: -s.score)
-        return found[:limit]
+        return found
 
     async def count(self, kind: Kind) -> int:
         def run() -> int:
@@ -513,6 +575,32 @@ def _add_all(
     assert writer is not None
     for document in documents:
         writer.add_document(to_tantivy(document, vectors.get(document.key)))
+
+
+def _typos_may_help(query: ParsedQuery) -> bool:
+    """Whether some term forgives typos: else the typo pass would ask the same again."""
+    return any(term.edits for term in query.terms)
+
+
+def _names_a_title(
+    searcher: tantivy.Searcher,
+    query_as_typed: tantivy.Query,
+    page: tuple[Hit[MovieDocument], ...],
+    offset: int,
+    query: ParsedQuery,
+) -> bool:
+    """Whether the best match of the query as typed holds it in a title (its page's first hit,
+    or, past the first page, the first hit of the first)."""
+    if offset == 0:
+        best = page[0].document if page else None
+    else:
+        top = searcher.search(query_as_typed, 1, count=False, weight_by_field="weight").hits
+        document = from_json("movies", _stored(searcher, top[0][1])) if top else None
+        best = document if isinstance(document, MovieDocument) else None
+    if best is None:
+        return False
+    titles = (best.title, best.original_title, *best.alternate_titles)
+    return queries.names_a_title(query, titles)
 
 
 def _page(

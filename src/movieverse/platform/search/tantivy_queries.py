@@ -4,6 +4,10 @@ Each term becomes a disjunction over the fields it may match: the exact token (B
 where the term forgives typos or is being typed, a fuzzy or prefix match. tantivy scores fuzzy
 and prefix matches as constants, so their boosts are set against BM25's range: a typo'd title
 word still outranks an exact word deep in an overview, and an exact title word outranks a typo.
+
+Typos are looked for only when the query as typed names nothing (:func:`names_a_title`): a
+fuzzy term walks each segment's whole term dictionary with a Levenshtein automaton, which costs
+five times the rest of a search, and an exact title match outranks every typo anyway.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from movieverse.platform.search.query import (
     ParsedQuery,
     QueryTerm,
     fold,
+    words,
 )
 
 
@@ -52,25 +57,25 @@ TIE_BREAKER = 0.2
 
 
 def term_query(
-    schema: tantivy.Schema, term: QueryTerm, fields: Sequence[FieldWeight]
+    schema: tantivy.Schema, term: QueryTerm, fields: Sequence[FieldWeight], *, typos: bool = True
 ) -> tantivy.Query:
+    """``typos``: the term's allowed typos too (else as typed: exact, or a prefix)."""
+    edits = term.edits if typos else 0
     parts: list[tantivy.Query] = []
     for field in fields:
         exact = tantivy.Query.term_query(schema, field.name, term.text)
         parts.append(tantivy.Query.boost_query(exact, field.exact))
         if not field.fuzzy:
             continue
-        if term.edits:
-            fuzzy = tantivy.Query.fuzzy_term_query(
-                schema, field.name, term.text, distance=term.edits
-            )
+        if edits:
+            fuzzy = tantivy.Query.fuzzy_term_query(schema, field.name, term.text, distance=edits)
             parts.append(tantivy.Query.boost_query(fuzzy, field.fuzzy * 0.8))
         if term.prefix:
             prefix = tantivy.Query.fuzzy_term_query(
                 schema, field.name, term.text, distance=0, prefix=True
             )
             parts.append(tantivy.Query.boost_query(prefix, field.fuzzy * 0.9))
-            if term.edits:
+            if edits:
                 loose = tantivy.Query.fuzzy_term_query(
                     schema, field.name, term.text, distance=1, prefix=True
                 )
@@ -86,13 +91,15 @@ def text_query(
     every_term: bool,
     exact_field: bool = True,
     year_field: bool = False,
+    typos: bool = True,
 ) -> tantivy.Query:
     """Documents matching every term (``every_term``) or any, or whose whole title is the query
-    (so "fightclub" finds Fight Club); scored up by whole-title matches and the year hint."""
+    (so "fightclub" finds Fight Club); scored up by whole-title matches and the year hint.
+    ``typos``: terms match within their allowed typos too (else only as typed)."""
     must: list[tantivy.Query] = []
     should: list[tantivy.Query] = []
     for term in query.terms:
-        clause = term_query(schema, term, fields)
+        clause = term_query(schema, term, fields, typos=typos)
         # The year hint need not be in the title: "heat 1995" is Heat, of 1995.
         is_hint = query.year is not None and term.text == str(query.year)
         (should if is_hint or not every_term else must).append(clause)
@@ -169,7 +176,33 @@ def filtered(query: tantivy.Query, conditions: list[tantivy.Query]) -> tantivy.Q
 
 
 def suggest_query(
-    schema: tantivy.Schema, query: ParsedQuery, fields: Sequence[FieldWeight]
+    schema: tantivy.Schema, query: ParsedQuery, fields: Sequence[FieldWeight], *, typos: bool
 ) -> tantivy.Query:
     """As-you-type: every term required; the last one (or all, after a space) may be a prefix."""
-    return text_query(schema, query, fields, every_term=True)
+    return text_query(schema, query, fields, every_term=True, typos=typos)
+
+
+def names_a_title(query: ParsedQuery, titles: Sequence[str | None]) -> bool:
+    """Whether one of ``titles`` holds the query as typed: each term a word of it (the term
+    being typed: the start of one), the year hint aside; or the query is the whole title.
+
+    A search whose best match as typed passes this is answered without looking for typos: the
+    typo pass could only add lower-ranked near-misses of what the user plainly typed. Else
+    ("star wors" finding Star and worst in an overview) the typos are looked for."""
+    hint = str(query.year) if query.year is not None else None
+    forms = set(whole_forms(query))
+    for title in titles:
+        found = words(title or "")
+        if not found:
+            continue
+        if " ".join(found) in forms or "".join(found) in forms:
+            return True
+        vocabulary = set(found)
+        if all(
+            term.text == hint
+            or term.text in vocabulary
+            or (term.prefix and any(word.startswith(term.text) for word in found))
+            for term in query.terms
+        ):
+            return True
+    return False

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from movieverse.platform.errors import BadRequest
+from movieverse.platform.httpcache import cacheable_json
 from movieverse.platform.pagination import PageDep
 from movieverse.platform.ratelimit import per_caller
+from movieverse.platform.search.documents import Kind
 from movieverse.platform.search.port import MovieFilters, SearchIndex
 from movieverse.platform.search.query import EARLIEST_YEAR, LATEST_YEAR, MAX_QUERY_CHARS
 from movieverse.platform.service import CtxDep, ServiceContext
 from movieverse.services.search import service
+from movieverse.services.search.cache import ResponseCache
 from movieverse.services.search.schemas import (
     MovieSearchPage,
     MultiSearchPage,
@@ -74,13 +78,45 @@ async def movie_filters(
 
 
 FiltersDep = Annotated[MovieFilters, Depends(movie_filters)]
+Build = Callable[[], Awaitable[bytes]]
 
 
-@router.get("/movies", summary="Movies by title, other titles, keywords and overview")
+async def _kept(
+    request: Request,
+    ctx: ServiceContext,
+    kinds: tuple[Kind, ...],
+    key: tuple[object, ...],
+    build: Build,
+) -> Response:
+    """The body kept for ``key`` under the index's generation (cache.py), or built and kept;
+    sent with its ETag, or 304 when the client holds it (as the catalog's reads are).
+
+    The token is taken before the search, so a body is never kept under a newer one: a write
+    the index shows after the token was taken changes the token, and the next request misses."""
+    own = ctx.settings
+    assert isinstance(own, SearchSettings)
+    cache: ResponseCache = ctx.state["response_cache"]
+    token = _index(ctx).generation(kinds) if cache.enabled else None
+    body = cache.get((token, *key)) if token is not None else None
+    if body is None:
+        body = await build()
+        if token is not None:
+            cache.put((token, *key), body)
+    return cacheable_json(request, body, cache_control=own.cache_control)
+
+
+@router.get(
+    "/movies",
+    summary="Movies by title, other titles, keywords and overview",
+    response_model=MovieSearchPage,
+)
 async def search_movies(
-    ctx: CtxDep, params: PageDep, q: QueryText, filters: FiltersDep
-) -> MovieSearchPage:
-    return await service.search_movies(_index(ctx), q=q, filters=filters, params=params)
+    request: Request, ctx: CtxDep, params: PageDep, q: QueryText, filters: FiltersDep
+) -> Response:
+    def build() -> Awaitable[bytes]:
+        return service.search_movies(_index(ctx), q=q, filters=filters, params=params)
+
+    return await _kept(request, ctx, ("movies",), ("movies", q, filters, params), build)
 
 
 @router.get(
@@ -124,13 +160,22 @@ async def search_multi(ctx: CtxDep, params: PageDep, q: QueryText) -> MultiSearc
     return await service.search_multi(_index(ctx), q=q, params=params)
 
 
-@router.get("/suggest", summary="Titles and names completing what is being typed")
+@router.get(
+    "/suggest",
+    summary="Titles and names completing what is being typed",
+    response_model=SuggestionList,
+)
 async def suggest(
+    request: Request,
     ctx: CtxDep,
     q: QueryText,
     limit: Annotated[int | None, Query(ge=1, le=50)] = None,
-) -> SuggestionList:
+) -> Response:
     own = ctx.settings
     assert isinstance(own, SearchSettings)
     size = min(limit or own.max_suggestions, own.max_suggestions)
-    return await service.suggest(_index(ctx), q=q, limit=size)
+
+    def build() -> Awaitable[bytes]:
+        return service.suggest(_index(ctx), q=q, limit=size)
+
+    return await _kept(request, ctx, ("movies", "people"), ("suggest", q, size), build)

@@ -16,6 +16,7 @@ from movieverse.platform.service import (
 )
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.search.api import router
+from movieverse.services.search.cache import ResponseCache
 from movieverse.services.search.models import SERVICE, Base
 from movieverse.services.search.service import QueryEmbedder
 from movieverse.services.search.settings import SearchSettings
@@ -25,6 +26,11 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     index = await open_search_index(ctx.platform, writable=False)
     stack.push_async_callback(index.close)
     ctx.state["search_index"] = index
+    own = ctx.settings
+    assert isinstance(own, SearchSettings)
+    ctx.state["response_cache"] = ResponseCache(
+        max_bytes=own.cache_mb * 1_000_000, ttl_seconds=own.cache_seconds
+    )
     ctx.state["query_embedder"] = QueryEmbedder(enabled=ctx.platform.semantic_search)
     add_readiness_probe(ctx, "search_index", index.ping)
 

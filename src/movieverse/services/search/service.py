@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import html
-from typing import Literal
+import math
+from typing import Any, Literal
+
+import orjson
 
 from movieverse.platform.errors import BadRequest, NotImplementedHere
-from movieverse.platform.pagination import Page, PageParams
+from movieverse.platform.pagination import PageParams
 from movieverse.platform.search.documents import MovieDocument, PersonDocument, ReviewDocument
 from movieverse.platform.search.embeddings import Embedder, load_embedder, semantic_installed
 from movieverse.platform.search.highlight import highlight, snippet
@@ -22,11 +25,7 @@ from movieverse.platform.search.port import (
 )
 from movieverse.platform.search.query import ParsedQuery, QueryRejected, parse_query
 from movieverse.services.search.schemas import (
-    FacetCountRead,
-    MovieFacetsRead,
-    MovieHighlight,
     MovieResult,
-    MovieSearchPage,
     MultiSearchPage,
     PersonHighlight,
     PersonResult,
@@ -35,14 +34,17 @@ from movieverse.services.search.schemas import (
     ReviewResult,
     ReviewSearchPage,
     SemanticSearchPage,
-    SuggestionList,
-    SuggestionRead,
 )
 
 
-def _paging(params: PageParams, total: int) -> dict[str, int]:
+def _paging(params: PageParams, total: int) -> dict[str, Any]:
     """page, per_page, total_results and total_pages, as every page of results gives them."""
-    return Page[object].build(params, total=total, results=[]).model_dump(exclude={"results"})
+    return {
+        "page": params.page,
+        "per_page": params.per_page,
+        "total_results": total,
+        "total_pages": math.ceil(total / params.per_page) if total else 0,
+    }
 
 
 def read_query(raw: str) -> ParsedQuery:
@@ -52,22 +54,28 @@ def read_query(raw: str) -> ParsedQuery:
         raise BadRequest(str(exc)) from exc
 
 
-def movie_result(hit: Hit[MovieDocument], query: ParsedQuery) -> MovieResult:
+def movie_json(hit: Hit[MovieDocument], query: ParsedQuery) -> dict[str, Any]:
+    """A movie result as :class:`MovieResult` serialises it, built as plain data: the hot
+    routes write it with orjson, with no model built or validated (tests hold the two equal)."""
     movie = hit.document
     original = movie.original_title if movie.original_title != movie.title else None
-    return MovieResult(
-        id=movie.id, title=movie.title, original_title=movie.original_title,
-        overview=movie.overview, release_date=movie.release_date, release_year=movie.year,
-        year=movie.year,
-        genres=list(movie.genres), original_language=movie.original_language,
-        popularity=movie.popularity, vote_average=movie.vote_average,
-        vote_count=movie.vote_count, adult=movie.adult, score=round(hit.score, 4),
-        highlight=MovieHighlight(
-            title=highlight(movie.title, query),
-            original_title=highlight(original, query),
-            overview=snippet(movie.overview, query),
-        ),
-    )  # fmt: skip
+    return {
+        "media_type": "movie", "id": movie.id, "title": movie.title,
+        "original_title": movie.original_title, "overview": movie.overview,
+        "release_date": movie.release_date, "release_year": movie.year, "year": movie.year,
+        "genres": list(movie.genres), "original_language": movie.original_language,
+        "popularity": float(movie.popularity), "vote_average": float(movie.vote_average),
+        "vote_count": movie.vote_count, "adult": movie.adult, "score": round(hit.score, 4),
+        "highlight": {
+            "title": highlight(movie.title, query),
+            "original_title": highlight(original, query),
+            "overview": snippet(movie.overview, query),
+        },
+    }  # fmt: skip
+
+
+def movie_result(hit: Hit[MovieDocument], query: ParsedQuery) -> MovieResult:
+    return MovieResult.model_validate(movie_json(hit, query))
 
 
 def person_result(hit: Hit[PersonDocument], query: ParsedQuery) -> PersonResult:
@@ -92,17 +100,18 @@ def review_result(
     )  # fmt: skip
 
 
-def _facets(facets: MovieFacets | None) -> MovieFacetsRead:
+def _facets(facets: MovieFacets | None) -> dict[str, list[dict[str, Any]]]:
+    """The facets as :class:`MovieFacetsRead` serialises them."""
     facets = facets or MovieFacets()
 
-    def counts(items: tuple[FacetCount, ...]) -> list[FacetCountRead]:
-        return [FacetCountRead(value=f.value, count=f.count) for f in items]
+    def counts(items: tuple[FacetCount, ...]) -> list[dict[str, Any]]:
+        return [{"value": f.value, "count": f.count} for f in items]
 
-    return MovieFacetsRead(
-        genres=counts(facets.genres),
-        decades=counts(facets.decades),
-        languages=counts(facets.languages),
-    )
+    return {
+        "genres": counts(facets.genres),
+        "decades": counts(facets.decades),
+        "languages": counts(facets.languages),
+    }
 
 
 def check_filters(filters: MovieFilters) -> None:
@@ -116,18 +125,18 @@ def check_filters(filters: MovieFilters) -> None:
 
 async def search_movies(
     index: SearchIndex, *, q: str, filters: MovieFilters, params: PageParams
-) -> MovieSearchPage:
+) -> bytes:
+    """A page of movies as :class:`MovieSearchPage` serialises it (JSON bytes)."""
     query = read_query(q)
     check_filters(filters)
     found = await index.search_movies(
         query, filters=filters, offset=params.offset, limit=params.per_page
     )
-    return MovieSearchPage(
-        **_paging(params, found.total),
-        results=[movie_result(h, query) for h in found.hits],
-        facets=_facets(found.facets),
-        relaxed=found.relaxed,
-    )
+    page = _paging(params, found.total)
+    page["results"] = [movie_json(h, query) for h in found.hits]
+    page["facets"] = _facets(found.facets)
+    page["relaxed"] = found.relaxed
+    return orjson.dumps(page)
 
 
 async def search_people(index: SearchIndex, *, q: str, params: PageParams) -> PersonSearchPage:
@@ -235,20 +244,23 @@ async def search_semantic(
     return SemanticSearchPage(**_paging(params, len(order)), results=results, mode=mode)
 
 
-async def suggest(index: SearchIndex, *, q: str, limit: int) -> SuggestionList:
+async def suggest(index: SearchIndex, *, q: str, limit: int) -> bytes:
+    """Suggestions as :class:`SuggestionList` serialises them (JSON bytes)."""
     query = read_query(q)
     found = await index.suggest(query, limit=limit)
-    return SuggestionList(
-        query=q,
-        suggestions=[
-            SuggestionRead(
-                type="movie" if s.kind == "movies" else "person",
-                id=s.id,
-                text=s.text,
-                release_year=s.year,
-                year=s.year,
-                highlight=highlight(s.text, query) or html.escape(s.text),
-            )
-            for s in found
-        ],
+    return orjson.dumps(
+        {
+            "query": q,
+            "suggestions": [
+                {
+                    "type": "movie" if s.kind == "movies" else "person",
+                    "id": s.id,
+                    "text": s.text,
+                    "release_year": s.year,
+                    "year": s.year,
+                    "highlight": highlight(s.text, query) or html.escape(s.text),
+                }
+                for s in found
+            ],
+        }
     )
