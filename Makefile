@@ -52,6 +52,7 @@ bench: $(VENV)/.installed-dev
 	$(BIN)/python bench/catalog_reads.py
 	$(BIN)/python bench/cpu_per_request.py
 	$(BIN)/python bench/discover_scale.py
+	$(BIN)/python bench/read_scaling.py
 	$(BIN)/python bench/relay_throughput.py
 	$(BIN)/python bench/rating_writes.py
 	$(BIN)/python bench/event_lag.py

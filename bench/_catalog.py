@@ -113,9 +113,12 @@ def run_cli(env: Mapping[str, str], *args: str, timeout: float = 600.0) -> float
     return elapsed
 
 
-def import_real_catalog(var_dir: Path, data_dir: Path) -> dict[str, float]:
-    """Migrate, then fill the catalog with the real importers (TMDB 5000, then MovieLens)."""
-    env = movieverse_env(var_dir)
+def import_real_catalog(
+    var_dir: Path, data_dir: Path, extra_env: Mapping[str, str] | None = None
+) -> dict[str, float]:
+    """Migrate, then fill the catalog with the real importers (TMDB 5000, then MovieLens);
+    ``extra_env`` points services elsewhere (a database server, Redis)."""
+    env = movieverse_env(var_dir, extra_env)
     return {
         "migrate_seconds": run_cli(env, "migrate"),
         "tmdb_csv_seconds": run_cli(env, "import", "tmdb-csv", str(data_dir / "tmdb-5000")),
@@ -207,7 +210,7 @@ def require_catalog_data(data: Path) -> None:
 def require_wrk() -> str:
     wrk = shutil.which("wrk")
     if wrk is None:
-        raise SystemExit("wrk is not installed (Debian: apt-get install wrk)")
+        raise SystemExit("wrk is not installed (Debian: apt-get install wrk): nothing measured")
     return wrk
 
 
