@@ -93,6 +93,11 @@ class _Generation:
     version: int = 0
     # Looks at meta.json come from the event loop (generation tokens) and from worker threads.
     looking: threading.Lock = field(default_factory=threading.Lock)
+    # meta.json's path as a string: built once, not per request (a Path join costs twice the stat).
+    meta_path: str = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.meta_path = str(self.path / "meta.json")
 
     def commit(self) -> None:
         assert self.writer is not None
@@ -106,9 +111,8 @@ class _Generation:
         anyway, since two commits within one tick of the file system's clock can leave the same
         stamp (that bounds how long such a commit can go unseen). Cheap enough for every
         request, and never reloads: the loop may ask."""
-        meta = self.path / "meta.json"
         try:
-            info = os.stat(meta)
+            info = os.stat(self.meta_path)
         except FileNotFoundError:
             return self.commits_seen
         stamp = (info.st_mtime_ns, info.st_ino, info.st_size)
@@ -117,7 +121,8 @@ class _Generation:
             if stamp == self.meta_stamp and now - self.meta_checked_at <= FORCED_RELOAD_SECONDS:
                 return self.commits_seen
             try:
-                content = meta.read_bytes()
+                with open(self.meta_path, "rb") as file:
+                    content = file.read()
             except FileNotFoundError:
                 return self.commits_seen
             self.meta_stamp, self.meta_checked_at = stamp, now
@@ -187,6 +192,7 @@ class TantivySearchIndex:
         self.writable = writable
         self._live: dict[Kind, _Generation] = {}
         self._current_stamp: dict[Kind, tuple[int, int]] = {}
+        self._current_paths = {kind: str(root / kind / CURRENT) for kind in KINDS}
         self._rebuilds: dict[Kind, _Rebuild] = {}
         self._vectors: dict[str, VectorTable] = {}
         self._locks: dict[Kind, asyncio.Lock] = {kind: asyncio.Lock() for kind in KINDS}
@@ -230,7 +236,7 @@ class TantivySearchIndex:
 
     def _current_stamp_now(self, kind: Kind) -> tuple[int, int] | None:
         try:
-            info = os.stat(self.root / kind / CURRENT)
+            info = os.stat(self._current_paths[kind])
         except FileNotFoundError:
             return None
         return (info.st_mtime_ns, info.st_ino)
