@@ -121,6 +121,7 @@ class IdempotentHandler:
         commit (and on SQLite one turn at the write lock) instead of one per event. If any
         handler raises, nothing of the batch is kept."""
         table = self.inbox.table
+        consumer = self.consumer
         try:
             async with self.inbox.db.unit_of_work(urgent=True) as session:
                 ids = [str(e.id) for e in events]
@@ -128,30 +129,29 @@ class IdempotentHandler:
                     (
                         await session.execute(
                             select(table.c.event_id).where(
-                                table.c.consumer == self.consumer, table.c.event_id.in_(ids)
+                                table.c.consumer == consumer, table.c.event_id.in_(ids)
                             )
                         )
                     ).scalars()
                 )
+                # One time for the batch: its rows are written by one transaction.
+                now = utcnow()
                 handled: list[dict[str, object]] = []
                 fresh: list[Event] = []
                 superseded = self._superseded(events)
-                for position, event in enumerate(events):
-                    event_id = str(event.id)
+                for position, (event, event_id) in enumerate(zip(events, ids, strict=True)):
                     if event_id in seen:
-                        log.debug(
-                            "event_duplicate_skipped", consumer=self.consumer, event_id=event_id
-                        )
+                        log.debug("event_duplicate_skipped", consumer=consumer, event_id=event_id)
                         continue
                     if position not in superseded:
                         fresh.append(event)
                     seen.add(event_id)  # a batch may hold the same event twice
                     handled.append(
                         {
-                            "consumer": self.consumer,
+                            "consumer": consumer,
                             "event_id": event_id,
                             "event_type": event.type,
-                            "handled_at": utcnow(),
+                            "handled_at": now,
                         }
                     )
                 if fresh:

@@ -12,7 +12,6 @@ import asyncio
 import contextlib
 import fcntl
 import hashlib
-import json
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -281,7 +280,9 @@ class OutboxRelay:
             if not rows:
                 self._metrics.pending.labels(self.outbox.service).set(0)
                 return 0
-            events = [Event.model_validate(json.loads(body)) for _, body, _ in rows]
+            # Parsed and checked in one step by pydantic's own JSON parser: json.loads then
+            # model_validate built every body's dicts twice (a relay pass carries ~100 events).
+            events = [Event.model_validate_json(body) for _, body, _ in rows]
             try:
                 # The whole batch in order; a broker confirms it in one round of acknowledgements.
                 await self.bus.publish_many(events)
