@@ -33,7 +33,7 @@ class Base(DeclarativeBase):
 
 LISTED_INDEX_COLUMNS = (
     "title_sort", "original_language", "release_date", "release_year", "revenue",
-    "popularity", "vote_average", "vote_count",
+    "popularity", "vote_average", "vote_count", "runtime",
 )  # fmt: skip
 
 # Indexes migration 0005 makes on SQLite only (on expressions, which MariaDB cannot index);
