@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import delete, func, insert, select, tuple_
+from sqlalchemy import Row, Table, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.services.movies.models import (
@@ -37,6 +38,43 @@ class MovieRepository:
         if not include_deleted:
             statement = statement.where(Movie.deleted_at.is_(None))
         return {m.id: m for m in (await self.session.execute(statement)).scalars()}
+
+    async def rating_states(self, ids: Sequence[int]) -> Sequence[Row[*tuple[Any, ...]]]:
+        """What applying rating totals reads of each movie (deleted ones too), as plain rows:
+        the consumer of every rating write needs no ORM objects to decide what moved."""
+        movies = cast(Table, Movie.__table__)
+        rows = await self.session.execute(
+            select(
+                movies.c.id,
+                movies.c.ratings_version,
+                movies.c.source_vote_average,
+                movies.c.source_vote_count,
+                movies.c.vote_average,
+                movies.c.vote_count,
+                movies.c.deleted_at,
+            ).where(movies.c.id.in_(ids))
+        )
+        return rows.all()
+
+    async def save_ratings(self, rows: Sequence[dict[str, object]], *, touched: bool) -> None:
+        """Store movies' rating totals and pooled votes, one statement for them all; ``touched``
+        rows carry ``b_updated_at`` too (their votes moved, so the changes feed lists them)."""
+        if not rows:
+            return
+        movies = cast(Table, Movie.__table__)
+        values: dict[str, object] = {
+            "ratings_count": bindparam("b_count"),
+            "ratings_average": bindparam("b_average"),
+            "ratings_version": bindparam("b_version"),
+            "vote_average": bindparam("b_vote_average"),
+            "vote_count": bindparam("b_vote_count"),
+        }
+        if touched:
+            values["updated_at"] = bindparam("b_updated_at")
+        await self.session.execute(
+            update(movies).where(movies.c.id == bindparam("b_id")).values(values),
+            list(rows),
+        )
 
     async def by_tmdb_id(self, tmdb_id: int) -> Movie | None:
         found = await self.session.execute(
@@ -123,7 +161,9 @@ class MovieRepository:
 
     async def record_activities(self, rows: Sequence[dict[str, object]]) -> None:
         if rows:
-            await self.session.execute(insert(Activity), list(rows))
+            # The table, not the entity: a Core executemany, without the ORM's bulk insert
+            # bookkeeping (every rating write ends in one of these rows).
+            await self.session.execute(insert(cast(Table, Activity.__table__)), list(rows))
 
     async def forget_activity_before(self, cutoff: datetime) -> None:
         await self.session.execute(delete(Activity).where(Activity.occurred_at < cutoff))

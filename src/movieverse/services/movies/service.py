@@ -467,27 +467,51 @@ async def apply_ratings(
 ) -> None:
     """``reviews.movie_ratings.changed``, a batch at a time: only a newer version than the one
     applied changes a movie. This is the hottest consumer (every rating write ends here), so the
-    batch costs one read of its movies, one of their keywords and one write, however many
+    batch costs one read of its movies' votes, one write of them, and for the movies whose
+    votes moved one read of the rest (their snapshots) and of their keywords, however many
     movies it touches."""
     newest = {t.movie_id: t for t in totals}  # in order; a movie's later totals win
-    movies = await MovieRepository(session).by_ids(list(newest), include_deleted=True)
-    moved: list[Movie] = []
+    repository = MovieRepository(session)
+    states = {row.id: row for row in await repository.rating_states(list(newest))}
+    now = utcnow()
+    touched: list[dict[str, object]] = []
+    untouched: list[dict[str, object]] = []
+    moved_ids: list[int] = []
     for movie_id, total in newest.items():
-        movie = movies.get(movie_id)
-        if movie is None or total.version <= (movie.ratings_version or 0):
+        row = states.get(movie_id)
+        if row is None or total.version <= (row.ratings_version or 0):
             continue
-        movie.ratings_count, movie.ratings_average = total.count, total.average
-        movie.ratings_version = total.version
-        before = (movie.vote_average, movie.vote_count)
-        _repool(movie)
-        if (movie.vote_average, movie.vote_count) == before or movie.deleted_at is not None:
-            continue
-        movie.updated_at = utcnow()
-        moved.append(movie)
-    if not moved:
+        vote_average, vote_count = pooled(
+            row.source_vote_average or 0.0,
+            row.source_vote_count or 0,
+            total.average or 0.0,
+            total.count or 0,
+        )
+        values: dict[str, object] = {
+            "b_id": movie_id,
+            "b_count": total.count,
+            "b_average": total.average,
+            "b_version": total.version,
+            "b_vote_average": vote_average,
+            "b_vote_count": vote_count,
+        }
+        if (vote_average, vote_count) == (row.vote_average, row.vote_count) or (
+            row.deleted_at is not None
+        ):
+            untouched.append(values)
+        else:
+            touched.append({**values, "b_updated_at": now})
+            moved_ids.append(movie_id)
+    # Core statements, not an ORM flush: this runs once per batch of every rating write.
+    await repository.save_ratings(touched, touched=True)
+    await repository.save_ratings(untouched, touched=False)
+    if not touched:
         return
-    await session.flush()
-    keywords = await MovieRepository(session).keyword_names([m.id for m in moved])
+    # Only the movies whose votes moved are loaded whole, for their snapshots (after the update,
+    # so they carry the new votes).
+    loaded = await repository.by_ids(moved_ids, include_deleted=True)
+    moved = [loaded[movie_id] for movie_id in moved_ids if movie_id in loaded]
+    keywords = await repository.keyword_names(moved_ids)
     changed = ["vote_average", "vote_count"]
     await outbox.add(
         session,
