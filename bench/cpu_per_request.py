@@ -273,7 +273,7 @@ def first_pass(server: ServerProcess, paths: Sequence[str]) -> dict[str, Any]:
     pid = server.process.pid
     cpu_before = process_cpu_seconds(pid)
     started = time.perf_counter()
-    asyncio.run(_get_each(server.base_url, distinct))
+    asyncio.run(get_each_once(server.base_url, distinct))
     seconds = time.perf_counter() - started
     cpu_seconds = process_cpu_seconds(pid) - cpu_before
     return {
@@ -283,9 +283,12 @@ def first_pass(server: ServerProcess, paths: Sequence[str]) -> dict[str, Any]:
     }
 
 
-async def _get_each(base_url: str, paths: Sequence[str]) -> None:
+async def get_each_once(
+    base_url: str, paths: Sequence[str], *, connections: int = FIRST_PASS_CONNECTIONS
+) -> None:
+    """GET every path once, ``connections`` at a time; anything but a 200 stops the run."""
     queue = iter(paths)
-    limits = httpx.Limits(max_connections=FIRST_PASS_CONNECTIONS)
+    limits = httpx.Limits(max_connections=connections)
     async with httpx.AsyncClient(base_url=base_url, timeout=60.0, limits=limits) as client:
 
         async def worker() -> None:
@@ -294,7 +297,7 @@ async def _get_each(base_url: str, paths: Sequence[str]) -> None:
                 if response.status_code != 200:
                     raise RuntimeError(f"GET {path}: HTTP {response.status_code}")
 
-        await asyncio.gather(*(worker() for _ in range(FIRST_PASS_CONNECTIONS)))
+        await asyncio.gather(*(worker() for _ in range(connections)))
 
 
 def measure(

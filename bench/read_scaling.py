@@ -121,7 +121,14 @@ from bench._support import (
     temporary_work_dir,
     write_results,
 )
-from bench.cpu_per_request import PAGES, PER_PAGE, ROUTES, CatalogSample, wait_until_quiet
+from bench.cpu_per_request import (
+    PAGES,
+    PER_PAGE,
+    ROUTES,
+    CatalogSample,
+    get_each_once,
+    wait_until_quiet,
+)
 from movieverse.platform.db import normalise_url
 
 CONNECTIONS = 32
@@ -544,20 +551,6 @@ class Bench:
     quiet_timeout: float
 
 
-async def _get_each_once(base_url: str, paths: Sequence[str]) -> None:
-    queue = iter(paths)
-    limits = httpx.Limits(max_connections=WARM_CONNECTIONS)
-    async with httpx.AsyncClient(base_url=base_url, timeout=60.0, limits=limits) as client:
-
-        async def worker() -> None:
-            for path in queue:  # the workers share one iterator: each path is sent once
-                response = await client.get(path)
-                if response.status_code != 200:
-                    raise RuntimeError(f"GET {path}: HTTP {response.status_code}")
-
-        await asyncio.gather(*(worker() for _ in range(WARM_CONNECTIONS)))
-
-
 def measure(
     bench: Bench, config: Configuration, servers: Sequence[ServerProcess], round_: int
 ) -> dict[str, Any]:
@@ -575,7 +568,7 @@ def measure(
         bench.redis.flushdb()
         distinct = list(dict.fromkeys(bench.paths))
         started = time.perf_counter()
-        asyncio.run(_get_each_once(entry, distinct))
+        asyncio.run(get_each_once(entry, distinct, connections=WARM_CONNECTIONS))
         warm_seconds = time.perf_counter() - started
         label = f"{config.key}{round_}"
         if bench.warmup > 0:
