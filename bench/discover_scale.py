@@ -770,6 +770,23 @@ def _fmt(value: float) -> str:
     return f"{value:,.1f}" if value < 1000 else f"{value:,.0f}"
 
 
+def _print_latencies(
+    title: str, results: Sequence[Mapping[str, Any]], *, samples: str, latency: str
+) -> None:
+    print_table(
+        title,
+        ["movies", "requests", "p50", "p95", "p99", "max", "mean"],
+        [
+            [
+                f"{r['movies']:,}",
+                str(r[samples]),
+                *(_fmt(r[latency][k]) for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms")),
+            ]
+            for r in results
+        ],
+    )
+
+
 def report(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     sizes = [r["movies"] for r in results]
     print_table(
@@ -798,36 +815,18 @@ def report(results: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
             for r in results
         ],
     )
-    print_table(
+    _print_latencies(
         "Discover over HTTP, all shapes (ms, sequential requests): cold pages, total known "
         "(another sort or page of the same filters counted it)",
-        ["movies", "requests", "p50", "p95", "p99", "max", "mean"],
-        [
-            [
-                f"{r['movies']:,}",
-                str(r["samples"]),
-                *(
-                    _fmt(r["overall_latency_ms"][k])
-                    for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms")
-                ),
-            ]
-            for r in results
-        ],
+        results,
+        samples="samples",
+        latency="overall_latency_ms",
     )
-    print_table(
+    _print_latencies(
         "Discover over HTTP: the first request of each filter set (its total counted too)",
-        ["movies", "requests", "p50", "p95", "p99", "max", "mean"],
-        [
-            [
-                f"{r['movies']:,}",
-                str(r["first_sight_samples"]),
-                *(
-                    _fmt(r["first_sight_latency_ms"][k])
-                    for k in ("p50_ms", "p95_ms", "p99_ms", "max_ms", "mean_ms")
-                ),
-            ]
-            for r in results
-        ],
+        results,
+        samples="first_sight_samples",
+        latency="first_sight_latency_ms",
     )
     headers = ["shape", "sort", "matches@max"]
     for size in sizes:
