@@ -379,3 +379,28 @@ def stream_scope(access_token: str, *, host: str = "movieverse.test") -> dict[st
         "client": ("203.0.113.7", 50000),
         "server": (host, 80),
     }
+
+
+@dataclass
+class LoopTicks:
+    """How many times the event loop woke a 10 ms sleeper: a loop held by blocking work counts
+    none."""
+
+    count: int = 0
+
+
+@asynccontextmanager
+async def loop_ticks() -> AsyncIterator[LoopTicks]:
+    """Counts the loop's 10 ms ticks while the block runs (did the loop go on serving?)."""
+    ticks = LoopTicks()
+
+    async def tick() -> None:
+        while True:
+            await asyncio.sleep(0.01)
+            ticks.count += 1
+
+    ticker = asyncio.create_task(tick())
+    try:
+        yield ticks
+    finally:
+        ticker.cancel()

@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 
 from movieverse.platform.db import Database, UtcDateTime
 from movieverse.platform.settings import PlatformSettings
-from tests.support import fresh_database
+from tests.support import fresh_database, loop_ticks
 
 metadata = MetaData()
 things = Table(
@@ -89,23 +89,12 @@ async def test_a_read_over_its_budget_gives_way_to_the_thread_and_still_answers(
     tmp_path: Path,
 ) -> None:
     async with database(sqlite_url(tmp_path), db_sqlite_inline_read_ms=1) as db:
-        ticks = 0
-
-        async def tick() -> None:
-            nonlocal ticks
-            while True:
-                await asyncio.sleep(0.01)
-                ticks += 1
-
-        ticker = asyncio.create_task(tick())
-        try:
+        async with loop_ticks() as ticks:
             (count,) = (await db.reads.rows(LONG_COUNT))[0]
-        finally:
-            ticker.cancel()
         assert count == 5_000_000
         assert (db.reads.inline_reads, db.reads.deferred_reads) == (0, 1)
         # The loop went on serving while the count ran on the thread.
-        assert ticks >= 3
+        assert ticks.count >= 3
         # The interrupted connection reads again inline.
         assert (await db.reads.first(select(things.c.id).where(things.c.id == 2))) == (2,)
         assert db.reads.inline_reads == 1

@@ -36,7 +36,7 @@ from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.outbox import Outbox, outbox_table
 from movieverse.platform.settings import PlatformSettings
 from movieverse.platform.writes import WritePath, in_session
-from tests.support import fresh_database
+from tests.support import fresh_database, loop_ticks
 
 metadata = MetaData()
 notes = Table(
@@ -246,24 +246,15 @@ async def test_a_write_meeting_another_process_at_the_lock_waits_off_the_loop(
         try:
             other.execute("begin immediate")
             released = asyncio.get_running_loop().call_later(0.3, other.execute, "commit")
-            ticks = 0
-
-            async def tick() -> None:
-                nonlocal ticks
-                while True:
-                    await asyncio.sleep(0.01)
-                    ticks += 1
-
-            ticker = asyncio.create_task(tick())
             try:
-                assert await made.writes.run(note("waited", announce=True)) == "waited"
+                async with loop_ticks() as ticks:
+                    assert await made.writes.run(note("waited", announce=True)) == "waited"
             finally:
-                ticker.cancel()
                 released.cancel()
         finally:
             other.close()
         assert (made.writes.inline_writes, made.writes.session_writes) == (0, 1)
-        assert ticks >= 3  # the loop went on while the write waited for the lock
+        assert ticks.count >= 3  # the loop went on while the write waited for the lock
         assert made.wakes == 1
         assert await made.notes() == [(1, "waited")]
         # With the lock free again, the next write runs inline.
