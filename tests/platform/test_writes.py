@@ -35,7 +35,7 @@ from movieverse.platform.errors import Unauthorized
 from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.outbox import Outbox, outbox_table
 from movieverse.platform.settings import PlatformSettings
-from movieverse.platform.writes import WritePath, in_session
+from movieverse.platform.writes import in_session
 from tests.support import fresh_database, loop_ticks
 
 metadata = MetaData()
@@ -73,7 +73,7 @@ class NoteWritten(EventPayload):
 class Fixture:
     def __init__(self, db: Database) -> None:
         self.db = db
-        self.writes = WritePath(db)
+        self.writes = db.writes
         self.wakes = 0
         db.after_commit_hooks.append(self._woken)
 
@@ -99,7 +99,6 @@ async def fixture(url: str) -> AsyncIterator[Fixture]:
             await (await session.connection()).run_sync(metadata.create_all)
         yield made
     finally:
-        made.writes.close()
         await db.dispose()
 
 
@@ -266,7 +265,7 @@ async def _write_until_killed(url: str) -> None:
     """In a child process: inline writes, each with its event, one acknowledgement line on
     stdout after each commit, until the parent kills the process."""
     db = Database.connect(url, PlatformSettings())
-    writes = WritePath(db)
+    writes = db.writes
     note_id = 0
     while True:
         note_id += 1

@@ -31,6 +31,7 @@ from sqlalchemy.types import TypeEngine
 from movieverse.platform.reads import ReadPath
 from movieverse.platform.settings import PlatformSettings
 from movieverse.platform.writer_turns import WriterTurns
+from movieverse.platform.writes import WritePath
 
 # How long a SQLite writer waits for its turn before giving up (as busy_timeout does).
 SQLITE_BUSY_SECONDS = 30
@@ -153,6 +154,8 @@ class Database:
         self.after_commit_hooks: list[Callable[[], None]] = []
         # Writers of this process take turns at SQLite's one write lock (see writer_turns.py).
         self._sqlite_writer = WriterTurns() if self.dialect == "sqlite" else None
+        # Hot writes' short transactions (writes.py); its SQLite connection opens on first use.
+        self.writes = WritePath(self)
 
     @classmethod
     def connect(cls, url: str, settings: PlatformSettings) -> Database:
@@ -259,6 +262,7 @@ class Database:
 
     async def dispose(self) -> None:
         self.reads.close()
+        self.writes.close()
         await self.engine.dispose()
         if self.plumbing is not self.engine:
             await self.plumbing.dispose()

@@ -24,7 +24,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable
-from typing import Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import OperationalError
@@ -32,7 +32,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import StaticPool
 
-from movieverse.platform.db import Database
+if TYPE_CHECKING:  # db.py builds the write path of every Database (db.writes)
+    from movieverse.platform.db import Database
 
 T = TypeVar("T")
 # Set in Connection.info by what stages events in the outbox (Outbox.add_sync), so that the

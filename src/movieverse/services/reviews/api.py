@@ -50,8 +50,7 @@ def _catalog(ctx: CtxDep) -> Catalog:
 
 
 def _writes(ctx: CtxDep) -> WritePath:
-    writes: WritePath = ctx.state["writes"]
-    return writes
+    return ctx.db.writes
 
 
 def _public(request: Request, ctx: CtxDep, value: BaseModel) -> Response:

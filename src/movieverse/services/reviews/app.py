@@ -19,7 +19,6 @@ from movieverse.platform.service import (
     build_service_app,
 )
 from movieverse.platform.settings import PlatformSettings
-from movieverse.platform.writes import WritePath
 from movieverse.services.reviews import service
 from movieverse.services.reviews.api import movies_router, reviews_router, users_router
 from movieverse.services.reviews.events import (
@@ -36,9 +35,6 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     catalog = Catalog(service_client("movies", local_apps=ctx.shared.local_apps))
     stack.push_async_callback(catalog.close)
     ctx.state["catalog"] = catalog
-    writes = WritePath(ctx.db)
-    stack.callback(writes.close)
-    ctx.state["writes"] = writes
 
     # Erases a deleted user's data on the event, and once more after the grace period.
     erasures = erasure_ledger(
