@@ -60,7 +60,7 @@ async def test_the_second_pass_erases_what_landed_after_the_erasure(
     )
     reviews = app.services["reviews"].state.ctx
     await reviews_service.set_rating(
-        writes=reviews.state["writes"],
+        writes=reviews.db.writes,
         outbox=reviews.outbox,
         catalog=reviews.state["catalog"],
         principal=principal,
