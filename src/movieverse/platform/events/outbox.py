@@ -42,6 +42,7 @@ from movieverse.platform.db import Database, UtcDateTime, utcnow
 from movieverse.platform.events.bus import EventBus
 from movieverse.platform.events.envelope import Event
 from movieverse.platform.observability import process_registry
+from movieverse.platform.prepared import Prepared
 from movieverse.platform.writes import OUTBOX_WRITTEN
 
 log = structlog.get_logger("movieverse.events.outbox")
@@ -93,6 +94,7 @@ class Outbox:
     def __init__(self, table: Table, *, service: str) -> None:
         self.table = table
         self.service = service
+        self._insert = Prepared(table.insert())  # the write path's staging (add_sync)
 
     async def add(self, session: AsyncSession, *events: Event) -> None:
         """Stage events in the caller's transaction; they exist only if it commits."""
@@ -106,7 +108,7 @@ class Outbox:
         relay after its commit."""
         if not events:
             return
-        connection.execute(self.table.insert(), self._rows(events))
+        self._insert.execute_many(connection, self._rows(events))
         connection.info[OUTBOX_WRITTEN] = True
 
     @staticmethod

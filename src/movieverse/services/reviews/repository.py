@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.platform.prepared import Prepared
 from movieverse.services.reviews.models import (
     Comment,
     Like,
@@ -57,8 +58,8 @@ class RatingState:
 
 # The rating write is the hottest path of the service: it runs on the write path
 # (platform/writes.py), inline on SQLite, as plain statements (Core) on a synchronous connection.
-# The statements are built once: building one and deriving its cache key is most of what
-# SQLAlchemy costs per execution.
+# The statements are built once and prepared (platform/prepared.py): on the inline connection
+# they skip SQLAlchemy's per-execution work, which costs more than SQLite's own.
 _MINE = and_(_RATINGS.c.movie_id == _TOTALS.c.movie_id, _RATINGS.c.user_id == bindparam("b_user"))
 _TOTALS_AND_MINE = (
     select(
@@ -97,6 +98,13 @@ _SAVE_TOTALS = (
     )
 )
 _NEW_TOTALS = {"count": 0, "half_points_sum": 0, "version": 0}
+_PREPARED_TOTALS_AND_MINE = Prepared(_TOTALS_AND_MINE)
+_PREPARED_TOTALS_FOR_UPDATE = Prepared(_TOTALS_FOR_UPDATE)
+_PREPARED_ONE_RATING = Prepared(_ONE_RATING)
+_PREPARED_INSERT_RATING = Prepared(_RATINGS.insert())
+_PREPARED_UPDATE_RATING = Prepared(_UPDATE_RATING)
+_PREPARED_DELETE_RATING = Prepared(_DELETE_RATING)
+_PREPARED_SAVE_TOTALS = Prepared(_SAVE_TOTALS)
 
 
 def _totals_if_missing(dialect: str) -> Executable:
@@ -146,16 +154,16 @@ class RatingRows:
     def _totals_and_rating(
         self, movie_id: int, user_id: UUID
     ) -> tuple[Totals, RatingState | None] | None:
-        row = self.connection.execute(
-            _TOTALS_AND_MINE, {"b_movie": movie_id, "b_user": user_id}
-        ).first()
+        row = _PREPARED_TOTALS_AND_MINE.first(
+            self.connection, {"b_movie": movie_id, "b_user": user_id}
+        )
         if row is None:
             return None
         totals = Totals(movie_id, int(row[0]), int(row[1]), int(row[2]))
         return totals, None if row[3] is None else RatingState(int(row[3]), row[4])
 
     def _totals_for_update(self, movie_id: int) -> Totals | None:
-        row = self.connection.execute(_TOTALS_FOR_UPDATE, {"b_movie": movie_id}).first()
+        row = _PREPARED_TOTALS_FOR_UPDATE.first(self.connection, {"b_movie": movie_id})
         return None if row is None else Totals(movie_id, int(row[0]), int(row[1]), int(row[2]))
 
     def _create_totals(self, movie_id: int) -> None:
@@ -164,12 +172,12 @@ class RatingRows:
         )
 
     def rating(self, user_id: UUID, movie_id: int) -> RatingState | None:
-        row = self.connection.execute(_ONE_RATING, {"b_user": user_id, "b_movie": movie_id}).first()
+        row = _PREPARED_ONE_RATING.first(self.connection, {"b_user": user_id, "b_movie": movie_id})
         return None if row is None else RatingState(int(row[0]), row[1])
 
     def insert_rating(self, user_id: UUID, movie_id: int, rating: RatingState) -> None:
-        self.connection.execute(
-            _RATINGS.insert(),
+        _PREPARED_INSERT_RATING.execute(
+            self.connection,
             {
                 "user_id": user_id,
                 "movie_id": movie_id,
@@ -181,8 +189,8 @@ class RatingRows:
         )
 
     def update_rating(self, user_id: UUID, movie_id: int, rating: RatingState) -> None:
-        self.connection.execute(
-            _UPDATE_RATING,
+        _PREPARED_UPDATE_RATING.execute(
+            self.connection,
             {
                 "b_user": user_id,
                 "b_movie": movie_id,
@@ -192,11 +200,11 @@ class RatingRows:
         )
 
     def delete_rating(self, user_id: UUID, movie_id: int) -> None:
-        self.connection.execute(_DELETE_RATING, {"b_user": user_id, "b_movie": movie_id})
+        _PREPARED_DELETE_RATING.execute(self.connection, {"b_user": user_id, "b_movie": movie_id})
 
     def save_totals(self, totals: Totals) -> None:
-        self.connection.execute(
-            _SAVE_TOTALS,
+        _PREPARED_SAVE_TOTALS.execute(
+            self.connection,
             {
                 "b_movie": totals.movie_id,
                 "b_count": totals.count,
