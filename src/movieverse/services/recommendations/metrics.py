@@ -15,7 +15,8 @@ from movieverse.platform.observability import process_registry
 class RecommendationsMetrics:
     # result: hit | miss (a miss asks the ai service).
     pages: Counter
-    # outcome: refreshed | gave_up (ai stayed behind) | dropped (too many waiting) | failed.
+    # outcome: refreshed | gave_up (ai stayed behind) | dropped (too many waiting) | failed |
+    # not_visitor (a change of a user who has not opened their page lately: not refreshed).
     refreshes: Counter
 
 
