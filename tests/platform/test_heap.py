@@ -11,15 +11,18 @@ import pytest
 from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
-from movieverse.platform.heap import FreezeHeapAfterStartup
+from movieverse.platform.heap import SERVED_GC_THRESHOLDS, FreezeHeapAfterStartup
 
 
 @pytest.fixture
 def thawed() -> Iterator[None]:
-    """Gives the test process's objects back to the collector whatever the test froze."""
+    """Gives the test process's objects back to the collector whatever the test froze, and its
+    collection thresholds back."""
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 class StartupState:
@@ -64,6 +67,7 @@ async def test_what_start_up_built_is_frozen_when_it_completes(thawed: None) -> 
     frozen = int(sent[1].removeprefix("frozen="))
     assert frozen >= len(state.long_lived)  # start-up's objects, and the rest of the process
     assert sent[2:] == ["lifespan.shutdown.complete"]
+    assert gc.get_threshold() == SERVED_GC_THRESHOLDS  # and collections are rarer
     # The collector no longer sees them: a full collection does not traverse frozen objects.
     tracked = {id(obj) for obj in gc.get_objects()}
     assert not any(id(obj) in tracked for obj in state.long_lived)
@@ -78,3 +82,4 @@ async def test_requests_pass_through_untouched(thawed: None) -> None:
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as client:
         assert (await client.get("/")).status_code == 204
     assert gc.get_freeze_count() == 0
+    assert gc.get_threshold() != SERVED_GC_THRESHOLDS

@@ -13,6 +13,12 @@ so a full one takes under a millisecond. Frozen objects are still freed by refer
 only a reference cycle among them would outlive its last use, and start-up objects are the
 process's own for its whole life.
 
+Then the collector runs less often (``SERVED_GC_THRESHOLDS``): by default a young collection
+every 700 net allocations, dozens per request, each walking what requests have in flight. At 20,000
+a young collection still takes about a millisecond, and a rating write cost 8 % less CPU in all
+(bench/rating_writes.py, 2.66-2.72 -> 2.40-2.50 ms on this machine), its p50 latency 7 % less.
+Cyclic garbage waits longer to be freed: at most those 20,000 objects, a few megabytes.
+
 It wraps the app that ``movieverse up`` / ``movieverse serve`` hand to the server, never the apps
 tests build: a test process builds and drops hundreds of apps, and freezing one would keep its
 cycles alive after the test that made it.
@@ -28,13 +34,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 log = logging.getLogger(__name__)
 
+# gc.set_threshold's (young, middle, old) for a serving process; Python's default is (700, 10, 10).
+SERVED_GC_THRESHOLDS = (20_000, 50, 100)
+
 
 def freeze_startup_heap() -> int:
-    """Collect garbage, then move every surviving tracked object out of the collector's sight;
-    returns how many are frozen."""
+    """Collect garbage, then move every surviving tracked object out of the collector's sight
+    and make collections rarer; returns how many objects are frozen."""
     began = time.perf_counter()
     gc.collect()
     gc.freeze()
+    gc.set_threshold(*SERVED_GC_THRESHOLDS)
     frozen = gc.get_freeze_count()
     log.info(
         "start-up heap frozen",
