@@ -10,6 +10,7 @@ from typing import Any
 import httpx
 
 from movieverse.platform.db import utcnow
+from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.service_tokens import ServiceCredential
 from movieverse.services.ai.repository import AiRepository, InteractionRow
 from tests.services.ai.conftest import (
@@ -345,3 +346,46 @@ async def test_scheduled_training_runs_only_when_the_data_changed(ai_app: AiApp)
     await rate_directly(ai_app, viewer.user_id, [3])
     assert await runner.train_if_due(kind="ease", trigger="schedule") is not None
     await runner.wait()
+
+
+class MovieUpdatedForAi(EventPayload):
+    """What ai reads of ``movies.movie.updated``: the movie's whole snapshot, and what changed."""
+
+    event_type = "movies.movie.updated"
+
+    movie_id: int
+    title: str
+    genres: list[str]
+    genre_ids: list[int]
+    popularity: float
+    vote_count: int
+    changed: list[str]
+
+
+async def test_a_vote_after_a_title_change_in_one_batch_leaves_the_new_title(ai_app: AiApp) -> None:
+    """An update that changes nothing the models read (a vote) is passed over before any
+    transaction, and before a batch keeps only each movie's latest event: the title change
+    before it in the same batch is applied, not superseded by an update that is then skipped."""
+    gateway, _ = ai_app
+    ctx = gateway.services["ai"].state.ctx
+    async with ctx.db.unit_of_work() as session:
+        await AiRepository(session).put_movies([movie_row(1)])
+
+    def update(vote_count: int, changed: list[str]) -> Any:
+        payload = MovieUpdatedForAi(
+            movie_id=1, title="Heat (1995)", genres=["Crime"], genre_ids=[CRIME],
+            popularity=99.0, vote_count=vote_count, changed=changed,
+        )  # fmt: skip
+        return new_event(payload, producer="movies", key="1")
+
+    renamed, voted = update(0, ["title"]), update(1, ["vote_average", "vote_count"])
+    await ctx.bus.publish_many([renamed, voted])  # one batch for ai's movies consumer
+
+    async def title() -> str | None:
+        async with ctx.db.unit_of_work(write=False) as session:
+            movie = await AiRepository(session).movie(1)
+            return None if movie is None else movie.title
+
+    assert await title() == "Heat (1995)"
+    assert await ctx.inbox.seen("movies", renamed)
+    assert not await ctx.inbox.seen("movies", voted)  # never opened a transaction

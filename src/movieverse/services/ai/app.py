@@ -26,6 +26,8 @@ from movieverse.services.ai import service
 from movieverse.services.ai.api import router
 from movieverse.services.ai.events import (
     MOVIE_EVENTS,
+    MOVIE_FIELDS,
+    MOVIES_MOVIE_UPDATED,
     REVIEWS_RATING_CHANGED,
     REVIEWS_REVIEW_WRITTEN,
     USERS_USER_DELETED,
@@ -38,6 +40,18 @@ from movieverse.services.ai.settings import AiSettings
 
 def _by_key(event: Event) -> Hashable:
     return event.key
+
+
+def _concerns_models(event: Event) -> bool:
+    """False for a movie update that changed nothing the models read (a vote moved its count):
+    passed over before any transaction, and before a batch keeps only each movie's latest
+    event -- so a title change followed by a vote in the same batch is still applied."""
+    changed = event.payload.get("changed")
+    return (
+        event.type != MOVIES_MOVIE_UPDATED
+        or not isinstance(changed, list)
+        or not MOVIE_FIELDS.isdisjoint(changed)
+    )
 
 
 def models_dir(ctx: ServiceContext) -> ModelStore:
@@ -103,9 +117,15 @@ async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
             ctx.inbox.batch_handler("reviews", reviews),
         ),
     }
+    filters = {"movies": _concerns_models}
     for name, (types, handler) in consumers.items():
         ctx.bus.subscribe(
-            Subscription(group=f"{SERVICE}.{name}", event_types=types, handler=handler)
+            Subscription(
+                group=f"{SERVICE}.{name}",
+                event_types=types,
+                handler=handler,
+                accepts=filters.get(name),
+            )
         )
 
     # Every process serving models follows the current one; only consuming processes train.

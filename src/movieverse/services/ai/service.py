@@ -26,7 +26,6 @@ from movieverse.platform.errors import NotFound
 from movieverse.platform.events.envelope import Event, new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.services.ai.events import (
-    MOVIE_FIELDS,
     MOVIES_MOVIE_DELETED,
     MovieDeleted,
     MovieSnapshot,
@@ -88,9 +87,8 @@ async def apply_movie_events(
         if event.type == MOVIES_MOVIE_DELETED:
             deleted.append(MovieDeleted.model_validate(event.payload).movie_id)
             continue
+        # Updates that change nothing the models read never get here (app.py's filter).
         snapshot = MovieSnapshot.model_validate(event.payload)
-        if snapshot.changed is not None and not MOVIE_FIELDS.intersection(snapshot.changed):
-            continue  # a vote moved vote_count alone: nothing the models read
         rows.append(
             {
                 "movie_id": snapshot.movie_id,
