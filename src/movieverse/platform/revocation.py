@@ -38,6 +38,8 @@ from uuid import UUID
 import structlog
 from redis.asyncio import Redis
 
+from movieverse.platform.localfiles import open_local_store
+
 log = structlog.get_logger("movieverse.revocation")
 
 RevocationKind = Literal["session", "user"]
@@ -182,11 +184,7 @@ class LocalFileRevocationStore:
 
     def _connect(self) -> sqlite3.Connection:
         if self._connection is None:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
-            connection.execute("PRAGMA journal_mode=WAL")
-            connection.executescript(_SCHEMA)
-            self._connection = connection
+            self._connection = open_local_store(self.path, _SCHEMA)
         return self._connection
 
     async def _run(

@@ -25,7 +25,7 @@ import contextlib
 import sqlite3
 from pathlib import Path
 
-from movieverse.platform.events.localfile import open_local_store
+from movieverse.platform.localfiles import open_local_store
 
 _SCHEMA = """
 create table if not exists attempts (

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from movieverse.platform.events.bus import DeadLetter
 from movieverse.platform.events.envelope import Event
-from movieverse.platform.events.localfile import open_local_store
+from movieverse.platform.localfiles import open_local_store
 
 _SCHEMA = """
 create table if not exists dead_letters (
