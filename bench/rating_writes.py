@@ -24,9 +24,13 @@ a write's cost) with quotas raised past what one address sends here; semantic se
 service's training at start-up are off (embedding the new movies or training a model is not a
 rating's work).
 
-The baseline, measured in the same run the same way, is a bare Starlette JSON endpoint on the
-same uvicorn options (``bench/_baseline_app.py``): its CPU ms per request is the HTTP floor of
-this machine. Needs wrk (``apt-get install wrk``). Writes ``bench/results/rating_writes.json``::
+The floor, measured in the same run the same way, is a bare FastAPI JSON route on the same
+uvicorn options (``bench/_baseline_fastapi_app.py``, as ``cpu_per_request.py``'s): its CPU ms per
+request is the HTTP floor of this machine. The goal is printed twice: as written (1.5 ms) and as
+the multiple of the floor it was on the machine it was written for, whose floor was 0.07 ms --
+the machines benches run on here have measured that floor between 0.07 and 0.134 ms from one
+session to the next, with the code unchanged. Needs wrk (``apt-get install wrk``). Writes
+``bench/results/rating_writes.json``::
 
     .venv/bin/python bench/rating_writes.py [--duration 15] [--movies 200] [--users 300]
 """
@@ -64,6 +68,8 @@ from bench._support import (
 CONNECTIONS = 32
 DISTINCT_REQUESTS = 50_000
 GOAL_CPU_MS_PER_WRITE = 1.5
+# The FastAPI floor of the machine issue 18's goals were set on: 1.5 ms was 21.4 floors there.
+REFERENCE_FLOOR_CPU_MS = 0.07
 SETTLE_SECONDS = 120.0
 # A second under 5 % of a core: nothing is catching up any more.
 QUIET_WINDOW_SECONDS = 1.0
@@ -151,9 +157,11 @@ def bench_ratings(wrk: str, work: Path, args: argparse.Namespace) -> dict[str, A
 
 def bench_baseline(wrk: str, work: Path, args: argparse.Namespace) -> dict[str, Any]:
     port = free_port()
-    command = [venv_executable("python"), str(BENCH_DIR / "_baseline_app.py"), "--port", str(port)]
+    command = [
+        venv_executable("python"), str(BENCH_DIR / "_baseline_fastapi_app.py"), "--port", str(port)
+    ]  # fmt: skip
     with run_server(
-        "starlette", command, port=port, env=movieverse_env(work / "var"), log_dir=work
+        "fastapi-floor", command, port=port, env=movieverse_env(work / "var"), log_dir=work
     ) as server:
 
         def load(seconds: float, label: str) -> dict[str, Any]:
@@ -189,7 +197,7 @@ def main() -> None:
     for name, figures, cpu_ms in (
         ("PUT /movies/{id}/rating, in all", ratings, ratings["cpu_ms_per_write_in_all"]),
         ("  request only (at wrk's end)", None, ratings["cpu_ms_per_write_request_only"]),
-        ("bare Starlette GET /", baseline, floor_ms),
+        ("floor: FastAPI GET /", baseline, floor_ms),
     ):
         if figures is None:
             rows.append([name, "", "", "", f"{cpu_ms:.3f}", f"{cpu_ms / floor_ms:.1f}x", ""])
@@ -210,10 +218,14 @@ def main() -> None:
     )
     in_all = ratings["cpu_ms_per_write_in_all"]
     verdict = "met" if in_all <= GOAL_CPU_MS_PER_WRITE else "missed"
-    print(f"\nratio of req/s to the bare endpoint: {ratio:.3f}")
+    goal_floors = GOAL_CPU_MS_PER_WRITE / REFERENCE_FLOOR_CPU_MS
+    floors = in_all / floor_ms
+    relative = "met" if floors <= goal_floors else "missed"
+    print(f"\nratio of req/s to the floor: {ratio:.3f}")
     print(
         f"CPU per rating write in all: {in_all:.3f} ms "
-        f"(goal <= {GOAL_CPU_MS_PER_WRITE} ms: {verdict})"
+        f"(goal <= {GOAL_CPU_MS_PER_WRITE} ms: {verdict}); {floors:.1f} floors "
+        f"(goal <= {goal_floors:.1f}, as on a {REFERENCE_FLOOR_CPU_MS} ms floor: {relative})"
     )
     print(
         f"{ratings['writes']:,} writes measured; {agreement['ratings_stored']:,} ratings stored; "
@@ -230,6 +242,8 @@ def main() -> None:
             "movies": args.movies,
             "users": args.users,
             "goal_cpu_ms_per_write": GOAL_CPU_MS_PER_WRITE,
+            "reference_floor_cpu_ms": REFERENCE_FLOOR_CPU_MS,
+            "floors_per_write_in_all": floors,
             "ratings": {k: v for k, v in ratings.items() if k != "wrk_output"},
             "baseline": {k: v for k, v in baseline.items() if k != "wrk_output"},
             "ratio": ratio,
