@@ -293,7 +293,7 @@ async def _check_stores(settings: PlatformSettings) -> list[tuple[str, ...]]:
 async def _check_bus(settings: PlatformSettings) -> tuple[str, ...]:
     import time
 
-    from movieverse.platform.service import create_event_bus
+    from movieverse.platform.events.factory import create_event_bus
 
     shown = redact_url(settings.event_bus_url)
     bus = create_event_bus(settings, consume=False)

@@ -23,6 +23,7 @@ from collections.abc import Callable
 import structlog
 
 from movieverse.platform.db import Database
+from movieverse.platform.events.factory import create_event_bus
 from movieverse.platform.events.outbox import Outbox, OutboxRelay
 from movieverse.platform.settings import PlatformSettings
 
@@ -91,8 +92,6 @@ class RelayThread:
             self._started.set()
 
     async def _serve(self) -> None:
-        from movieverse.platform.service import create_event_bus  # service imports this module
-
         own = self._platform.model_copy(
             update={
                 "db_plumbing_pool_size": RELAY_CONNECTIONS,
