@@ -32,7 +32,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Bare Starlette JSON endpoint on uvicorn")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    # The same options as movieverse.cli._serve.
+    # The same options as movieverse.cli.servers.serve_app.
     uvicorn.run(
         app,
         host="127.0.0.1",

@@ -1,7 +1,8 @@
 """The floor for bench/cpu_per_request.py: a bare FastAPI route answering a small JSON object.
 
-Served by the very function ``movieverse up`` serves with (``movieverse.cli._serve``: uvicorn,
-uvloop + httptools, one worker, no access log, no server header, the heap frozen after start-up),
+Served by the very function ``movieverse up`` serves with
+(``movieverse.cli.servers.serve_app``: uvicorn, uvloop + httptools, one worker, no access log,
+no server header, the heap frozen after start-up),
 so what the real routes cost beyond it is the app's, not the server's::
 
     .venv/bin/python bench/_baseline_fastapi_app.py --port 8765
@@ -15,7 +16,7 @@ import argparse
 
 from fastapi import FastAPI
 
-from movieverse.cli import _serve
+from movieverse.cli.servers import serve_app
 from movieverse.platform.settings import PlatformSettings
 
 app = FastAPI()
@@ -35,7 +36,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Bare FastAPI JSON route, served as movieverse up")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    _serve(app, host="127.0.0.1", port=args.port, settings=PlatformSettings())
+    serve_app(app, host="127.0.0.1", port=args.port, settings=PlatformSettings())
 
 
 if __name__ == "__main__":

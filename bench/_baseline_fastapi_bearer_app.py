@@ -6,8 +6,9 @@ algorithm, issuer, audience and required claims ``movieverse up`` checks, read f
 MOVIEVERSE_* environment: a token MovieVerse issued passes here too), and the route answers a
 small JSON object from the claims. No cache, no revocation list, no database.
 
-Served by the very function ``movieverse up`` serves with (``movieverse.cli._serve``: uvicorn,
-uvloop + httptools, one worker, no access log, no server header, the heap frozen after start-up),
+Served by the very function ``movieverse up`` serves with
+(``movieverse.cli.servers.serve_app``: uvicorn, uvloop + httptools, one worker, no access log,
+no server header, the heap frozen after start-up),
 so what ``GET /users/me`` costs beyond it is the app's, not the server's::
 
     .venv/bin/python bench/_baseline_fastapi_bearer_app.py --port 8765
@@ -22,7 +23,7 @@ import jwt
 from fastapi import Depends, FastAPI, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from movieverse.cli import _serve
+from movieverse.cli.servers import serve_app
 from movieverse.platform.security import verification_key
 from movieverse.platform.settings import PlatformSettings
 
@@ -73,7 +74,7 @@ def main() -> None:
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
     TokenCheck.key = verification_key(settings)
-    _serve(app, host="127.0.0.1", port=args.port, settings=settings)
+    serve_app(app, host="127.0.0.1", port=args.port, settings=settings)
 
 
 if __name__ == "__main__":

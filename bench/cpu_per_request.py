@@ -470,8 +470,8 @@ def main() -> int:
             "connections": CONNECTIONS,
             "duration_seconds": args.duration,
             "warmup_seconds": args.warmup,
-            "server_options": "movieverse.cli._serve: uvicorn, loop=uvloop, http=httptools, "
-            "1 worker, access_log off",
+            "server_options": "movieverse.cli.servers.serve_app: uvicorn, loop=uvloop, "
+            "http=httptools, 1 worker, access_log off",
             "server_env": SERVER_ENV,
             "catalog": {
                 "movies": len(catalog.ids),

@@ -2,8 +2,8 @@
 served the same way and measured in the same run (issue 18, "Fast paths": the identity path).
 
 Two servers, one after the other, each a subprocess on a free 127.0.0.1 port and served by the
-function ``movieverse up`` serves with (``movieverse.cli._serve``: uvicorn, uvloop + httptools,
-one worker, no access log):
+function ``movieverse up`` serves with (``movieverse.cli.servers.serve_app``: uvicorn,
+uvloop + httptools, one worker, no access log):
 
 1. the real all-in-one app (``movieverse up``, data in a temporary MOVIEVERSE_VAR_DIR), loaded
    with ``GET /users/me`` and the access token of a freshly registered user;
@@ -370,7 +370,8 @@ def main() -> int:
             "connections": CONNECTIONS,
             "duration_seconds": args.duration,
             "warmup_seconds": args.warmup,
-            "server_options": "movieverse.cli._serve: uvicorn, uvloop + httptools, 1 worker",
+            "server_options": "movieverse.cli.servers.serve_app: uvicorn, uvloop + httptools, "
+            "1 worker",
             "floor": floor,
             "users_me": users_me,
             "ratio_users_me_to_floor": ratio,
