@@ -6,14 +6,8 @@ from typing import Annotated
 
 import typer
 
-from movieverse.cli.common import (
-    DEFINITIONS,
-    console,
-    platform_settings,
-)
-from movieverse.platform.settings import (
-    ConfigurationError,
-)
+from movieverse.cli.common import DEFINITIONS, console, platform_settings
+from movieverse.platform.settings import ConfigurationError
 
 auth_app = typer.Typer(help="Tokens and keys.", no_args_is_help=True)
 

@@ -15,10 +15,7 @@ from movieverse.platform.service import (
     SharedRuntime,
     service_runtime,
 )
-from movieverse.platform.settings import (
-    ConfigurationError,
-    PlatformSettings,
-)
+from movieverse.platform.settings import ConfigurationError, PlatformSettings
 from movieverse.services.ai.app import DEFINITION as AI
 from movieverse.services.auth.app import DEFINITION as AUTH
 from movieverse.services.indexer.app import DEFINITION as INDEXER

@@ -8,11 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from movieverse.cli.common import (
-    console,
-    platform_settings,
-    runtimes,
-)
+from movieverse.cli.common import console, platform_settings, runtimes
 from movieverse.platform.db import redact_url
 from movieverse.platform.events.bus import DeadLetter
 

@@ -18,17 +18,12 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from movieverse.cli.common import (
-    console,
-    platform_settings,
-)
+from movieverse.cli.common import console, platform_settings
 from movieverse.datasets.tmdb import TMDB_FILE_NAME
 from movieverse.datasets.tmdb_credits import TMDB_CREDITS_FILE_NAME
 from movieverse.ingest import CatalogImport, ImportReport
 from movieverse.ingest.runner import DEFAULT_BATCH_SIZE
-from movieverse.platform.settings import (
-    PlatformSettings,
-)
+from movieverse.platform.settings import PlatformSettings
 
 import_app = typer.Typer(help="Fill the catalog from public datasets.", no_args_is_help=True)
 

@@ -10,21 +10,11 @@ import typer
 import uvicorn
 from starlette.types import ASGIApp
 
-from movieverse.cli.common import (
-    DEFAULT_PORTS,
-    console,
-    platform_settings,
-    service_definition,
-)
+from movieverse.cli.common import DEFAULT_PORTS, console, platform_settings, service_definition
 from movieverse.platform.heap import FreezeHeapAfterStartup
 from movieverse.platform.observability import configure_logging
-from movieverse.platform.service import (
-    SharedRuntime,
-    service_runtime,
-)
-from movieverse.platform.settings import (
-    PlatformSettings,
-)
+from movieverse.platform.service import SharedRuntime, service_runtime
+from movieverse.platform.settings import PlatformSettings
 from movieverse.services.notifications.app import DEFINITION as NOTIFICATIONS
 
 

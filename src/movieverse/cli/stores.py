@@ -19,11 +19,7 @@ from movieverse.cli.common import (
 from movieverse.platform.cache import create_key_value_store
 from movieverse.platform.db import Database, redact_url
 from movieverse.platform.migrations import upgrade
-from movieverse.platform.settings import (
-    PlatformSettings,
-    resolve_database_url,
-    resolve_redis_url,
-)
+from movieverse.platform.settings import PlatformSettings, resolve_database_url, resolve_redis_url
 
 
 def migrate(
