@@ -42,12 +42,12 @@ def datasets_root() -> Path:
 
 def measure(dataset: Path, kind: str) -> dict[str, Any]:
     """Runs in the child: load, train, save, reload, recommend for everyone."""
-    from movieverse.ai.artifacts import ModelStore
-    from movieverse.ai.datasets import load_movielens
-    from movieverse.ai.evaluate import recommend_all
-    from movieverse.ai.interactions import Matrix
-    from movieverse.ai.models.registry import build_model
-    from movieverse.ai.training import DEFAULT_PARAMS
+    from movieverse.ml.artifacts import ModelStore
+    from movieverse.ml.datasets import load_movielens
+    from movieverse.ml.evaluate import recommend_all
+    from movieverse.ml.interactions import Matrix
+    from movieverse.ml.models.registry import build_model
+    from movieverse.ml.training import DEFAULT_PARAMS
 
     data = load_movielens(dataset)
     matrix = Matrix.from_log(data.log)

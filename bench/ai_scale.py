@@ -1,6 +1,6 @@
 """Training at scale: a synthetic log of 20M ratings by 200k users of 50k movies.
 
-The log (``movieverse.ai.datasets.synthetic_log``: Zipf-like popularity, heavy-tailed user
+The log (``movieverse.ml.datasets.synthetic_log``: Zipf-like popularity, heavy-tailed user
 activity, clustered taste) is generated once and saved; then each model trains in its own
 subprocess, which reports train seconds and its peak resident memory. The baseline measured in
 the same run is building the user x item matrix itself (what every model starts from): each
@@ -46,10 +46,10 @@ SAMPLE_USERS = 10_000
 
 
 def child(log_file: Path, name: str) -> dict[str, Any]:
-    from movieverse.ai.evaluate import recommend_all
-    from movieverse.ai.interactions import Matrix, RatingLog
-    from movieverse.ai.models.base import ModelTooLarge
-    from movieverse.ai.models.registry import build_model
+    from movieverse.ml.evaluate import recommend_all
+    from movieverse.ml.interactions import Matrix, RatingLog
+    from movieverse.ml.models.base import ModelTooLarge
+    from movieverse.ml.models.registry import build_model
 
     with np.load(log_file) as saved:
         log = RatingLog(
@@ -94,7 +94,7 @@ def main() -> None:
     if args.child:
         print(json.dumps(child(Path(args.child[0]), args.child[1])))
         return
-    from movieverse.ai.datasets import synthetic_log
+    from movieverse.ml.datasets import synthetic_log
 
     with tempfile.TemporaryDirectory(prefix="mv-ai-scale-") as tmp:
         started = time.perf_counter()

@@ -10,8 +10,8 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from movieverse.ai.evaluate import MODELS, PROTOCOLS, Protocol, evaluate
-from movieverse.ai.report import evaluation_table, write_json
+from movieverse.ml.evaluate import MODELS, PROTOCOLS, Protocol, evaluate
+from movieverse.ml.report import evaluation_table, write_json
 
 ai_app = typer.Typer(help="MovieVerse-AI: evaluate and train recommenders.", no_args_is_help=True)
 # Wide enough for seven models beside three published columns, also when piped to a file.
@@ -61,7 +61,7 @@ def evaluate_command(
 ) -> None:
     """Tune each model on validation data, train it on the training split, measure it once on
     the test split, and print the models side by side (with the published figures for msr)."""
-    from movieverse.ai.datasets import load_movielens
+    from movieverse.ml.datasets import load_movielens
 
     if protocol not in PROTOCOLS:
         console.print(f"[red]Unknown protocol {protocol!r}.[/red] Known: {', '.join(PROTOCOLS)}")
@@ -107,7 +107,7 @@ def train_command(
     MOVIEVERSE_AI_RELOAD_SECONDS."""
     import asyncio
 
-    from movieverse.ai.models.registry import KINDS
+    from movieverse.ml.models.registry import KINDS
     from movieverse.platform.errors import Conflict
     from movieverse.platform.service import SharedRuntime, service_runtime
     from movieverse.platform.settings import PlatformSettings

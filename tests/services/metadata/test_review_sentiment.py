@@ -15,8 +15,8 @@ from uuid import UUID, uuid4
 import pytest
 from pydantic import ValidationError
 
-from movieverse.ai.sentiment import MODEL_NAME, score_review
 from movieverse.gateway.app import Gateway
+from movieverse.ml.sentiment import MODEL_NAME, score_review
 from movieverse.platform.db import utcnow
 from movieverse.platform.events.envelope import Event, new_event, new_uuid7
 from movieverse.services.metadata import service

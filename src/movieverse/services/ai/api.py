@@ -10,8 +10,8 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, status
 
-from movieverse.ai.sentiment import MODEL_NAME as SENTIMENT_MODEL
-from movieverse.ai.sentiment import score_text
+from movieverse.ml.sentiment import MODEL_NAME as SENTIMENT_MODEL
+from movieverse.ml.sentiment import score_text
 from movieverse.platform.errors import Forbidden
 from movieverse.platform.security import AdminUser, CurrentUser
 from movieverse.platform.service import CtxDep, SessionDep

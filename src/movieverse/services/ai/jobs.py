@@ -11,10 +11,10 @@ from uuid import UUID
 import numpy as np
 import structlog
 
-from movieverse.ai.artifacts import ModelStore
-from movieverse.ai.interactions import RatingLog
-from movieverse.ai.models.registry import KINDS
-from movieverse.ai.training_process import TrainingInput, train_and_save_in_child
+from movieverse.ml.artifacts import ModelStore
+from movieverse.ml.interactions import RatingLog
+from movieverse.ml.models.registry import KINDS
+from movieverse.ml.training_process import TrainingInput, train_and_save_in_child
 from movieverse.platform.db import Database, utcnow
 from movieverse.platform.errors import BadRequest, Conflict, NotFound
 from movieverse.platform.events.envelope import new_event, new_uuid7
@@ -24,7 +24,7 @@ from movieverse.services.ai.models import SERVICE, TrainingJob
 from movieverse.services.ai.repository import AiRepository
 from movieverse.services.ai.runtime import ModelHolder
 
-log = structlog.get_logger("movieverse.ai")
+log = structlog.get_logger("movieverse.ml")
 
 
 def check_kind(kind: str) -> str:

@@ -9,12 +9,12 @@ from dataclasses import dataclass, field
 
 import structlog
 
-from movieverse.ai.artifacts import ArtifactError, ModelStore
-from movieverse.ai.serving import ServingModel
+from movieverse.ml.artifacts import ArtifactError, ModelStore
+from movieverse.ml.serving import ServingModel
 from movieverse.platform.db import Database
 from movieverse.services.ai.repository import AiRepository
 
-log = structlog.get_logger("movieverse.ai")
+log = structlog.get_logger("movieverse.ml")
 
 
 class ModelHolder:

@@ -8,7 +8,7 @@ from uuid import UUID
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from movieverse.ai.sentiment import MAX_TEXT_CHARS
+from movieverse.ml.sentiment import MAX_TEXT_CHARS
 
 ModelKind = Literal["popularity", "itemknn", "ease", "session_ease", "als", "content", "hybrid"]
 MovieId = int

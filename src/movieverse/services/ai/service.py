@@ -19,8 +19,8 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.ai.sentiment import MODEL_NAME as SENTIMENT_MODEL
-from movieverse.ai.sentiment import score_review
+from movieverse.ml.sentiment import MODEL_NAME as SENTIMENT_MODEL
+from movieverse.ml.sentiment import score_review
 from movieverse.platform.db import utcnow
 from movieverse.platform.errors import NotFound
 from movieverse.platform.events.envelope import Event, new_event

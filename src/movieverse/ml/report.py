@@ -8,8 +8,8 @@ from typing import Any
 
 from rich.table import Table
 
-from movieverse.ai.evaluate import Evaluation
-from movieverse.ai.published import MSR_ML100K
+from movieverse.ml.evaluate import Evaluation
+from movieverse.ml.published import MSR_ML100K
 
 MSR_ROWS = ("MAP", "nDCG@k", "Precision@k", "Recall@k")
 SHORT = {"Precision@k": "P@k", "Recall@k": "R@k"}

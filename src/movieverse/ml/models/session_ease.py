@@ -29,9 +29,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from movieverse.ai.interactions import IntArray, Matrix
-from movieverse.ai.models.base import ModelTooLarge, Scores, as_float32
-from movieverse.ai.models.ease import check_penalty, ease_weights
+from movieverse.ml.interactions import IntArray, Matrix
+from movieverse.ml.models.base import ModelTooLarge, Scores, as_float32
+from movieverse.ml.models.ease import check_penalty, ease_weights
 
 
 def session_gram(

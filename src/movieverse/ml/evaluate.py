@@ -19,13 +19,13 @@ from typing import Any, Literal
 import numpy as np
 from scipy import sparse
 
-from movieverse.ai.datasets import TrainingData
-from movieverse.ai.interactions import Matrix, RatingLog
-from movieverse.ai.metrics import RankingScores, ranking_scores
-from movieverse.ai.models.base import ModelTooLarge, Recommender, top_k
-from movieverse.ai.models.hybrid import Hybrid
-from movieverse.ai.models.registry import build_model
-from movieverse.ai.splits import leave_last_out, stratified_split
+from movieverse.ml.datasets import TrainingData
+from movieverse.ml.interactions import Matrix, RatingLog
+from movieverse.ml.metrics import RankingScores, ranking_scores
+from movieverse.ml.models.base import ModelTooLarge, Recommender, top_k
+from movieverse.ml.models.hybrid import Hybrid
+from movieverse.ml.models.registry import build_model
+from movieverse.ml.splits import leave_last_out, stratified_split
 
 Protocol = Literal["msr", "loo"]
 PROTOCOLS: tuple[Protocol, ...] = ("msr", "loo")

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from movieverse.ai.datasets import load_movielens, synthetic_log
-from movieverse.ai.evaluate import evaluate, split
-from movieverse.ai.published import MSR_ML100K
 from movieverse.cli import app
+from movieverse.ml.datasets import load_movielens, synthetic_log
+from movieverse.ml.evaluate import evaluate, split
+from movieverse.ml.published import MSR_ML100K
 
 
 def test_the_command_prints_models_beside_the_published_figures(

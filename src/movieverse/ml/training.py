@@ -10,9 +10,9 @@ from typing import Any
 
 import numpy as np
 
-from movieverse.ai.interactions import IntArray, Matrix, RatingLog
-from movieverse.ai.models.base import ModelTooLarge, Recommender
-from movieverse.ai.models.registry import build_model
+from movieverse.ml.interactions import IntArray, Matrix, RatingLog
+from movieverse.ml.models.base import ModelTooLarge, Recommender
+from movieverse.ml.models.registry import build_model
 
 # Chosen on ml-100k's validation split by `movieverse ai evaluate` (see its JSON); retune with
 # `movieverse ai evaluate --dataset <yours>` for a very different catalog.

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 from scipy import sparse
 
-from movieverse.ai.models.base import Scores
+from movieverse.ml.models.base import Scores
 
 
 def prune_rows(similarity: Scores, *, keep: int, diagonal_offset: int) -> sparse.csr_matrix:

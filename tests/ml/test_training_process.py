@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from movieverse.ai.artifacts import ModelStore
-from movieverse.ai.datasets import synthetic_log
-from movieverse.ai.training_process import (
+from movieverse.ml.artifacts import ModelStore
+from movieverse.ml.datasets import synthetic_log
+from movieverse.ml.training_process import (
     TrainingFailed,
     TrainingInput,
     outcome_of,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from movieverse.ai.sentiment import (
+from movieverse.ml.sentiment import (
     MAX_TEXT_CHARS,
     MODEL_NAME,
     NEGATIVE_THRESHOLD,

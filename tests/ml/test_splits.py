@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from movieverse.ai.interactions import RatingLog
-from movieverse.ai.splits import leave_last_out, stratified_split
+from movieverse.ml.interactions import RatingLog
+from movieverse.ml.splits import leave_last_out, stratified_split
 
 
 def _log(pairs: list[tuple[int, int, int]]) -> RatingLog:

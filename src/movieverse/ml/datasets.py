@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from movieverse.ai.interactions import RatingLog
 from movieverse.datasets import read_movielens
+from movieverse.ml.interactions import RatingLog
 
 
 @dataclass(frozen=True, slots=True)

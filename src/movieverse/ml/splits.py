@@ -13,7 +13,7 @@ from typing import Literal
 
 import numpy as np
 
-from movieverse.ai.interactions import IntArray, RatingLog
+from movieverse.ml.interactions import IntArray, RatingLog
 
 
 def stratified_split(

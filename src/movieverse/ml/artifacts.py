@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
-from movieverse.ai.interactions import IntArray
-from movieverse.ai.models.base import Recommender
-from movieverse.ai.models.registry import build_model
+from movieverse.ml.interactions import IntArray
+from movieverse.ml.models.base import Recommender
+from movieverse.ml.models.registry import build_model
 
 CURRENT = "CURRENT"
 MODEL_FILE = "model.npz"

@@ -6,16 +6,16 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-from movieverse.ai.interactions import Matrix, RatingLog
-from movieverse.ai.models.als import ImplicitAls
-from movieverse.ai.models.base import ModelTooLarge, top_k
-from movieverse.ai.models.content import ContentKnn
-from movieverse.ai.models.ease import Ease, dropout_penalty, ease_weights
-from movieverse.ai.models.hybrid import Hybrid
-from movieverse.ai.models.itemknn import ItemKnn
-from movieverse.ai.models.popularity import Popularity
-from movieverse.ai.models.registry import build_model
-from movieverse.ai.models.session_ease import SessionEase, session_gram
+from movieverse.ml.interactions import Matrix, RatingLog
+from movieverse.ml.models.als import ImplicitAls
+from movieverse.ml.models.base import ModelTooLarge, top_k
+from movieverse.ml.models.content import ContentKnn
+from movieverse.ml.models.ease import Ease, dropout_penalty, ease_weights
+from movieverse.ml.models.hybrid import Hybrid
+from movieverse.ml.models.itemknn import ItemKnn
+from movieverse.ml.models.popularity import Popularity
+from movieverse.ml.models.registry import build_model
+from movieverse.ml.models.session_ease import SessionEase, session_gram
 
 
 def _matrix(pairs: list[tuple[int, int]]) -> Matrix:

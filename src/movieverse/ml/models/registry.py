@@ -5,14 +5,14 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from movieverse.ai.models.als import ImplicitAls
-from movieverse.ai.models.base import Recommender
-from movieverse.ai.models.content import ContentKnn
-from movieverse.ai.models.ease import Ease
-from movieverse.ai.models.hybrid import Hybrid
-from movieverse.ai.models.itemknn import ItemKnn
-from movieverse.ai.models.popularity import Popularity
-from movieverse.ai.models.session_ease import SessionEase
+from movieverse.ml.models.als import ImplicitAls
+from movieverse.ml.models.base import Recommender
+from movieverse.ml.models.content import ContentKnn
+from movieverse.ml.models.ease import Ease
+from movieverse.ml.models.hybrid import Hybrid
+from movieverse.ml.models.itemknn import ItemKnn
+from movieverse.ml.models.popularity import Popularity
+from movieverse.ml.models.session_ease import SessionEase
 
 KINDS = ("popularity", "itemknn", "ease", "session_ease", "als", "content", "hybrid")
 

@@ -6,7 +6,7 @@ import math
 
 import pytest
 
-from movieverse.ai.metrics import ranking_scores, user_metrics
+from movieverse.ml.metrics import ranking_scores, user_metrics
 
 LOG2_3 = math.log2(3)
 LOG2_6 = math.log2(6)

@@ -8,7 +8,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from movieverse.ai.interactions import IntArray, Matrix
+from movieverse.ml.interactions import IntArray, Matrix
 
 Scores = npt.NDArray[np.float32]
 

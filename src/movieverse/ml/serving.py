@@ -13,9 +13,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from movieverse.ai.artifacts import ArtifactMeta, LoadedArtifact
-from movieverse.ai.models.base import Recommender, Scores
-from movieverse.ai.models.hybrid import Hybrid
+from movieverse.ml.artifacts import ArtifactMeta, LoadedArtifact
+from movieverse.ml.models.base import Recommender, Scores
+from movieverse.ml.models.hybrid import Hybrid
 
 # Reasons are looked for among this many of the user's best-rated movies: enough to find the
 # one that matters, few enough to stay within a millisecond.

@@ -15,9 +15,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from movieverse.ai.interactions import IntArray, Matrix
-from movieverse.ai.models.base import Scores, as_float32
-from movieverse.ai.models.neighbours import (
+from movieverse.ml.interactions import IntArray, Matrix
+from movieverse.ml.models.base import Scores, as_float32
+from movieverse.ml.models.neighbours import (
     empty_similarity,
     prune_rows,
     sparse_from_state,

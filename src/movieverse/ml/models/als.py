@@ -14,8 +14,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import sparse
 
-from movieverse.ai.interactions import IntArray, Matrix
-from movieverse.ai.models.base import Scores, as_float32
+from movieverse.ml.interactions import IntArray, Matrix
+from movieverse.ml.models.base import Scores, as_float32
 
 
 class ImplicitAls:

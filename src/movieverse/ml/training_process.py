@@ -20,9 +20,9 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 from typing import Any
 
-from movieverse.ai.artifacts import ArtifactMeta, ModelStore
-from movieverse.ai.interactions import IntArray, RatingLog
-from movieverse.ai.training import train
+from movieverse.ml.artifacts import ArtifactMeta, ModelStore
+from movieverse.ml.interactions import IntArray, RatingLog
+from movieverse.ml.training import train
 
 # A terminated child (the job was cancelled) is given this long to be reaped.
 JOIN_SECONDS = 30.0
