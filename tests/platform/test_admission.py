@@ -22,8 +22,8 @@ from movieverse.platform.admission import (
     admission_control,
     admission_metrics,
 )
+from movieverse.platform.assembly import SharedRuntime, build_service_app
 from movieverse.platform.observability import process_registry
-from movieverse.platform.service import SharedRuntime, build_service_app
 from movieverse.platform.settings import PlatformSettings
 from tests.platform import toy_service
 from tests.platform.toy_service import HeldBody, toy_client, toy_settings

@@ -15,8 +15,8 @@ import structlog
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import create_engine, func, select
 
+from movieverse.platform.assembly import add_readiness_probe, build_service_app
 from movieverse.platform.observability import configure_logging
-from movieverse.platform.service import add_readiness_probe, build_service_app
 from tests.platform import toy_service
 from tests.platform.toy_service import toy_client, toy_settings
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from movieverse.platform.assembly import SharedRuntime, service_runtime
 from movieverse.platform.db import normalise_url
 from movieverse.platform.events import new_event
-from movieverse.platform.service import SharedRuntime, service_runtime
 from movieverse.platform.settings import PlatformSettings
 from tests.brokers import event_prefix
 from tests.platform import toy_service

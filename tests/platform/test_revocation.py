@@ -13,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import create_engine, text
 
+from movieverse.platform.assembly import SharedRuntime, build_service_app
 from movieverse.platform.revocation import (
     LocalFileRevocationStore,
     RedisRevocationStore,
@@ -23,7 +24,6 @@ from movieverse.platform.revocation import (
     session_revocations,
     user_revocation,
 )
-from movieverse.platform.service import SharedRuntime, build_service_app
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth.settings import AuthSettings
 from movieverse.services.auth.tokens import AccessTokenIssuer

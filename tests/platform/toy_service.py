@@ -14,13 +14,13 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Integer, String, create_engine, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from movieverse.platform.assembly import CtxDep, ServiceDefinition, SessionDep, build_service_app
 from movieverse.platform.errors import Conflict
 from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.inbox import inbox_table
 from movieverse.platform.events.outbox import outbox_table
 from movieverse.platform.models import service_metadata
 from movieverse.platform.security import CurrentUser
-from movieverse.platform.service import CtxDep, ServiceDefinition, SessionDep, build_service_app
 from movieverse.platform.settings import PlatformSettings, ServiceSettings
 
 

@@ -108,8 +108,8 @@ def train_command(
     import asyncio
 
     from movieverse.ml.models.registry import KINDS
+    from movieverse.platform.assembly import SharedRuntime, service_runtime
     from movieverse.platform.errors import Conflict
-    from movieverse.platform.service import SharedRuntime, service_runtime
     from movieverse.platform.settings import PlatformSettings
     from movieverse.services.ai import jobs
     from movieverse.services.ai.app import DEFINITION, models_dir

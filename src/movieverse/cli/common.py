@@ -8,13 +8,13 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import typer
 from rich.console import Console
 
-from movieverse.platform.events.bus import EventBus
-from movieverse.platform.service import (
+from movieverse.platform.assembly import (
     ServiceContext,
     ServiceDefinition,
     SharedRuntime,
     service_runtime,
 )
+from movieverse.platform.events.bus import EventBus
 from movieverse.platform.settings import ConfigurationError, PlatformSettings
 from movieverse.services.ai.app import DEFINITION as AI
 from movieverse.services.auth.app import DEFINITION as AUTH

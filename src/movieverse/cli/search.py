@@ -8,11 +8,11 @@ from typing import Annotated, Any
 import typer
 
 from movieverse.cli.common import console, platform_settings
+from movieverse.platform.assembly import SharedRuntime, service_runtime
 from movieverse.platform.errors import Conflict
 from movieverse.platform.search import open_search_index
 from movieverse.platform.search.documents import KINDS
 from movieverse.platform.search.port import IndexBusy
-from movieverse.platform.service import SharedRuntime, service_runtime
 from movieverse.services.indexer import service as indexer_service
 from movieverse.services.indexer.app import DEFINITION as INDEXER
 

@@ -11,9 +11,9 @@ import uvicorn
 from starlette.types import ASGIApp
 
 from movieverse.cli.common import DEFAULT_PORTS, console, platform_settings, service_definition
+from movieverse.platform.assembly import SharedRuntime, service_runtime
 from movieverse.platform.heap import FreezeHeapAfterStartup
 from movieverse.platform.observability import configure_logging
-from movieverse.platform.service import SharedRuntime, service_runtime
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.notifications.app import DEFINITION as NOTIFICATIONS
 
@@ -60,7 +60,7 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port to bind")] = None,
 ) -> None:
     """Run one service on its own port (the distributed shape)."""
-    from movieverse.platform.service import build_service_app
+    from movieverse.platform.assembly import build_service_app
 
     definition = service_definition(name)
     settings = platform_settings()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from movieverse.cli.common import console, platform_settings
-from movieverse.platform.service import SharedRuntime, service_runtime
+from movieverse.platform.assembly import SharedRuntime, service_runtime
 from movieverse.services.auth.app import DEFINITION as AUTH
 
 users_app = typer.Typer(help="Manage user accounts.", no_args_is_help=True)

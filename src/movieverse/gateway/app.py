@@ -20,9 +20,9 @@ from movieverse.gateway.openapi import merge_openapi
 from movieverse.gateway.routes import RouteTable
 from movieverse.platform.admission import admission_control
 from movieverse.platform.apidocs import docs_router
+from movieverse.platform.assembly import SharedRuntime, metrics_response, readiness
 from movieverse.platform.errors import install_error_handlers
 from movieverse.platform.observability import RequestContextMiddleware
-from movieverse.platform.service import SharedRuntime, metrics_response, readiness
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.ai.app import create_app as create_ai
 from movieverse.services.auth.app import create_app as create_auth

@@ -33,7 +33,7 @@ from movieverse.datasets import (
     read_tmdb_credits,
     read_tmdb_csv,
 )
-from movieverse.platform.service import ServiceContext, SharedRuntime, service_runtime
+from movieverse.platform.assembly import ServiceContext, SharedRuntime, service_runtime
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.ai.app import DEFINITION as AI
 from movieverse.services.ai.repository import AiRepository, InteractionRow

@@ -27,7 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from movieverse.platform.db import Database, UtcDateTime, utcnow
 
 if TYPE_CHECKING:
-    from movieverse.platform.service import ServiceContext
+    from movieverse.platform.assembly import ServiceContext
 
 log = structlog.get_logger("movieverse.erasure")
 

@@ -28,9 +28,9 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.gateway.app import Gateway
+from movieverse.platform.assembly import ServiceContext
 from movieverse.platform.cache import RedisKeyValueStore
 from movieverse.platform.db import utcnow
-from movieverse.platform.service import ServiceContext
 from movieverse.services.auth import service
 from movieverse.services.auth.models import outbox as auth_outbox
 from movieverse.services.auth.service import AuthComponents

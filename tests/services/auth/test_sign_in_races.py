@@ -15,9 +15,9 @@ import httpx
 import pytest
 
 from movieverse.gateway.app import Gateway
+from movieverse.platform.assembly import ServiceContext
 from movieverse.platform.errors import Unauthorized
 from movieverse.platform.security import PasswordHasher
-from movieverse.platform.service import ServiceContext
 from movieverse.services.auth import service
 from movieverse.services.auth.repository import AccountRepository
 from movieverse.services.auth.service import AuthComponents, VerifiedLogin

@@ -1,6 +1,6 @@
 """The event bus a deployment's settings name: in process, Kafka or RabbitMQ.
 
-Kept apart from the service app builder (platform/service.py) so that the outbox relay's own
+Kept apart from the service app builder (platform/assembly.py) so that the outbox relay's own
 thread (relay_thread.py), which service.py starts, can make one without importing service.py.
 """
 

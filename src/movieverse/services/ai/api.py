@@ -12,9 +12,9 @@ from fastapi import APIRouter, Query, status
 
 from movieverse.ml.sentiment import MODEL_NAME as SENTIMENT_MODEL
 from movieverse.ml.sentiment import score_text
+from movieverse.platform.assembly import CtxDep, SessionDep
 from movieverse.platform.errors import Forbidden
 from movieverse.platform.security import AdminUser, CurrentUser
-from movieverse.platform.service import CtxDep, SessionDep
 from movieverse.services.ai import jobs, service
 from movieverse.services.ai.repository import AiRepository
 from movieverse.services.ai.schemas import (

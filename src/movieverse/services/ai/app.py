@@ -12,15 +12,15 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.ml.artifacts import ModelStore
-from movieverse.platform.events.bus import Subscription
-from movieverse.platform.events.envelope import Event
-from movieverse.platform.service import (
+from movieverse.platform.assembly import (
     ServiceContext,
     ServiceDefinition,
     SharedRuntime,
     add_readiness_warning,
     build_service_app,
 )
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.ai import service
 from movieverse.services.ai.api import router

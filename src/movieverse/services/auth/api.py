@@ -10,11 +10,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
+from movieverse.platform.assembly import CtxDep, SessionDep
 from movieverse.platform.clientip import client_ip
 from movieverse.platform.errors import Unauthorized
 from movieverse.platform.ratelimit import per_address
 from movieverse.platform.security import CurrentUser
-from movieverse.platform.service import CtxDep, SessionDep
 from movieverse.services.auth import service
 from movieverse.services.auth.schemas import (
     AccountRead,

@@ -9,16 +9,16 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.cache import RedisKeyValueStore
-from movieverse.platform.events.bus import Subscription
-from movieverse.platform.events.envelope import Event
-from movieverse.platform.security import PasswordHasher
-from movieverse.platform.service import (
+from movieverse.platform.assembly import (
     ServiceContext,
     ServiceDefinition,
     SharedRuntime,
     build_service_app,
 )
+from movieverse.platform.cache import RedisKeyValueStore
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
+from movieverse.platform.security import PasswordHasher
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.auth import service
 from movieverse.services.auth.api import router

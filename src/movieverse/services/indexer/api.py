@@ -6,9 +6,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, status
 
+from movieverse.platform.assembly import CtxDep, SessionDep
 from movieverse.platform.db import after_commit
 from movieverse.platform.security import AdminUser
-from movieverse.platform.service import CtxDep, SessionDep
 from movieverse.services.indexer import service
 from movieverse.services.indexer.repository import IndexerRepository
 from movieverse.services.indexer.schemas import IndexStatus, ReindexCreate, ReindexJobRead

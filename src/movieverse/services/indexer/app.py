@@ -8,17 +8,17 @@ from contextlib import AsyncExitStack
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.events.bus import Subscription
-from movieverse.platform.events.envelope import Event
-from movieverse.platform.search import open_search_index
-from movieverse.platform.search.port import SearchIndex
-from movieverse.platform.service import (
+from movieverse.platform.assembly import (
     ServiceContext,
     ServiceDefinition,
     SharedRuntime,
     add_readiness_probe,
     build_service_app,
 )
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
+from movieverse.platform.search import open_search_index
+from movieverse.platform.search.port import SearchIndex
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.indexer import service
 from movieverse.services.indexer.api import router

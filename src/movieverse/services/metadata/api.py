@@ -9,11 +9,11 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
+from movieverse.platform.assembly import CtxDep, SessionDep
 from movieverse.platform.docs import DocumentStore
 from movieverse.platform.httpcache import cacheable_json
 from movieverse.platform.pagination import Page, PageDep
 from movieverse.platform.security import AdminUser
-from movieverse.platform.service import CtxDep, SessionDep
 from movieverse.services.metadata import service
 from movieverse.services.metadata.schemas import (
     AnalysisRead,

@@ -7,16 +7,16 @@ from contextlib import AsyncExitStack
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.docs import create_document_store
-from movieverse.platform.events.bus import Subscription
-from movieverse.platform.events.envelope import Event
-from movieverse.platform.service import (
+from movieverse.platform.assembly import (
     ServiceContext,
     ServiceDefinition,
     SharedRuntime,
     add_readiness_probe,
     build_service_app,
 )
+from movieverse.platform.docs import create_document_store
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.metadata import service
 from movieverse.services.metadata.api import genres_router, metadata_router, people_router

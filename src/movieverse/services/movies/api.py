@@ -10,10 +10,10 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
+from movieverse.platform.assembly import CtxDep, ServiceContext, SessionDep
 from movieverse.platform.httpcache import cacheable_json, require_current
 from movieverse.platform.pagination import Page, PageDep, PageParams
 from movieverse.platform.security import AdminUser
-from movieverse.platform.service import CtxDep, ServiceContext, SessionDep
 from movieverse.services.movies import discover, service, trending
 from movieverse.services.movies.cache import ListPageCache, MovieCache
 from movieverse.services.movies.projections import CatalogReads, CountOnce

@@ -9,17 +9,17 @@ from contextlib import AsyncExitStack
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.cache import MemoryKeyValueStore
-from movieverse.platform.events.bus import Subscription
-from movieverse.platform.events.envelope import Event
-from movieverse.platform.events.outbox import Outbox
-from movieverse.platform.http import service_client
-from movieverse.platform.service import (
+from movieverse.platform.assembly import (
     ServiceContext,
     ServiceDefinition,
     SharedRuntime,
     build_service_app,
 )
+from movieverse.platform.cache import MemoryKeyValueStore
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
+from movieverse.platform.events.outbox import Outbox
+from movieverse.platform.http import service_client
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.movies import service
 from movieverse.services.movies.api import (

@@ -14,6 +14,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
+from movieverse.platform.assembly import CtxDep, ServiceContext, SessionDep
 from movieverse.platform.errors import Unauthorized
 from movieverse.platform.ratelimit import per_user
 from movieverse.platform.revocation import TOKEN_LEEWAY_SECONDS
@@ -24,7 +25,6 @@ from movieverse.platform.security import (
     TokenVerifier,
     bearer_token,
 )
-from movieverse.platform.service import CtxDep, ServiceContext, SessionDep
 from movieverse.services.notifications import service
 from movieverse.services.notifications.repository import NotificationsRepository
 from movieverse.services.notifications.schemas import (
@@ -198,7 +198,7 @@ async def create_webhook(body: WebhookCreate, user: CurrentUser, ctx: CtxDep) ->
     )  # fmt: skip
     async with ctx.db.unit_of_work() as session:
         created = await service.create_webhook(session, principal=user, data=body, url=url)
-        # As the request's own unit of work does before it commits (platform/service.py): a
+        # As the request's own unit of work does before it commits (platform/assembly.py): a
         # session ended or an account deleted meanwhile writes nothing.
         ctx.verifier.ensure_standing(user)
     return created

@@ -14,16 +14,16 @@ from fastapi import FastAPI
 from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.erasure import ErasureLedger, erasure_ledger
-from movieverse.platform.events.bus import Subscription
-from movieverse.platform.events.envelope import Event
-from movieverse.platform.http import ServiceClient, service_client
-from movieverse.platform.service import (
+from movieverse.platform.assembly import (
     ServiceContext,
     ServiceDefinition,
     SharedRuntime,
     build_service_app,
 )
+from movieverse.platform.erasure import ErasureLedger, erasure_ledger
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
+from movieverse.platform.http import ServiceClient, service_client
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.notifications import service
 from movieverse.services.notifications.api import router

@@ -8,9 +8,9 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
+from movieverse.platform.assembly import CtxDep
 from movieverse.platform.pagination import PageDep
 from movieverse.platform.security import AdminUser, CurrentUser, bearer_token
-from movieverse.platform.service import CtxDep
 from movieverse.services.recommendations import service
 from movieverse.services.recommendations.schemas import RecommendationPage
 from movieverse.services.recommendations.settings import RecommendationsSettings

@@ -10,16 +10,16 @@ from uuid import UUID
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.db import after_commit
-from movieverse.platform.events.bus import Subscription
-from movieverse.platform.events.envelope import Event
-from movieverse.platform.http import ServiceClient, service_client
-from movieverse.platform.service import (
+from movieverse.platform.assembly import (
     ServiceContext,
     ServiceDefinition,
     SharedRuntime,
     build_service_app,
 )
+from movieverse.platform.db import after_commit
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
+from movieverse.platform.http import ServiceClient, service_client
 from movieverse.platform.service_tokens import ServiceCredential
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.recommendations import service

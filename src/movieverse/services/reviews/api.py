@@ -13,12 +13,12 @@ from uuid import UUID
 from fastapi import APIRouter, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
+from movieverse.platform.assembly import CtxDep, SessionDep
 from movieverse.platform.catalog import Catalog
 from movieverse.platform.httpcache import cacheable_json
 from movieverse.platform.pagination import Page, PageDep
 from movieverse.platform.ratelimit import per_user
 from movieverse.platform.security import AdminUser, CurrentUser, OptionalUser
-from movieverse.platform.service import CtxDep, SessionDep
 from movieverse.platform.writes import WritePath
 from movieverse.services.reviews import service
 from movieverse.services.reviews.models import ReportStatus, ReportTarget

@@ -7,17 +7,17 @@ from contextlib import AsyncExitStack
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.catalog import Catalog
-from movieverse.platform.erasure import erasure_ledger
-from movieverse.platform.events.bus import Subscription
-from movieverse.platform.events.envelope import Event
-from movieverse.platform.http import service_client
-from movieverse.platform.service import (
+from movieverse.platform.assembly import (
     ServiceContext,
     ServiceDefinition,
     SharedRuntime,
     build_service_app,
 )
+from movieverse.platform.catalog import Catalog
+from movieverse.platform.erasure import erasure_ledger
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
+from movieverse.platform.http import service_client
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.reviews import service
 from movieverse.services.reviews.api import movies_router, reviews_router, users_router

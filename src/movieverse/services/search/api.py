@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
+from movieverse.platform.assembly import CtxDep, ServiceContext
 from movieverse.platform.errors import BadRequest
 from movieverse.platform.httpcache import cacheable_json
 from movieverse.platform.pagination import PageDep
@@ -14,7 +15,6 @@ from movieverse.platform.ratelimit import per_caller
 from movieverse.platform.search.documents import Kind
 from movieverse.platform.search.port import MovieFilters, SearchIndex
 from movieverse.platform.search.query import EARLIEST_YEAR, LATEST_YEAR, MAX_QUERY_CHARS
-from movieverse.platform.service import CtxDep, ServiceContext
 from movieverse.services.search import service
 from movieverse.services.search.cache import ResponseCache
 from movieverse.services.search.schemas import (

@@ -6,14 +6,14 @@ from contextlib import AsyncExitStack
 
 from fastapi import FastAPI
 
-from movieverse.platform.search import open_search_index
-from movieverse.platform.service import (
+from movieverse.platform.assembly import (
     ServiceContext,
     ServiceDefinition,
     SharedRuntime,
     add_readiness_probe,
     build_service_app,
 )
+from movieverse.platform.search import open_search_index
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.search.api import router
 from movieverse.services.search.cache import ResponseCache

@@ -10,10 +10,10 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
+from movieverse.platform.assembly import CtxDep, ServiceContext, SessionDep
 from movieverse.platform.pagination import Page, PageDep
 from movieverse.platform.ratelimit import per_user
 from movieverse.platform.security import CurrentUser
-from movieverse.platform.service import CtxDep, ServiceContext, SessionDep
 from movieverse.services.users import service
 from movieverse.services.users.cache import ProfileCache
 from movieverse.services.users.models import ListKind

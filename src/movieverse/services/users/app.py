@@ -8,17 +8,17 @@ from uuid import UUID
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.catalog import Catalog
-from movieverse.platform.erasure import ErasureLedger, erasure_ledger
-from movieverse.platform.events.bus import Subscription
-from movieverse.platform.events.envelope import Event
-from movieverse.platform.http import service_client
-from movieverse.platform.service import (
+from movieverse.platform.assembly import (
     ServiceContext,
     ServiceDefinition,
     SharedRuntime,
     build_service_app,
 )
+from movieverse.platform.catalog import Catalog
+from movieverse.platform.erasure import ErasureLedger, erasure_ledger
+from movieverse.platform.events.bus import Subscription
+from movieverse.platform.events.envelope import Event
+from movieverse.platform.http import service_client
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.users import service
 from movieverse.services.users.api import router

@@ -1,4 +1,5 @@
-"""Building a service's ASGI app: the composition root every service shares.
+"""Assembling a service: the composition root every service shares. (Named for what it does:
+"service" names the deployable, and each service's own ``service.py`` is its use-case layer.)
 
 A service describes itself with a :class:`ServiceDefinition` (its tables, routers and a ``setup``
 hook); :func:`build_service_app` turns that into a FastAPI app whose lifespan makes the resources
