@@ -31,8 +31,15 @@ from movieverse.services.reviews.models import SERVICE, Base, erased_users
 from movieverse.services.reviews.settings import ReviewsSettings
 
 
+def _movie_path(movie_id: int) -> str:
+    """What this service reads of the movies API: a movie's page answers 200, or 404."""
+    return f"/movies/{movie_id}"
+
+
 async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
-    catalog = Catalog(service_client("movies", local_apps=ctx.shared.local_apps))
+    catalog = Catalog(
+        service_client("movies", local_apps=ctx.shared.local_apps), movie_path=_movie_path
+    )
     stack.push_async_callback(catalog.close)
     ctx.state["catalog"] = catalog
 

@@ -50,11 +50,18 @@ def _erasures(ctx: ServiceContext, stack: AsyncExitStack) -> ErasureLedger:
     )
 
 
+def _movie_path(movie_id: int) -> str:
+    """What this service reads of the movies API: a movie's page answers 200, or 404."""
+    return f"/movies/{movie_id}"
+
+
 async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
     own = ctx.settings
     assert isinstance(own, UsersSettings)
     ctx.state["profile_cache"] = ProfileCache(ctx.kv, ttl_seconds=own.profile_cache_seconds)
-    catalog = Catalog(service_client("movies", local_apps=ctx.shared.local_apps))
+    catalog = Catalog(
+        service_client("movies", local_apps=ctx.shared.local_apps), movie_path=_movie_path
+    )
     stack.push_async_callback(catalog.close)
     ctx.state["catalog"] = catalog
     _erasures(ctx, stack)
