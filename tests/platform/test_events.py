@@ -262,6 +262,57 @@ async def test_relay_stop_flushes_pending_events(db: Database) -> None:
         assert published.scalar_one() == 1
 
 
+async def test_relay_stop_lets_a_pass_in_progress_finish(db: Database) -> None:
+    """Stopping while a consumer is handling a batch lets it finish: cancelled, the handler would
+    be cut mid-transaction and the final flush would hand it the same events again."""
+    bus = InMemoryEventBus()
+    entered, release = asyncio.Event(), asyncio.Event()
+    handled: list[str] = []
+    cancelled: list[str] = []
+
+    async def slow(event: Event) -> None:
+        entered.set()
+        try:
+            await release.wait()
+        except asyncio.CancelledError:
+            cancelled.append(NoteWritten.from_event(event).text)
+            raise
+        handled.append(NoteWritten.from_event(event).text)
+
+    bus.subscribe(Subscription(group="g", event_types=frozenset({TYPE}), handler=slow))
+    relay = OutboxRelay(outbox=_outbox(db), db=db, bus=bus, poll_seconds=30)
+    relay.start()
+    async with db.unit_of_work() as session:
+        await _outbox(db).add(session, _event("in flight at shutdown"))
+    await asyncio.wait_for(entered.wait(), timeout=5)
+    stopping = asyncio.create_task(relay.stop())
+    await asyncio.sleep(0.05)
+    assert not stopping.done()  # waiting for the pass, not cutting it
+    release.set()
+    await asyncio.wait_for(stopping, timeout=5)
+    assert (handled, cancelled) == (["in flight at shutdown"], [])
+    assert await _pending(db) == 0
+
+
+async def test_relay_stop_cuts_a_pass_that_never_ends(db: Database) -> None:
+    bus = InMemoryEventBus()
+    entered = asyncio.Event()
+
+    async def stuck(event: Event) -> None:
+        entered.set()
+        await asyncio.Event().wait()
+
+    bus.subscribe(Subscription(group="g", event_types=frozenset({TYPE}), handler=stuck))
+    relay = OutboxRelay(outbox=_outbox(db), db=db, bus=bus, poll_seconds=30)
+    relay.start()
+    async with db.unit_of_work() as session:
+        await _outbox(db).add(session, _event("never handled"))
+    await asyncio.wait_for(entered.wait(), timeout=5)
+    # Bounded: the pass is cancelled after the grace, and so is the final flush's attempt.
+    await asyncio.wait_for(relay.stop(flush_timeout=0.2), timeout=5)
+    assert await _pending(db) == 1  # still there for the next start
+
+
 async def test_pruning_forgets_only_old_entries(db: Database) -> None:
     from datetime import timedelta
 

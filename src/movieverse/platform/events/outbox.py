@@ -178,6 +178,20 @@ async def relay_leadership(db: Database, service: str) -> AsyncIterator[bool]:
                 await conn.commit()
 
 
+async def _end_task(task: asyncio.Task[None], *, grace: float) -> None:
+    """Wait up to ``grace`` for ``task`` to end by itself, then cancel it; never wait unbounded
+    (a task that ignores its cancellation is logged and left behind, not waited on forever)."""
+    if grace > 0:
+        await asyncio.wait({task}, timeout=grace)
+    if not task.done():
+        task.cancel()
+        await asyncio.wait({task}, timeout=max(grace, 1.0))
+    if not task.done():
+        log.error("outbox_relay_stuck", task=task.get_name())
+    elif not task.cancelled() and task.exception() is not None:
+        log.warning("outbox_relay_failed", task=task.get_name(), error=repr(task.exception()))
+
+
 class OutboxRelay:
     """Publishes a service's outbox to the bus: woken after commits, polling as a safety net."""
 
@@ -222,12 +236,14 @@ class OutboxRelay:
         """Stop polling, then publish whatever is still pending (graceful shutdown)."""
         self._stopping = True
         self._wake.set()
+        started = self._gate is None or self._gate.is_set()
         if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+            # A pass in progress is let finish: cut mid-statement it would leave its connection,
+            # and in process a consumer's handler, half way, and deliver its batch twice. Only a
+            # pass that outlasts the grace (or a relay still waiting for its gate) is cancelled.
+            await _end_task(self._task, grace=flush_timeout if started else 0.0)
             self._task = None
-        if self._gate is not None and not self._gate.is_set():
+        if not started:
             return  # start-up never completed: leave the events for the next run
         try:
             await asyncio.wait_for(self.flush(), timeout=flush_timeout)
