@@ -18,6 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from movieverse.gateway.openapi import merge_openapi
 from movieverse.gateway.routes import RouteTable
+from movieverse.gateway.shutdown import ShutdownWatch
 from movieverse.platform.admission import admission_control
 from movieverse.platform.apidocs import docs_router
 from movieverse.platform.assembly import SharedRuntime, metrics_response, readiness
@@ -103,7 +104,7 @@ def create_gateway(
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with AsyncExitStack() as stack:
+        async with ShutdownWatch() as watch, AsyncExitStack() as stack:
             # The gateway holds the shared runtime across all services' start and stop, so
             # the bus outlives every relay's final flush.
             await shared.start()
@@ -113,6 +114,7 @@ def create_gateway(
             # Every consumer has subscribed: relays may now publish what is pending.
             shared.consumers_ready.set()
             yield
+            watch.begin()  # the services stop as the stack closes
 
     edge = FastAPI(
         title="MovieVerse",
