@@ -25,6 +25,7 @@ from tests.support import (
     require_server,
     running_gateway,
     server_url,
+    services_under_test,
     truncate_all,
 )
 
@@ -107,15 +108,22 @@ async def stack(request: pytest.FixtureRequest, postgres_database: str | None) -
 
 
 @pytest.fixture
-async def gateway_client(stack: Stack, tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
-    """The all-in-one app (every service, shared in-process bus) behind an ASGI client."""
-    async with running_gateway(stack.settings(tmp_path / "var")) as (_, client):
+async def gateway_client(
+    stack: Stack, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[httpx.AsyncClient]:
+    """The all-in-one app (shared in-process bus) behind an ASGI client: the services the
+    test's module marks (``pytest.mark.services``), or every service."""
+    only = services_under_test(request)
+    async with running_gateway(stack.settings(tmp_path / "var"), only=only) as (_, client):
         yield client
 
 
 @pytest.fixture
-async def gateway(stack: Stack, tmp_path: Path) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
-    async with running_gateway(stack.settings(tmp_path / "var")) as pair:
+async def gateway(
+    stack: Stack, tmp_path: Path, request: pytest.FixtureRequest
+) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
+    only = services_under_test(request)
+    async with running_gateway(stack.settings(tmp_path / "var"), only=only) as pair:
         yield pair
 
 

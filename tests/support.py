@@ -10,7 +10,7 @@ import shutil
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -226,14 +226,29 @@ def _copy_migrated(var_dir: Path) -> None:
             shutil.copyfile(template, var_dir / template.name)
 
 
+def services_under_test(request: pytest.FixtureRequest) -> tuple[str, ...] | None:
+    """The services a test module starts: its ``pytestmark = pytest.mark.services(...)``, or
+    None (every service) for the deliberate whole-gateway tests, which carry no mark."""
+    mark = request.node.get_closest_marker("services")
+    return None if mark is None else tuple(mark.args)
+
+
 @asynccontextmanager
 async def running_gateway(
-    settings: PlatformSettings, *, auth: AuthSettings | None = None
+    settings: PlatformSettings,
+    *,
+    auth: AuthSettings | None = None,
+    only: Collection[str] | None = None,
 ) -> AsyncIterator[tuple[Gateway, httpx.AsyncClient]]:
+    """The gateway with every service, or ``only`` those named (see :func:`services_under_test`),
+    the catalog seeded when movies is among them."""
     await start_from_migrated_sqlite(settings)
-    gateway = create_gateway(settings, service_overrides={"auth": auth or fast_auth_settings()})
+    gateway = create_gateway(
+        settings, service_overrides={"auth": auth or fast_auth_settings()}, only=only
+    )
     async with gateway.edge.router.lifespan_context(gateway.edge):
-        await seed_catalog(gateway, CATALOG_SIZE)
+        if "movies" in gateway.services:
+            await seed_catalog(gateway, CATALOG_SIZE)
         transport = httpx.ASGITransport(app=gateway, client=("203.0.113.7", 50000))
         async with httpx.AsyncClient(transport=transport, base_url="http://movieverse.test") as c:
             yield gateway, c

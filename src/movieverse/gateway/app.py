@@ -8,7 +8,7 @@ metrics, merged OpenAPI docs) sit beside them. Services that are not built yet a
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Mapping
+from collections.abc import AsyncIterator, Callable, Collection, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
@@ -91,14 +91,22 @@ def create_gateway(
     settings: PlatformSettings | None = None,
     *,
     service_overrides: Mapping[str, Any] | None = None,
+    only: Collection[str] | None = None,
 ) -> Gateway:
+    """Every service behind one app, or ``only`` the ones named (in start-up order). A service
+    left out answers 404, and its peers see it as absent (no client: the same as a deployment
+    without it), so a service's tests start it and what it needs, not all ten."""
     settings = settings or PlatformSettings()
     settings.ensure_safe()
+    unknown = set(only or ()) - set(SERVICE_FACTORIES)
+    if unknown:
+        raise ValueError(f"no such services: {', '.join(sorted(unknown))}")
     shared = SharedRuntime(settings, opened_by_services=False)
     overrides = service_overrides or {}
     services = {
         name: factory(settings, shared=shared, own=overrides.get(name))
         for name, factory in SERVICE_FACTORIES.items()
+        if only is None or name in only
     }
     shared.local_apps.update(services)
 

@@ -23,6 +23,11 @@ CRIME_MOVIES = list(range(1, 21))
 ANIMATED_MOVIES = list(range(21, 41))
 
 
+# The ai service and what feeds it: accounts, the catalog, the ratings reviews takes, and
+# metadata, which keeps the analysis of the reviews ai scores.
+AI_AND_PEERS = ("auth", "movies", "metadata", "reviews", "ai")
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def ai_database(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
     if request.param == "sqlite":
@@ -50,6 +55,7 @@ async def ai_app(ai_database: str | None, tmp_path: Path) -> AsyncIterator[AiApp
     await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
         settings,
+        only=AI_AND_PEERS,
         service_overrides={"auth": fast_auth_settings(), "ai": ai_settings(ai_database)},
     )
     async with gateway.edge.router.lifespan_context(gateway.edge):

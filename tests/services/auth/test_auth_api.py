@@ -7,6 +7,8 @@ import pytest
 
 from tests.support import PASSWORD, eventually, login, register, signed_up
 
+pytestmark = pytest.mark.services("auth", "users")
+
 
 async def test_register_returns_the_account_normalised(gateway_client: httpx.AsyncClient) -> None:
     response = await gateway_client.post(

@@ -52,6 +52,8 @@ from tests.support import (
     truncate_all,
 )
 
+pytestmark = pytest.mark.services("auth", "users")
+
 NEW_PASSWORD = "a-brand-new-secret-99"
 REFRESH_REFUSED = "The refresh token is invalid, expired or revoked"
 

@@ -23,6 +23,8 @@ from movieverse.services.auth.repository import AccountRepository
 from movieverse.services.auth.service import AuthComponents, VerifiedLogin
 from tests.support import PASSWORD, Account, login, signed_up
 
+pytestmark = pytest.mark.services("auth")
+
 NEW_PASSWORD = "a-brand-new-secret-99"
 WRONG_LOGIN = "The login or password is incorrect"
 

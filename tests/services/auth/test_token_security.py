@@ -28,6 +28,8 @@ from tests.support import (
     signed_up,
 )
 
+pytestmark = pytest.mark.services("auth", "users")
+
 # Locks that outlast any test however slow the machine: a 1 s first lock could expire between
 # a test's failures and its next attempt, turning the expected 429 into a 200.
 HELD_LOCKS: dict[str, Any] = {"login_first_delay_seconds": 3600, "login_max_delay_seconds": 7200}

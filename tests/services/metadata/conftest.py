@@ -27,6 +27,10 @@ from tests.support import (
 MetadataApp = tuple[Gateway, httpx.AsyncClient]
 
 
+# Metadata and what its API tests need: accounts, and the catalog its people are credited in.
+METADATA_AND_PEERS = ("auth", "movies", "metadata")
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def metadata_database(
     request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
@@ -48,7 +52,9 @@ async def metadata(metadata_database: None, tmp_path: Path) -> AsyncIterator[Met
     settings = Stack("embedded", database_url=None, redis_url=None).settings(tmp_path / "var")
     # No override for metadata: it reads its settings from the environment, as deployed.
     await start_from_migrated_sqlite(settings)
-    gateway = create_gateway(settings, service_overrides={"auth": fast_auth_settings()})
+    gateway = create_gateway(
+        settings, service_overrides={"auth": fast_auth_settings()}, only=METADATA_AND_PEERS
+    )
     async with gateway.edge.router.lifespan_context(gateway.edge):
         transport = httpx.ASGITransport(app=gateway)
         async with httpx.AsyncClient(transport=transport, base_url="http://metadata.test") as c:

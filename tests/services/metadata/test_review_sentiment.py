@@ -24,6 +24,8 @@ from movieverse.services.metadata.events import ReviewSentimentScored
 from movieverse.services.reviews.events import ReviewRemoved, ReviewRestored
 from tests.services.metadata.conftest import MetadataApp
 
+pytestmark = pytest.mark.services("auth", "movies", "reviews", "metadata")
+
 GROUP = "metadata.review-analyses"
 T0 = datetime(2025, 3, 1, 12, 0, tzinfo=UTC)
 

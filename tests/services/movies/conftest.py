@@ -12,6 +12,10 @@ from movieverse.gateway.app import Gateway, create_gateway
 from movieverse.services.movies.settings import MoviesSettings
 from tests.support import Stack, fast_auth_settings, fresh_database, start_from_migrated_sqlite
 
+# The catalog and what its API tests need: accounts, metadata for credits and genres, and
+# users, whose list activity makes trending, and reviews, whose ratings make top rated.
+MOVIES_AND_PEERS = ("auth", "users", "movies", "metadata", "reviews")
+
 
 @pytest.fixture(params=["sqlite", "mariadb"])
 async def movies_database(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
@@ -31,6 +35,7 @@ async def catalog(
     await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
         settings,
+        only=MOVIES_AND_PEERS,
         service_overrides={
             "auth": fast_auth_settings(),
             "movies": MoviesSettings(database_url=movies_database, top_rated_min_votes=50),

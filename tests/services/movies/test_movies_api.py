@@ -24,6 +24,8 @@ from tests.support import (
     start_from_migrated_sqlite,
 )
 
+pytestmark = pytest.mark.services("auth", "users", "movies", "metadata", "reviews")
+
 # A small catalog whose expected query results are computed below in plain Python.
 SEED: list[dict[str, Any]] = [
     {"title": "Heat", "tmdb_id": 949, "imdb_id": "tt0113277", "genre_ids": [28, 80, 18],

@@ -49,6 +49,10 @@ class Mailbox:
         return "250 Message accepted"
 
 
+# Notifications and the services whose events it turns into notices.
+NOTIFICATIONS_AND_PEERS = ("auth", "users", "movies", "reviews", "notifications")
+
+
 @pytest.fixture
 def mailbox() -> Iterator[tuple[Mailbox, int]]:
     box = Mailbox()
@@ -137,7 +141,9 @@ async def notifications(
     )
     await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
-        settings, service_overrides={"auth": fast_auth_settings(), "notifications": own}
+        settings,
+        only=NOTIFICATIONS_AND_PEERS,
+        service_overrides={"auth": fast_auth_settings(), "notifications": own},
     )
     async with gateway.edge.router.lifespan_context(gateway.edge):
         transport = httpx.ASGITransport(app=gateway)
@@ -180,6 +186,7 @@ async def notifications_gateway(
     await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
         settings,
+        only=NOTIFICATIONS_AND_PEERS,
         service_overrides={
             "auth": fast_auth_settings(),
             "notifications": NotificationsSettings(**values),

@@ -26,6 +26,10 @@ from tests.support import (
 RecsApp = tuple[Gateway, httpx.AsyncClient]
 
 
+# Recommendations, the ai service behind them, and what feeds both.
+RECOMMENDATIONS_AND_PEERS = ("auth", "users", "movies", "reviews", "ai", "recommendations")
+
+
 @pytest.fixture(params=["embedded", "distributed"])
 async def stores(request: pytest.FixtureRequest) -> AsyncIterator[tuple[str | None, str | None]]:
     """(database URL for ai and recommendations, Redis URL) -- None: the embedded stores."""
@@ -50,6 +54,7 @@ async def served(
     await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
         settings,
+        only=RECOMMENDATIONS_AND_PEERS,
         service_overrides={
             "auth": fast_auth_settings(),
             "ai": ai_settings(database),

@@ -26,6 +26,10 @@ from tests.support import (
 
 ReviewsApp = tuple[Gateway, httpx.AsyncClient]
 
+# Reviews and what its API tests need: accounts (auth, and users to delete one), a catalog to
+# review (movies).
+REVIEWS_AND_PEERS = ("auth", "users", "movies", "reviews")
+
 HEAT = {"title": "Heat", "tmdb_id": 949, "vote_average": 7.0, "vote_count": 100}
 AMELIE = {"title": "Amélie", "tmdb_id": 194, "vote_average": 8.0, "vote_count": 50}
 
@@ -47,7 +51,9 @@ async def reviews_database(
 async def reviews(reviews_database: None, tmp_path: Path) -> AsyncIterator[ReviewsApp]:
     settings = Stack("embedded", database_url=None, redis_url=None).settings(tmp_path / "var")
     await start_from_migrated_sqlite(settings)
-    gateway = create_gateway(settings, service_overrides={"auth": fast_auth_settings()})
+    gateway = create_gateway(
+        settings, service_overrides={"auth": fast_auth_settings()}, only=REVIEWS_AND_PEERS
+    )
     async with gateway.edge.router.lifespan_context(gateway.edge):
         transport = httpx.ASGITransport(app=gateway)
         async with httpx.AsyncClient(transport=transport, base_url="http://reviews.test") as c:

@@ -18,6 +18,8 @@ from movieverse.services.reviews.models import MovieRatings, Rating, outbox
 from tests.services.reviews.conftest import ReviewsApp
 from tests.support import signed_up
 
+pytestmark = pytest.mark.services("auth", "movies", "reviews")
+
 TOTALS_EVENT = "reviews.movie_ratings.changed"
 
 

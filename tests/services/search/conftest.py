@@ -17,6 +17,10 @@ from tests.support import Stack, fast_auth_settings, fresh_database, start_from_
 SearchApp = tuple[Gateway, httpx.AsyncClient]
 
 
+# Search, its indexer, and what is indexed: movies, people (metadata) and reviews.
+SEARCH_AND_PEERS = ("indexer", "search", "auth", "movies", "metadata", "reviews")
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 async def indexer_database(request: pytest.FixtureRequest) -> AsyncIterator[str | None]:
     if request.param == "sqlite":
@@ -34,6 +38,7 @@ async def gateway(indexer_database: str | None, tmp_path: Path) -> AsyncIterator
     await start_from_migrated_sqlite(settings)
     gateway = create_gateway(
         settings,
+        only=SEARCH_AND_PEERS,
         service_overrides={
             "auth": fast_auth_settings(),
             "indexer": IndexerSettings(database_url=indexer_database),

@@ -9,6 +9,8 @@ import pytest
 
 from tests.support import Account, eventually, login, signed_up
 
+pytestmark = pytest.mark.services("auth", "users", "movies")
+
 LISTS = ["watchlist", "favourites", "seen"]
 
 
