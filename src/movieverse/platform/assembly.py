@@ -15,7 +15,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Request
@@ -167,9 +167,44 @@ class ServiceContext:
     relay: OutboxRelay
     trusted_proxies: tuple[IpNetwork, ...]
     state: dict[str, Any] = field(default_factory=dict)
+    # The service's own typed runtime, as its bootstrap made it (see ``bootstrapped``).
+    runtime: object = None
 
 
 Setup = Callable[[ServiceContext, AsyncExitStack], Awaitable[None]]
+S = TypeVar("S", bound=ServiceSettings)
+R = TypeVar("R")
+
+
+def bootstrapped(
+    settings_type: type[S],
+    bootstrap: Callable[[ServiceContext, S, AsyncExitStack], Awaitable[object]],
+) -> Setup:
+    """A service's setup from its ``bootstrap.bootstrap``: that gets the service's own settings
+    with their own type (checked here, once, for every service) and returns the frozen runtime
+    its routes and consumers use, kept as ``ctx.runtime``."""
+
+    async def setup(ctx: ServiceContext, stack: AsyncExitStack) -> None:
+        own = ctx.settings
+        if not isinstance(own, settings_type):
+            raise TypeError(
+                f"{ctx.name} takes {settings_type.__name__}, was given {type(own).__name__}"
+            )
+        ctx.runtime = await bootstrap(ctx, own, stack)
+
+    return setup
+
+
+def runtime_dependency(runtime_type: type[R]) -> Callable[[Request], R]:
+    """The FastAPI dependency that hands a route its service's runtime, typed."""
+
+    def runtime(request: Request) -> R:
+        found = request.app.state.ctx.runtime
+        if not isinstance(found, runtime_type):
+            raise RuntimeError(f"this app's runtime is not a {runtime_type.__name__}")
+        return found
+
+    return runtime
 
 
 @dataclass(frozen=True)

@@ -85,7 +85,7 @@ async def test_the_relevance_set_on_real_titles(engine: str, tmp_path: Path) -> 
     await start_from_migrated_sqlite(settings)
     gateway = create_gateway(settings, service_overrides={"auth": fast_auth_settings()})
     async with gateway.edge.router.lifespan_context(gateway.edge):
-        index = gateway.services["indexer"].state.ctx.state["search_index"]
+        index = gateway.services["indexer"].state.ctx.runtime.index
         movies = sum(len(ids) for ids in catalog.values())
         started = time.monotonic()
         while _pending(var) or await index.count("movies") < movies:

@@ -71,7 +71,7 @@ async def test_a_kept_search_is_dropped_once_the_index_changes(
     first = await client.get("/search/movies", params={"q": "matrix"})
     assert first.status_code == 200, first.text
     assert matrix in [r["id"] for r in first.json()["results"]]
-    cache: ResponseCache = app.services["search"].state.ctx.state["response_cache"]
+    cache: ResponseCache = app.services["search"].state.ctx.runtime.cache
     hits = cache.hits
     again = await client.get("/search/movies", params={"q": "matrix"})
     assert again.content == first.content

@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Annotated
 from uuid import UUID
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Depends, status
 
-from movieverse.platform.assembly import CtxDep, SessionDep
+from movieverse.platform.assembly import SessionDep, runtime_dependency
 from movieverse.platform.db import after_commit
 from movieverse.platform.security import AdminUser
 from movieverse.services.indexer import service
+from movieverse.services.indexer.bootstrap import IndexerRuntime
 from movieverse.services.indexer.repository import IndexerRepository
 from movieverse.services.indexer.schemas import IndexStatus, ReindexCreate, ReindexJobRead
 
 router = APIRouter(prefix="/indexer", tags=["indexer"])
+Runtime = Annotated[IndexerRuntime, Depends(runtime_dependency(IndexerRuntime))]
 
 
 @router.post(
@@ -22,12 +25,12 @@ router = APIRouter(prefix="/indexer", tags=["indexer"])
     summary="Rebuild indexes from the indexer's documents and swap them in (admin)",
 )
 async def reindex(
-    body: ReindexCreate, admin: AdminUser, session: SessionDep, ctx: CtxDep
+    body: ReindexCreate, admin: AdminUser, session: SessionDep, runtime: Runtime
 ) -> ReindexJobRead:
     job = await service.request_reindex(
         session, kinds=service.parse_kinds(body.kinds), requested_by=admin.user_id
     )
-    runner: service.JobRunner = ctx.state["jobs"]
+    runner = runtime.jobs
     job_id = job.id
 
     async def start() -> None:
@@ -44,8 +47,8 @@ async def get_job(job_id: UUID, _: AdminUser, session: SessionDep) -> ReindexJob
 
 
 @router.get("/status", summary="Documents per index, live generations, recent jobs (admin)")
-async def index_status(_: AdminUser, session: SessionDep, ctx: CtxDep) -> IndexStatus:
-    index = ctx.state["search_index"]
+async def index_status(_: AdminUser, session: SessionDep, runtime: Runtime) -> IndexStatus:
+    index = runtime.index
     stats = await index.stats()
     jobs = await IndexerRepository(session).recent_jobs(limit=10)
     return IndexStatus(

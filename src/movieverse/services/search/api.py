@@ -7,16 +7,16 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 
-from movieverse.platform.assembly import CtxDep, ServiceContext
+from movieverse.platform.assembly import runtime_dependency
 from movieverse.platform.errors import BadRequest
 from movieverse.platform.httpcache import cacheable_json
 from movieverse.platform.pagination import PageDep
 from movieverse.platform.ratelimit import per_caller
 from movieverse.platform.search.documents import Kind
-from movieverse.platform.search.port import MovieFilters, SearchIndex
+from movieverse.platform.search.port import MovieFilters
 from movieverse.platform.search.query import EARLIEST_YEAR, LATEST_YEAR, MAX_QUERY_CHARS
 from movieverse.services.search import service
-from movieverse.services.search.cache import ResponseCache
+from movieverse.services.search.bootstrap import SearchRuntime
 from movieverse.services.search.schemas import (
     MovieSearchPage,
     MultiSearchPage,
@@ -25,7 +25,6 @@ from movieverse.services.search.schemas import (
     SemanticSearchPage,
     SuggestionList,
 )
-from movieverse.services.search.settings import SearchSettings
 
 # Every search read counts against the caller's quota (per account with a token, else per address).
 router = APIRouter(prefix="/search", tags=["search"], dependencies=[per_caller("search")])
@@ -35,11 +34,7 @@ QueryText = Annotated[
 ]
 Year = Annotated[int | None, Query(ge=EARLIEST_YEAR, le=LATEST_YEAR)]
 MAX_GENRES = 10
-
-
-def _index(ctx: ServiceContext) -> SearchIndex:
-    index: SearchIndex = ctx.state["search_index"]
-    return index
+Runtime = Annotated[SearchRuntime, Depends(runtime_dependency(SearchRuntime))]
 
 
 def _genres(raw: list[str]) -> tuple[str, ...]:
@@ -83,7 +78,7 @@ Build = Callable[[], Awaitable[bytes]]
 
 async def _kept(
     request: Request,
-    ctx: ServiceContext,
+    runtime: SearchRuntime,
     kinds: tuple[Kind, ...],
     key: tuple[object, ...],
     build: Build,
@@ -93,16 +88,14 @@ async def _kept(
 
     The token is taken before the search, so a body is never kept under a newer one: a write
     the index shows after the token was taken changes the token, and the next request misses."""
-    own = ctx.settings
-    assert isinstance(own, SearchSettings)
-    cache: ResponseCache = ctx.state["response_cache"]
-    token = _index(ctx).generation(kinds) if cache.enabled else None
+    cache = runtime.cache
+    token = runtime.index.generation(kinds) if cache.enabled else None
     body = cache.get((token, *key)) if token is not None else None
     if body is None:
         body = await build()
         if token is not None:
             cache.put((token, *key), body)
-    return cacheable_json(request, body, cache_control=own.cache_control)
+    return cacheable_json(request, body, cache_control=runtime.settings.cache_control)
 
 
 @router.get(
@@ -111,12 +104,12 @@ async def _kept(
     response_model=MovieSearchPage,
 )
 async def search_movies(
-    request: Request, ctx: CtxDep, params: PageDep, q: QueryText, filters: FiltersDep
+    request: Request, runtime: Runtime, params: PageDep, q: QueryText, filters: FiltersDep
 ) -> Response:
     def build() -> Awaitable[bytes]:
-        return service.search_movies(_index(ctx), q=q, filters=filters, params=params)
+        return service.search_movies(runtime.index, q=q, filters=filters, params=params)
 
-    return await _kept(request, ctx, ("movies",), ("movies", q, filters, params), build)
+    return await _kept(request, runtime, ("movies",), ("movies", q, filters, params), build)
 
 
 @router.get(
@@ -125,39 +118,38 @@ async def search_movies(
     responses={501: {"description": "The semantic extra is not installed"}},
 )
 async def search_semantic(
-    ctx: CtxDep,
+    runtime: Runtime,
     params: PageDep,
     q: QueryText,
     filters: FiltersDep,
     mode: Literal["semantic", "hybrid"] = "semantic",
 ) -> SemanticSearchPage:
-    embedder: service.QueryEmbedder = ctx.state["query_embedder"]
     return await service.search_semantic(
-        _index(ctx), embedder, q=q, mode=mode, filters=filters, params=params
+        runtime.index, runtime.embedder, q=q, mode=mode, filters=filters, params=params
     )
 
 
 @router.get("/people", summary="People by name")
-async def search_people(ctx: CtxDep, params: PageDep, q: QueryText) -> PersonSearchPage:
-    return await service.search_people(_index(ctx), q=q, params=params)
+async def search_people(runtime: Runtime, params: PageDep, q: QueryText) -> PersonSearchPage:
+    return await service.search_people(runtime.index, q=q, params=params)
 
 
 @router.get("/reviews", summary="Reviews by title, text and author")
 async def search_reviews(
-    ctx: CtxDep,
+    runtime: Runtime,
     params: PageDep,
     q: QueryText,
     movie_id: Annotated[int | None, Query(ge=1)] = None,
     include_spoilers: bool = False,
 ) -> ReviewSearchPage:
     return await service.search_reviews(
-        _index(ctx), q=q, movie_id=movie_id, include_spoilers=include_spoilers, params=params
+        runtime.index, q=q, movie_id=movie_id, include_spoilers=include_spoilers, params=params
     )
 
 
 @router.get("/multi", summary="Movies and people in one ranking, each marked by media_type")
-async def search_multi(ctx: CtxDep, params: PageDep, q: QueryText) -> MultiSearchPage:
-    return await service.search_multi(_index(ctx), q=q, params=params)
+async def search_multi(runtime: Runtime, params: PageDep, q: QueryText) -> MultiSearchPage:
+    return await service.search_multi(runtime.index, q=q, params=params)
 
 
 @router.get(
@@ -167,15 +159,14 @@ async def search_multi(ctx: CtxDep, params: PageDep, q: QueryText) -> MultiSearc
 )
 async def suggest(
     request: Request,
-    ctx: CtxDep,
+    runtime: Runtime,
     q: QueryText,
     limit: Annotated[int | None, Query(ge=1, le=50)] = None,
 ) -> Response:
-    own = ctx.settings
-    assert isinstance(own, SearchSettings)
-    size = min(limit or own.max_suggestions, own.max_suggestions)
+    most = runtime.settings.max_suggestions
+    size = min(limit or most, most)
 
     def build() -> Awaitable[bytes]:
-        return service.suggest(_index(ctx), q=q, limit=size)
+        return service.suggest(runtime.index, q=q, limit=size)
 
-    return await _kept(request, ctx, ("movies", "people"), ("suggest", q, size), build)
+    return await _kept(request, runtime, ("movies", "people"), ("suggest", q, size), build)
