@@ -5,6 +5,7 @@ bad input, an unknown movie, a session that ended before the commit -- leaves no
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from typing import Any
 from uuid import UUID
@@ -200,8 +201,8 @@ async def test_a_rating_of_an_account_deleted_before_the_commit_is_refused(
     before = await _events(gateway)
     ctx = gateway.services["reviews"].state.ctx
     deleted = [user_revocation(UUID(fan.user_id))]
-    real, held = ctx.state["catalog"], _HeldCatalog()
-    ctx.state["catalog"] = held
+    real, held = ctx.runtime, _HeldCatalog()
+    ctx.runtime = dataclasses.replace(real, catalog=held)
     try:
         if verb == "put":
             late = asyncio.create_task(
@@ -226,7 +227,7 @@ async def test_a_rating_of_an_account_deleted_before_the_commit_is_refused(
                 await ctx.shared.revocations.revoke(deleted)
         response = await late
     finally:
-        ctx.state["catalog"] = real
+        ctx.runtime = real
     assert response.status_code == 401, response.text
     assert response.headers["content-type"].startswith("application/problem+json")
     assert await _events(gateway) == before

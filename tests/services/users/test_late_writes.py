@@ -62,7 +62,7 @@ async def test_the_second_pass_erases_what_landed_after_the_erasure(
     await reviews_service.set_rating(
         writes=reviews.db.writes,
         outbox=reviews.outbox,
-        catalog=reviews.state["catalog"],
+        catalog=reviews.runtime.catalog,
         principal=principal,
         movie_id=5,
         value=6.0,
@@ -71,7 +71,7 @@ async def test_the_second_pass_erases_what_landed_after_the_erasure(
         await reviews_service.create_review(
             session,
             outbox=reviews.outbox,
-            catalog=reviews.state["catalog"],
+            catalog=reviews.runtime.catalog,
             principal=principal,
             movie_id=5,
             data=ReviewCreate(title="Late", body="Landed after the erasure."),

@@ -10,17 +10,17 @@ from functools import partial
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Path, Query, Request, Response, status
+from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
-from movieverse.platform.assembly import CtxDep, SessionDep
-from movieverse.platform.catalog import Catalog
+from movieverse.platform.assembly import CtxDep, SessionDep, runtime_dependency
 from movieverse.platform.httpcache import cacheable_json
 from movieverse.platform.pagination import Page, PageDep
 from movieverse.platform.ratelimit import per_user
 from movieverse.platform.security import AdminUser, CurrentUser, OptionalUser
 from movieverse.platform.writes import WritePath
 from movieverse.services.reviews import service
+from movieverse.services.reviews.bootstrap import ReviewsRuntime
 from movieverse.services.reviews.models import ReportStatus, ReportTarget
 from movieverse.services.reviews.schemas import (
     CommentCreate,
@@ -33,7 +33,6 @@ from movieverse.services.reviews.schemas import (
     ReviewRead,
     ReviewUpdate,
 )
-from movieverse.services.reviews.settings import ReviewsSettings
 
 movies_router = APIRouter(prefix="/movies", tags=["reviews"])
 users_router = APIRouter(prefix="/users", tags=["reviews"])
@@ -42,22 +41,16 @@ reviews_router = APIRouter(prefix="/reviews", tags=["reviews"])
 MovieIdPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Catalog movie id")]
 Username = Annotated[str, Path(pattern=r"^[a-z0-9_]{3,30}$")]
 NO_CONTENT = status.HTTP_204_NO_CONTENT
-
-
-def _catalog(ctx: CtxDep) -> Catalog:
-    catalog: Catalog = ctx.state["catalog"]
-    return catalog
+Runtime = Annotated[ReviewsRuntime, Depends(runtime_dependency(ReviewsRuntime))]
 
 
 def _writes(ctx: CtxDep) -> WritePath:
     return ctx.db.writes
 
 
-def _public(request: Request, ctx: CtxDep, value: BaseModel) -> Response:
-    own = ctx.settings
-    assert isinstance(own, ReviewsSettings)
+def _public(request: Request, runtime: ReviewsRuntime, value: BaseModel) -> Response:
     return cacheable_json(
-        request, value.model_dump_json().encode(), cache_control=own.cache_control
+        request, value.model_dump_json().encode(), cache_control=runtime.settings.cache_control
     )
 
 
@@ -75,12 +68,12 @@ def _public(request: Request, ctx: CtxDep, value: BaseModel) -> Response:
     dependencies=[per_user("rating")],
 )
 async def put_rating(
-    movie_id: MovieIdPath, body: RatingWrite, user: CurrentUser, ctx: CtxDep
+    movie_id: MovieIdPath, body: RatingWrite, user: CurrentUser, ctx: CtxDep, runtime: Runtime
 ) -> RatingRead:
     return await service.set_rating(
         writes=_writes(ctx),
         outbox=ctx.outbox,
-        catalog=_catalog(ctx),
+        catalog=runtime.catalog,
         principal=user,
         movie_id=movie_id,
         value=body.value,
@@ -112,12 +105,17 @@ async def delete_rating(movie_id: MovieIdPath, user: CurrentUser, ctx: CtxDep) -
     dependencies=[per_user("review")],
 )
 async def post_review(
-    movie_id: MovieIdPath, body: ReviewCreate, user: CurrentUser, session: SessionDep, ctx: CtxDep
+    movie_id: MovieIdPath,
+    body: ReviewCreate,
+    user: CurrentUser,
+    session: SessionDep,
+    ctx: CtxDep,
+    runtime: Runtime,
 ) -> ReviewRead:
     return await service.create_review(
         session,
         outbox=ctx.outbox,
-        catalog=_catalog(ctx),
+        catalog=runtime.catalog,
         principal=user,
         movie_id=movie_id,
         data=body,
@@ -132,17 +130,17 @@ async def list_movie_reviews(
     movie_id: MovieIdPath,
     page: PageDep,
     session: SessionDep,
-    ctx: CtxDep,
+    runtime: Runtime,
     sort_by: Literal["newest", "top", "rating"] = "newest",
     has_text: Annotated[
         bool | None, Query(description="Only reviews with (or without) text")
     ] = None,
 ) -> Response:
     result = await service.movie_reviews(
-        session, catalog=_catalog(ctx), movie_id=movie_id, sort=sort_by, has_text=has_text,
+        session, catalog=runtime.catalog, movie_id=movie_id, sort=sort_by, has_text=has_text,
         params=page,
     )  # fmt: skip
-    return _public(request, ctx, result)
+    return _public(request, runtime, result)
 
 
 # A user's ratings and reviews
@@ -157,10 +155,10 @@ async def my_ratings(user: CurrentUser, page: PageDep, session: SessionDep) -> P
     "/{username}/reviews", summary="A user's reviews, newest first", response_model=Page[ReviewRead]
 )
 async def list_user_reviews(
-    request: Request, username: Username, page: PageDep, session: SessionDep, ctx: CtxDep
+    request: Request, username: Username, page: PageDep, session: SessionDep, runtime: Runtime
 ) -> Response:
     result = await service.user_reviews(session, username=username, params=page)
-    return _public(request, ctx, result)
+    return _public(request, runtime, result)
 
 
 # Moderation queue (before /{review_id}: "reports" is no review id)
