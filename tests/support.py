@@ -337,15 +337,20 @@ async def admin_account(
     gateway: Gateway, client: httpx.AsyncClient, username: str = "curator"
 ) -> Account:
     """An administrator, made the way `movieverse users create-admin` makes one."""
+    from movieverse.platform.assembly import runtime_of
     from movieverse.services.auth import service as auth_service
-    from movieverse.services.auth.app import build_components
+    from movieverse.services.auth.bootstrap import AuthRuntime
 
     ctx = gateway.services["auth"].state.ctx
     password = "projector-room-42"
     email = f"{username}@example.org"
     async with ctx.db.unit_of_work() as session:
         account = await auth_service.grant_admin(
-            session, build_components(ctx), email=email, username=username, password=password
+            session,
+            runtime_of(ctx, AuthRuntime).components,
+            email=email,
+            username=username,
+            password=password,
         )
     tokens = (await login(client, username, password)).json()
     return Account(

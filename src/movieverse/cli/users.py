@@ -30,16 +30,17 @@ def create_admin(
     ],
 ) -> None:
     """Create an administrator account, or grant the admin role to an existing email."""
+    from movieverse.platform.assembly import runtime_of
     from movieverse.platform.errors import DomainError
     from movieverse.services.auth import service as auth_service
-    from movieverse.services.auth.app import build_components
+    from movieverse.services.auth.bootstrap import AuthRuntime
 
     settings = platform_settings()
 
     async def run() -> str:
         runtime = SharedRuntime(settings, consume=False)
         async with service_runtime(AUTH, settings, runtime, start_relay=False) as ctx:
-            components = build_components(ctx)
+            components = runtime_of(ctx, AuthRuntime).components
             async with ctx.db.unit_of_work() as session:
                 account = await auth_service.grant_admin(
                     session, components, email=email, username=username, password=password

@@ -195,14 +195,19 @@ def bootstrapped(
     return setup
 
 
+def runtime_of(ctx: ServiceContext, runtime_type: type[R]) -> R:
+    """``ctx.runtime`` with its type (for command-line tools and tests holding a context)."""
+    found = ctx.runtime
+    if not isinstance(found, runtime_type):
+        raise RuntimeError(f"{ctx.name}'s runtime is not a {runtime_type.__name__}")
+    return found
+
+
 def runtime_dependency(runtime_type: type[R]) -> Callable[[Request], R]:
     """The FastAPI dependency that hands a route its service's runtime, typed."""
 
     def runtime(request: Request) -> R:
-        found = request.app.state.ctx.runtime
-        if not isinstance(found, runtime_type):
-            raise RuntimeError(f"this app's runtime is not a {runtime_type.__name__}")
-        return found
+        return runtime_of(request.app.state.ctx, runtime_type)
 
     return runtime
 

@@ -93,9 +93,8 @@ def _with_clock(gateway: Gateway, clock: MovableClock) -> tuple[ServiceContext, 
     """The running auth service, its token store of the same kind as built in app.py but on
     ``clock``."""
     ctx = gateway.services["auth"].state.ctx
-    auth: AuthComponents = ctx.state["auth"]
-    own = ctx.settings
-    assert isinstance(own, AuthSettings)
+    auth: AuthComponents = ctx.runtime.components
+    own: AuthSettings = ctx.runtime.settings
     tokens: RefreshTokenStore
     if isinstance(ctx.kv, RedisKeyValueStore):
         tokens = RedisRefreshTokenStore(
@@ -107,7 +106,7 @@ def _with_clock(gateway: Gateway, clock: MovableClock) -> tuple[ServiceContext, 
     else:
         tokens = SqlRefreshTokenStore(clock=clock)
     auth = dataclasses.replace(auth, tokens=tokens)
-    ctx.state["auth"] = auth
+    ctx.runtime = dataclasses.replace(ctx.runtime, components=auth)
     return ctx, auth
 
 
@@ -261,7 +260,7 @@ async def test_a_refresh_under_way_when_every_session_ends_is_named(
     ctx, auth = _with_clock(app, clock)
     store = HoldingTokenStore(auth.tokens)
     auth = dataclasses.replace(auth, tokens=store)
-    ctx.state["auth"] = auth
+    ctx.runtime = dataclasses.replace(ctx.runtime, components=auth)
     ana = await signed_up(client, "ana_refresh_overlap")
     clock.offset = -(auth.issuer.ttl + timedelta(hours=2))
     old = await _start_session(ctx, auth, ana.username)

@@ -31,7 +31,7 @@ WRONG_LOGIN = "The login or password is incorrect"
 
 def _auth(gateway: Gateway) -> tuple[ServiceContext, AuthComponents]:
     ctx = gateway.services["auth"].state.ctx
-    components: AuthComponents = ctx.state["auth"]
+    components: AuthComponents = ctx.runtime.components
     return ctx, components
 
 
@@ -145,7 +145,9 @@ async def test_a_login_held_across_a_password_change_is_refused(
     ctx, auth = _auth(app)
     ana = await signed_up(client, "ana_held_login")
     hasher = HoldingHasher()
-    ctx.state["auth"] = dataclasses.replace(auth, hasher=hasher)
+    ctx.runtime = dataclasses.replace(
+        ctx.runtime, components=dataclasses.replace(auth, hasher=hasher)
+    )
 
     held = asyncio.create_task(login(client, ana.username))
     # Guards a hang only: the login's check takes milliseconds.

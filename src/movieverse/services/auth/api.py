@@ -10,12 +10,13 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request, Response, status
 
-from movieverse.platform.assembly import CtxDep, SessionDep
+from movieverse.platform.assembly import CtxDep, SessionDep, runtime_dependency
 from movieverse.platform.clientip import client_ip
 from movieverse.platform.errors import Unauthorized
 from movieverse.platform.ratelimit import per_address
 from movieverse.platform.security import CurrentUser
 from movieverse.services.auth import service
+from movieverse.services.auth.bootstrap import AuthRuntime
 from movieverse.services.auth.schemas import (
     AccountRead,
     ChangePasswordRequest,
@@ -31,9 +32,10 @@ from movieverse.services.auth.service import AuthComponents
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-async def get_auth(ctx: CtxDep) -> AuthComponents:
-    components: AuthComponents = ctx.state["auth"]
-    return components
+async def get_auth(
+    runtime: Annotated[AuthRuntime, Depends(runtime_dependency(AuthRuntime))],
+) -> AuthComponents:
+    return runtime.components
 
 
 AuthDep = Annotated[AuthComponents, Depends(get_auth)]
