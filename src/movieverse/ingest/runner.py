@@ -33,11 +33,12 @@ from movieverse.datasets import (
     read_tmdb_credits,
     read_tmdb_csv,
 )
-from movieverse.platform.assembly import ServiceContext, SharedRuntime, service_runtime
+from movieverse.platform.assembly import ServiceContext, SharedRuntime, runtime_of, service_runtime
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.ai.app import DEFINITION as AI
 from movieverse.services.ai.repository import AiRepository, InteractionRow
 from movieverse.services.metadata.app import DEFINITION as METADATA
+from movieverse.services.metadata.bootstrap import MetadataRuntime
 from movieverse.services.metadata.importer import (
     MetadataImporter,
     MetadataImportSummary,
@@ -144,7 +145,8 @@ class CatalogImport:
             raise
         self.movies_importer = CatalogImporter(outbox=self.movies_ctx.outbox)
         self.metadata_importer = MetadataImporter(
-            store=self.metadata_ctx.state["documents"], outbox=self.metadata_ctx.outbox
+            store=runtime_of(self.metadata_ctx, MetadataRuntime).documents,
+            outbox=self.metadata_ctx.outbox,
         )
         return self
 

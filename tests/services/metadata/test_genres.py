@@ -48,7 +48,7 @@ async def test_unknown_and_malformed_genre_ids(metadata: MetadataApp) -> None:
 async def test_seeding_restores_the_vocabulary_and_is_idempotent(metadata: MetadataApp) -> None:
     gateway, client = metadata
     ctx = gateway.services["metadata"].state.ctx
-    store = ctx.state["documents"]
+    store = ctx.runtime.documents
     async with ctx.db.unit_of_work(write=False) as session:
         assert await service.genres_to_seed(session, store=store) == {}
     async with ctx.db.unit_of_work() as session:

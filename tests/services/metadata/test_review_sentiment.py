@@ -326,7 +326,7 @@ async def test_concurrent_writers_of_one_movie_lose_no_update(metadata: Metadata
     PostgreSQL each takes the movie's lock before it reads the totals back."""
     gateway, client = metadata
     ctx = gateway.services["metadata"].state.ctx
-    store = ctx.state["documents"]
+    store = ctx.runtime.documents
 
     async def score(compound: float) -> None:
         event = ReviewSentimentScored.model_validate(scored(uuid4(), 77, compound).payload)

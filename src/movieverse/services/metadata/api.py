@@ -9,12 +9,13 @@ import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 from pydantic import BaseModel
 
-from movieverse.platform.assembly import CtxDep, SessionDep
+from movieverse.platform.assembly import CtxDep, SessionDep, runtime_of
 from movieverse.platform.docs import DocumentStore
 from movieverse.platform.httpcache import cacheable_json
 from movieverse.platform.pagination import Page, PageDep
 from movieverse.platform.security import AdminUser
 from movieverse.services.metadata import service
+from movieverse.services.metadata.bootstrap import MetadataRuntime
 from movieverse.services.metadata.schemas import (
     AnalysisRead,
     AnalysisWrite,
@@ -30,7 +31,6 @@ from movieverse.services.metadata.schemas import (
     ReviewAnalysisRead,
     ReviewSentimentRead,
 )
-from movieverse.services.metadata.settings import MetadataSettings
 
 genres_router = APIRouter(prefix="/genres", tags=["metadata"])
 people_router = APIRouter(prefix="/people", tags=["metadata"])
@@ -40,17 +40,14 @@ IdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 async def get_documents(ctx: CtxDep) -> DocumentStore:
-    store: DocumentStore = ctx.state["documents"]
-    return store
+    return runtime_of(ctx, MetadataRuntime).documents
 
 
 DocumentsDep = Annotated[DocumentStore, Depends(get_documents)]
 
 
 def _cache_control(ctx: CtxDep) -> str:
-    own = ctx.settings
-    assert isinstance(own, MetadataSettings)
-    return own.cache_control
+    return runtime_of(ctx, MetadataRuntime).settings.cache_control
 
 
 def _cached(request: Request, ctx: CtxDep, value: BaseModel | dict[str, Any]) -> Response:

@@ -1,0 +1,64 @@
+"""What metadata consumes, as a table: deleted movies (their documents forgotten), and review
+sentiment scores with the reviews' visibility (one group: in the embedded shape its deliveries
+take turns, and the inbox makes each event count once)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from movieverse.platform.docs import DocumentStore
+from movieverse.platform.events.consumers import Consumer
+from movieverse.platform.events.envelope import Event
+from movieverse.platform.events.outbox import Outbox
+from movieverse.services.metadata import service
+from movieverse.services.metadata.events import (
+    AI_REVIEW_SENTIMENT_SCORED,
+    MOVIES_MOVIE_DELETED,
+    REVIEW_ANALYSIS_EVENTS,
+    REVIEWS_REVIEW_REMOVED,
+    MovieDeleted,
+    ReviewRemoved,
+    ReviewRestored,
+    ReviewSentimentScored,
+)
+
+
+@dataclass(frozen=True)
+class MetadataHandlers:
+    store: DocumentStore
+    outbox: Outbox
+
+    async def movie_deleted(self, session: AsyncSession, event: Event) -> None:
+        deleted = MovieDeleted.model_validate(event.payload)
+        await service.forget_movie(
+            session, store=self.store, outbox=self.outbox, movie_id=deleted.movie_id
+        )
+
+    async def review_analysis(self, session: AsyncSession, event: Event) -> None:
+        store = self.store
+        if event.type == AI_REVIEW_SENTIMENT_SCORED:
+            score = ReviewSentimentScored.model_validate(event.payload)
+            await service.record_review_sentiment(session, store=store, score=score)
+        elif event.type == REVIEWS_REVIEW_REMOVED:
+            removed = ReviewRemoved.model_validate(event.payload)
+            await service.set_review_visibility(
+                session, store=store, review_id=removed.review_id,
+                movie_id=removed.movie_id, visible=False,
+            )  # fmt: skip
+        else:
+            restored = ReviewRestored.model_validate(event.payload)
+            await service.set_review_visibility(
+                session, store=store, review_id=restored.review_id,
+                movie_id=restored.movie_id, visible=True,
+            )  # fmt: skip
+
+
+def consumers(handlers: MetadataHandlers) -> list[Consumer]:
+    return [
+        Consumer(
+            "deleted-movies", frozenset({MOVIES_MOVIE_DELETED}), handle_one=handlers.movie_deleted
+        ),
+        Consumer("review-analyses", REVIEW_ANALYSIS_EVENTS, handle_one=handlers.review_analysis),
+    ]
