@@ -10,11 +10,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Request, Response, status
 
-from movieverse.platform.assembly import CtxDep, ServiceContext, SessionDep
+from movieverse.platform.assembly import (
+    CtxDep,
+    ServiceContext,
+    SessionDep,
+    runtime_dependency,
+    runtime_of,
+)
 from movieverse.platform.pagination import Page, PageDep
 from movieverse.platform.ratelimit import per_user
 from movieverse.platform.security import CurrentUser
 from movieverse.services.users import service
+from movieverse.services.users.bootstrap import UsersRuntime
 from movieverse.services.users.cache import ProfileCache
 from movieverse.services.users.models import ListKind
 from movieverse.services.users.schemas import (
@@ -26,7 +33,6 @@ from movieverse.services.users.schemas import (
     ProfileUpdate,
     PublicProfile,
 )
-from movieverse.services.users.settings import UsersSettings
 
 router = APIRouter(prefix="/users", tags=["users"])
 
@@ -34,9 +40,11 @@ MovieIdPath = Annotated[int, Path(ge=1, le=2**31 - 1, description="Catalog movie
 UsernamePath = Annotated[str, Path(min_length=3, max_length=30, pattern=r"^[A-Za-z0-9_]+$")]
 
 
-async def get_profile_cache(ctx: CtxDep) -> ProfileCache:
-    cache: ProfileCache = ctx.state["profile_cache"]
-    return cache
+Runtime = Annotated[UsersRuntime, Depends(runtime_dependency(UsersRuntime))]
+
+
+async def get_profile_cache(runtime: Runtime) -> ProfileCache:
+    return runtime.profiles
 
 
 ProfileCacheDep = Annotated[ProfileCache, Depends(get_profile_cache)]
@@ -47,7 +55,7 @@ async def get_me(principal: CurrentUser, request: Request) -> Response:
     # The hottest route, kept lean: one dependency (the token), no database session on a cache
     # hit, and a ready-made body that skips serialisation. A miss opens a read-only unit of work.
     ctx: ServiceContext = request.app.state.ctx
-    cache: ProfileCache = ctx.state["profile_cache"]
+    cache = runtime_of(ctx, UsersRuntime).profiles
     body = await cache.get(principal.user_id)
     if body is None:
         async with ctx.db.unit_of_work(write=False) as session:
@@ -122,18 +130,17 @@ async def put_list_item(
     principal: CurrentUser,
     session: SessionDep,
     ctx: CtxDep,
+    runtime: Runtime,
     response: Response,
 ) -> ListItemWritten:
-    own = ctx.settings
-    assert isinstance(own, UsersSettings)
     written = await service.add_list_item(
         session,
         principal=principal,
         kind=list_kind,
         movie_id=movie_id,
         outbox=ctx.outbox,
-        max_items=own.max_list_items,
-        catalog=ctx.state["catalog"],
+        max_items=runtime.settings.max_list_items,
+        catalog=runtime.catalog,
     )
     response.status_code = status.HTTP_201_CREATED if written.created else status.HTTP_200_OK
     return written
