@@ -108,13 +108,13 @@ def train_command(
     import asyncio
 
     from movieverse.ml.models.registry import KINDS
-    from movieverse.platform.assembly import SharedRuntime, service_runtime
+    from movieverse.platform.assembly import SharedRuntime, runtime_of, service_runtime
     from movieverse.platform.errors import Conflict
     from movieverse.platform.settings import PlatformSettings
     from movieverse.services.ai import jobs
-    from movieverse.services.ai.app import DEFINITION, models_dir
+    from movieverse.services.ai.app import DEFINITION
+    from movieverse.services.ai.bootstrap import AiRuntime
     from movieverse.services.ai.runtime import ModelHolder
-    from movieverse.services.ai.settings import AiSettings
 
     if kind is not None and kind not in KINDS:
         console.print(f"[red]Unknown kind {kind!r}.[/red] Known: {', '.join(KINDS)}")
@@ -124,9 +124,8 @@ def train_command(
     async def run() -> dict[str, object]:
         runtime = SharedRuntime(settings, consume=False)
         async with service_runtime(DEFINITION, settings, runtime, start_relay=False) as ctx:
-            own = ctx.settings
-            assert isinstance(own, AiSettings)
-            store = models_dir(ctx)
+            own = runtime_of(ctx, AiRuntime).settings
+            store = runtime_of(ctx, AiRuntime).store
             job = await jobs.request_training(
                 ctx.db, kind=kind or own.model_kind, trigger="cli", requested_by=None
             )

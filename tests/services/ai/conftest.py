@@ -102,5 +102,5 @@ async def seed_tastes(gateway: Gateway, *, users_per_taste: int = 30) -> dict[st
         repo = AiRepository(session)
         await repo.put_movies([movie_row(m) for m in CRIME_MOVIES + ANIMATED_MOVIES])
         await repo.put_interactions(rows)
-    ctx.state["catalog"].invalidate()
+    ctx.runtime.catalog.invalidate()
     return fans

@@ -149,7 +149,7 @@ async def test_adult_and_uncatalogued_movies_are_left_out_unless_asked(ai_app: A
         repo = AiRepository(session)
         await repo.put_movies([{**movie_row(adult), "adult": True}])
         await repo.delete_movies([removed])
-    ctx.state["catalog"].invalidate()
+    ctx.runtime.catalog.invalidate()
     for query in ({}, {"genres": [CRIME]}):
         plain = await recommend(client, viewer, count=50, **query)
         assert not {adult, removed} & {r["movie_id"] for r in plain["results"]}, query
@@ -209,7 +209,7 @@ async def test_a_corrupt_model_means_the_fallback_and_a_warning(ai_app: AiApp) -
     admin = await admin_account(gateway, client)
     version = (await train(client, admin, kind="ease"))["version"]
     ctx = gateway.services["ai"].state.ctx
-    holder = ctx.state["models"]
+    holder = ctx.runtime.models
     (holder.store.root / version / "model.npz").write_bytes(b"not a model")
     holder.current = None  # as a process starting now would find it
     await holder.refresh()
@@ -330,7 +330,7 @@ async def test_a_written_review_is_scored_and_kept_as_its_analysis(ai_app: AiApp
 
 async def test_scheduled_training_runs_only_when_the_data_changed(ai_app: AiApp) -> None:
     gateway, client = ai_app
-    runner = gateway.services["ai"].state.ctx.state["training"]
+    runner = gateway.services["ai"].state.ctx.runtime.training
     assert await runner.train_if_due(kind="ease", trigger="schedule") is None  # no data yet
     await seed_tastes(gateway)
     first = await runner.train_if_due(kind="ease", trigger="schedule")

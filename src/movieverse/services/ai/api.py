@@ -8,14 +8,15 @@ from dataclasses import asdict
 from typing import Annotated, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Query, status
+from fastapi import APIRouter, Depends, Query, status
 
 from movieverse.ml.sentiment import MODEL_NAME as SENTIMENT_MODEL
 from movieverse.ml.sentiment import score_text
-from movieverse.platform.assembly import CtxDep, SessionDep
+from movieverse.platform.assembly import CtxDep, SessionDep, runtime_dependency
 from movieverse.platform.errors import Forbidden
 from movieverse.platform.security import AdminUser, CurrentUser
 from movieverse.services.ai import jobs, service
+from movieverse.services.ai.bootstrap import AiRuntime
 from movieverse.services.ai.repository import AiRepository
 from movieverse.services.ai.schemas import (
     MAX_RESULTS,
@@ -28,9 +29,9 @@ from movieverse.services.ai.schemas import (
     TrainCreate,
     TrainingJobRead,
 )
-from movieverse.services.ai.settings import AiSettings
 
 router = APIRouter(prefix="/ai", tags=["ai"])
+Runtime = Annotated[AiRuntime, Depends(runtime_dependency(AiRuntime))]
 
 
 def _read(result: service.Recommendations) -> RecommendationsRead:
@@ -59,13 +60,12 @@ def _read(result: service.Recommendations) -> RecommendationsRead:
     status_code=status.HTTP_202_ACCEPTED,
     summary="Train a model on the current interactions and make it current (admin)",
 )
-async def train(body: TrainCreate, admin: AdminUser, ctx: CtxDep) -> TrainingJobRead:
-    own = ctx.settings
-    assert isinstance(own, AiSettings)
-    job = await jobs.request_training(
-        ctx.db, kind=body.kind or own.model_kind, trigger="api", requested_by=admin.user_id
-    )
-    ctx.state["training"].start(job.id)
+async def train(
+    body: TrainCreate, admin: AdminUser, ctx: CtxDep, runtime: Runtime
+) -> TrainingJobRead:
+    kind = body.kind or runtime.settings.model_kind
+    job = await jobs.request_training(ctx.db, kind=kind, trigger="api", requested_by=admin.user_id)
+    runtime.training.start(job.id)
     return TrainingJobRead.model_validate(jobs.job_view(job))
 
 
@@ -75,8 +75,8 @@ async def training_job(job_id: UUID, _: AdminUser, ctx: CtxDep) -> TrainingJobRe
 
 
 @router.get("/status", summary="The current model, the data and recent training jobs (admin)")
-async def ai_status(_: AdminUser, session: SessionDep, ctx: CtxDep) -> AiStatus:
-    holder = ctx.state["models"]
+async def ai_status(_: AdminUser, session: SessionDep, runtime: Runtime) -> AiStatus:
+    holder = runtime.models
     repo = AiRepository(session)
     interactions, _newest = await repo.interaction_summary()
     current = holder.current
@@ -94,8 +94,8 @@ async def ai_status(_: AdminUser, session: SessionDep, ctx: CtxDep) -> AiStatus:
 
 
 @router.get("/models", summary="Model versions on disk, newest first (admin)")
-async def model_versions(_: AdminUser, ctx: CtxDep) -> list[ModelRead]:
-    holder = ctx.state["models"]
+async def model_versions(_: AdminUser, runtime: Runtime) -> list[ModelRead]:
+    holder = runtime.models
     current = holder.current.version if holder.current else None
     return [
         ModelRead.model_validate({**meta.as_dict(), "current": meta.version == current})
@@ -108,15 +108,15 @@ async def model_versions(_: AdminUser, ctx: CtxDep) -> list[ModelRead]:
     summary="Score movies for a user (the user themself, an admin, or a MovieVerse service)",
 )
 async def recommend(
-    body: RecommendRequest, principal: CurrentUser, session: SessionDep, ctx: CtxDep
+    body: RecommendRequest, principal: CurrentUser, session: SessionDep, runtime: Runtime
 ) -> RecommendationsRead:
     # A service: recommendations refreshing a user's cached answer after their rating.
     if body.user_id != principal.user_id and not (principal.is_admin or principal.is_service):
         raise Forbidden("Only the user themself or an admin may ask for their recommendations")
     result = await service.recommend(
         session,
-        holder=ctx.state["models"],
-        catalog=ctx.state["catalog"],
+        holder=runtime.models,
+        catalog=runtime.catalog,
         user_id=body.user_id,
         count=body.count,
         exclude=body.exclude,
@@ -131,7 +131,7 @@ async def recommend(
 @router.get("/movies/{movie_id}/similar", summary="Movies most like this one")
 async def similar(
     movie_id: int,
-    ctx: CtxDep,
+    runtime: Runtime,
     count: Annotated[int, Query(ge=1, le=MAX_RESULTS)] = 20,
     include_adult: bool = False,
     basis: Annotated[
@@ -141,8 +141,8 @@ async def similar(
 ) -> RecommendationsRead:
     result = await service.similar(
         basis=basis,
-        holder=ctx.state["models"],
-        catalog=ctx.state["catalog"],
+        holder=runtime.models,
+        catalog=runtime.catalog,
         movie_id=movie_id,
         count=count,
         include_adult=include_adult,
