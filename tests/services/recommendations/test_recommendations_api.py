@@ -210,7 +210,7 @@ async def test_answers_are_cached_until_the_user_rates_again(recs_app: RecsApp) 
 
 
 async def refreshes_done(app: RecsApp) -> None:
-    refresher = app[0].services["recommendations"].state.ctx.state["refresher"]
+    refresher = app[0].services["recommendations"].state.ctx.runtime.refresher
     assert refresher is not None
 
     async def idle() -> bool:
@@ -224,7 +224,7 @@ async def test_a_rating_refreshes_the_first_page_before_the_next_visit(recs_app:
     rating: the next visit is a cache hit, and already without the movie just rated."""
     _, client = recs_app
     _, movies = await trained(recs_app)
-    refresher = recs_app[0].services["recommendations"].state.ctx.state["refresher"]
+    refresher = recs_app[0].services["recommendations"].state.ctx.runtime.refresher
     viewer = await signed_up(client, "regular")
     await rate(client, viewer, movies["crime"][0], 9)
     await eventually(lambda: _is_model(client, viewer))

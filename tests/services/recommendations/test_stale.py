@@ -4,6 +4,7 @@ without what they just rated or listed, and never hiding a computation that fail
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import uuid
 from typing import Any
 
@@ -65,9 +66,9 @@ async def _viewer_with_a_cached_page(
 
 
 def _hold_ai(app: RecsApp) -> HeldAi:
-    state = app[0].services["recommendations"].state.ctx.state
-    held = HeldAi(state["ai"])
-    state["ai"] = held
+    ctx = app[0].services["recommendations"].state.ctx
+    held = HeldAi(ctx.runtime.ai)
+    ctx.runtime = dataclasses.replace(ctx.runtime, ai=held)
     return held
 
 
@@ -94,7 +95,7 @@ async def test_after_a_rating_the_previous_page_is_answered_until_the_new_one_is
     assert answered["total_results"] == first["total_results"] - 1
     assert answered["model"] == first["model"]
     # Asking again while it is computed starts no second computation.
-    flights = unrefreshed_app[0].services["recommendations"].state.ctx.state["flights"]
+    flights = unrefreshed_app[0].services["recommendations"].state.ctx.runtime.flights
 
     async def asked_once() -> bool:
         return held.asked == 1
@@ -156,7 +157,7 @@ async def test_a_failed_computation_is_not_hidden_behind_stale_pages(
         return bool((await mine(client, viewer))["stale"])
 
     await eventually(stale)  # its computation, in the background, failed
-    flights = gateway.services["recommendations"].state.ctx.state["flights"]
+    flights = gateway.services["recommendations"].state.ctx.runtime.flights
 
     async def settled_down() -> bool:
         return bool(flights.running == 0)

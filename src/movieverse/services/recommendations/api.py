@@ -8,12 +8,12 @@ from uuid import UUID
 
 from fastapi import APIRouter, Query, Request, Response
 
-from movieverse.platform.assembly import CtxDep
+from movieverse.platform.assembly import CtxDep, ServiceContext, runtime_of
 from movieverse.platform.pagination import PageDep
 from movieverse.platform.security import AdminUser, CurrentUser, bearer_token
 from movieverse.services.recommendations import service
+from movieverse.services.recommendations.bootstrap import RecommendationsRuntime
 from movieverse.services.recommendations.schemas import RecommendationPage
-from movieverse.services.recommendations.settings import RecommendationsSettings
 
 router = APIRouter(prefix="/recommendations", tags=["recommendations"])
 movies_router = APIRouter(prefix="/movies", tags=["recommendations"])
@@ -26,10 +26,12 @@ PRIVATE = {"Cache-Control": "private, no-store"}
 PUBLIC = {"Cache-Control": "public, max-age=60"}
 
 
-def _cache_seconds(ctx: CtxDep) -> float:
-    own = ctx.settings
-    assert isinstance(own, RecommendationsSettings)
-    return own.cache_seconds
+def _runtime(ctx: ServiceContext) -> RecommendationsRuntime:
+    return runtime_of(ctx, RecommendationsRuntime)
+
+
+def _cache_seconds(ctx: ServiceContext) -> float:
+    return _runtime(ctx).settings.cache_seconds
 
 
 def _json(body: bytes, headers: dict[str, str]) -> Response:
@@ -60,13 +62,13 @@ async def _user_page(
     page = await service.personal_page(
         db=ctx.db,
         kv=ctx.kv,
-        ai=ctx.state["ai"],
+        ai=_runtime(ctx).ai,
         authorization=f"Bearer {bearer_token(request)}",
         user_id=user_id,
         query=query,
         must_exist=must_exist,
         cache_seconds=_cache_seconds(ctx),
-        flights=ctx.state["flights"],
+        flights=_runtime(ctx).flights,
         serve_stale=serve_stale,
     )
     return _json(page.body, PRIVATE)
@@ -87,7 +89,7 @@ async def my_recommendations(
     exclude_watchlist: bool = True,
     exclude_seen: bool = True,
 ) -> Response:
-    refresher = ctx.state["refresher"]
+    refresher = _runtime(ctx).refresher
     if refresher is not None:
         refresher.visited(user.user_id)
     return await _user_page(
@@ -141,7 +143,7 @@ async def user_recommendations(
 async def similar_movies(movie_id: int, ctx: CtxDep, params: PageDep) -> Response:
     body = await service.for_movie(
         kv=ctx.kv,
-        ai=ctx.state["ai"],
+        ai=_runtime(ctx).ai,
         movie_id=movie_id,
         basis="content",
         page=params.page,
@@ -159,7 +161,7 @@ async def similar_movies(movie_id: int, ctx: CtxDep, params: PageDep) -> Respons
 async def movie_recommendations(movie_id: int, ctx: CtxDep, params: PageDep) -> Response:
     body = await service.for_movie(
         kv=ctx.kv,
-        ai=ctx.state["ai"],
+        ai=_runtime(ctx).ai,
         movie_id=movie_id,
         basis="model",
         page=params.page,
