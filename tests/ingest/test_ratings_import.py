@@ -110,7 +110,7 @@ async def test_ml_100k_ratings_become_the_movies_scores(
     count, points = expected[toy_story]
     settings = Stack("embedded", database_url=None, redis_url=None).settings(var)
     async with running_gateway(settings) as (gateway, client):
-        served = gateway.services["ai"].state.ctx.state["models"].current
+        served = gateway.services["ai"].state.ctx.runtime.models.current
         assert served is not None
         assert served.version in version
         with sqlite3.connect(var / "movies.db") as movies:

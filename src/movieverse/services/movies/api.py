@@ -10,12 +10,12 @@ from typing import Annotated, Literal
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response, status
 
-from movieverse.platform.assembly import CtxDep, ServiceContext, SessionDep
+from movieverse.platform.assembly import CtxDep, ServiceContext, SessionDep, runtime_of
 from movieverse.platform.httpcache import cacheable_json, require_current
 from movieverse.platform.pagination import Page, PageDep, PageParams
 from movieverse.platform.security import AdminUser
 from movieverse.services.movies import discover, service, trending
-from movieverse.services.movies.cache import ListPageCache, MovieCache
+from movieverse.services.movies.bootstrap import MoviesRuntime
 from movieverse.services.movies.projections import CatalogReads, CountOnce
 from movieverse.services.movies.schemas import (
     ChangesPage,
@@ -35,10 +35,12 @@ trending_router = APIRouter(prefix="/trending", tags=["movies"])
 MovieIdPath = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
-def _settings(ctx: CtxDep) -> MoviesSettings:
-    own = ctx.settings
-    assert isinstance(own, MoviesSettings)
-    return own
+def _runtime(ctx: ServiceContext) -> MoviesRuntime:
+    return runtime_of(ctx, MoviesRuntime)
+
+
+def _settings(ctx: ServiceContext) -> MoviesSettings:
+    return _runtime(ctx).settings
 
 
 def _json(value: object) -> bytes:
@@ -63,14 +65,15 @@ async def _list_page(
 ) -> Response:
     """A list page from the list cache (cache.py), or built from the read projections
     (projections.py), cached and sent: a hit reads nothing and serialises nothing."""
-    lists: ListPageCache = ctx.state["list_cache"]
+    runtime = _runtime(ctx)
+    lists = runtime.lists
     generation = await lists.generation(trending=trending)  # before the query: see cache.py
     body = await lists.get(generation, request_key)
     if body is None:
-        catalog: CatalogReads = ctx.state["catalog_reads"]
-        body = _page_body(await build(catalog, functools.partial(lists.counted, generation)))
+        counted = functools.partial(lists.counted, generation)
+        body = _page_body(await build(runtime.reads, counted))
         await lists.put(generation, request_key, body)
-    return cacheable_json(request, body, cache_control=_settings(ctx).cache_control)
+    return cacheable_json(request, body, cache_control=runtime.settings.cache_control)
 
 
 async def _discover_list(
@@ -231,8 +234,8 @@ async def get_movie(
     # The hottest catalog read: the page comes from the cache, or from one read projection on a
     # miss; a database session is opened only for appends that need one.
     appends = service.parse_appends(append_to_response)
-    cache: MovieCache = ctx.state["movie_cache"]
-    body = await service.details_json(ctx.state["catalog_reads"], movie_id=movie_id, cache=cache)
+    runtime = _runtime(ctx)
+    body = await service.details_json(runtime.reads, movie_id=movie_id, cache=runtime.movies)
     if appends:
         async with ctx.db.unit_of_work(write=False) as session:
             document = orjson.loads(body)
@@ -241,8 +244,8 @@ async def get_movie(
                     session,
                     movie_id=movie_id,
                     appends=appends,
-                    people=ctx.state["people"],
-                    related=ctx.state["related"],
+                    people=runtime.people,
+                    related=runtime.related,
                 )
             )
             body = _json(document)
@@ -254,7 +257,7 @@ async def create_movie(
     body: MovieCreate, admin: AdminUser, session: SessionDep, ctx: CtxDep
 ) -> MovieRead:
     movie = await service.create_movie(
-        session, outbox=ctx.outbox, data=body, cache=ctx.state["movie_cache"]
+        session, outbox=ctx.outbox, data=body, cache=_runtime(ctx).movies
     )
     return service.movie_read(movie)
 
@@ -273,7 +276,7 @@ async def update_movie(
     movie = await service.existing_movie(session, movie_id)
     require_current(request, service.movie_json(movie))
     movie = await service.update_movie(
-        session, outbox=ctx.outbox, movie=movie, changes=body, cache=ctx.state["movie_cache"]
+        session, outbox=ctx.outbox, movie=movie, changes=body, cache=_runtime(ctx).movies
     )
     return cacheable_json(request, service.movie_json(movie), cache_control="no-store")
 
@@ -286,9 +289,7 @@ async def delete_movie(
 ) -> Response:
     movie = await service.existing_movie(session, movie_id)
     require_current(request, service.movie_json(movie))
-    await service.delete_movie(
-        session, outbox=ctx.outbox, movie=movie, cache=ctx.state["movie_cache"]
-    )
+    await service.delete_movie(session, outbox=ctx.outbox, movie=movie, cache=_runtime(ctx).movies)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
