@@ -18,7 +18,7 @@ from starlette.types import Receive, Scope, Send
 
 from movieverse.gateway.openapi import merge_openapi
 from movieverse.gateway.routes import RouteTable
-from movieverse.gateway.shutdown import ShutdownWatch
+from movieverse.gateway.shutdown import BoundedStop, ShutdownWatch
 from movieverse.platform.admission import admission_control
 from movieverse.platform.apidocs import docs_router
 from movieverse.platform.assembly import SharedRuntime, metrics_response, readiness
@@ -117,8 +117,9 @@ def create_gateway(
             # the bus outlives every relay's final flush.
             await shared.start()
             stack.push_async_callback(shared.stop)
-            for service in services.values():
-                await stack.enter_async_context(service.router.lifespan_context(service))
+            for name, service in services.items():
+                lifespan = service.router.lifespan_context(service)
+                await stack.enter_async_context(BoundedStop(lifespan, name))
             # Every consumer has subscribed: relays may now publish what is pending.
             shared.consumers_ready.set()
             yield
