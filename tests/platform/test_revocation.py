@@ -205,7 +205,7 @@ async def test_a_write_whose_session_ends_before_it_commits_is_rolled_back(
     async with app.router.lifespan_context(app):
         ctx = app.state.ctx
         entered, release = asyncio.Event(), asyncio.Event()
-        ctx.state["hold"] = (entered, release)
+        ctx.runtime.hold = (entered, release)
         transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
         async with httpx.AsyncClient(transport=transport, base_url="http://toy.test") as client:
             write = asyncio.create_task(
@@ -220,7 +220,7 @@ async def test_a_write_whose_session_ends_before_it_commits_is_rolled_back(
             await ctx.shared.revocations.revoke(session_revocations(["sess-1"], ttl_seconds=60))
             release.set()
             response = await write
-            ctx.state.pop("hold")
+            ctx.runtime.hold = None
             again = await client.post(
                 "/toy/my-notes",
                 json={"text": "again"},

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +15,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Integer, String, create_engine, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from movieverse.platform.assembly import CtxDep, ServiceDefinition, SessionDep, build_service_app
+from movieverse.platform.assembly import (
+    CtxDep,
+    ServiceContext,
+    ServiceDefinition,
+    SessionDep,
+    bootstrapped,
+    build_service_app,
+    runtime_of,
+)
 from movieverse.platform.errors import Conflict
 from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.inbox import inbox_table
@@ -84,10 +93,10 @@ async def write_my_note(
     body: NoteCreate, principal: CurrentUser, session: SessionDep, ctx: CtxDep
 ) -> dict[str, int]:
     """An authenticated write that can be held between its token check and its commit: a test
-    sets ``ctx.state["hold"]`` to (entered, release) events."""
+    sets the runtime's ``hold`` to (entered, release) events."""
     session.add(Note(text=f"{principal.username}: {body.text}"))
     await session.flush()
-    hold: tuple[asyncio.Event, asyncio.Event] | None = ctx.state.get("hold")
+    hold = runtime_of(ctx, ToyRuntime).hold
     if hold is not None:
         entered, release = hold
         entered.set()
@@ -104,6 +113,17 @@ class ToySettings(ServiceSettings):
     pass
 
 
+@dataclass
+class ToyRuntime:
+    """Mutable, unlike a real service's: tests hold a write in flight through it."""
+
+    hold: tuple[asyncio.Event, asyncio.Event] | None = None
+
+
+async def bootstrap(ctx: ServiceContext, own: ToySettings, stack: AsyncExitStack) -> ToyRuntime:
+    return ToyRuntime()
+
+
 DEFINITION = ServiceDefinition(
     name="toy",
     title="Toy",
@@ -111,6 +131,7 @@ DEFINITION = ServiceDefinition(
     metadata=Base.metadata,
     settings_factory=ToySettings,
     routers=[router],
+    setup=bootstrapped(ToySettings, bootstrap),
 )
 
 

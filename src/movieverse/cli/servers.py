@@ -85,12 +85,13 @@ def worker(
     configure_logging(level=settings.log_level, fmt=settings.log_format)
 
     async def run() -> None:
-        from movieverse.services.notifications.worker import DeliveryWorker
+        from movieverse.platform.assembly import runtime_of
+        from movieverse.services.notifications.bootstrap import NotificationsRuntime
 
         # No consumers here (the API processes have them); its relay publishes what it makes.
         runtime = SharedRuntime(settings, consume=False)
         async with service_runtime(NOTIFICATIONS, settings, runtime) as ctx:
-            delivery: DeliveryWorker = ctx.state["worker"]
+            delivery = runtime_of(ctx, NotificationsRuntime).worker
             console.print("[green]notifications worker running[/green] (Ctrl+C stops it)")
             await delivery.run()
 

@@ -166,9 +166,11 @@ class ServiceContext:
     inbox: Inbox
     relay: OutboxRelay
     trusted_proxies: tuple[IpNetwork, ...]
-    state: dict[str, Any] = field(default_factory=dict)
     # The service's own typed runtime, as its bootstrap made it (see ``bootstrapped``).
     runtime: object = None
+    # What /readyz checks beyond the platform's stores, and what it names as degraded.
+    probes: dict[str, Callable[[], Awaitable[str]]] = field(default_factory=dict)
+    warnings: dict[str, Callable[[], str | None]] = field(default_factory=dict)
 
 
 Setup = Callable[[ServiceContext, AsyncExitStack], Awaitable[None]]
@@ -440,25 +442,21 @@ def build_service_app(
     return app
 
 
-PROBES = "readiness_probes"
-WARNINGS = "readiness_warnings"
-
-
 def add_readiness_probe(ctx: ServiceContext, name: str, ping: Callable[[], Awaitable[str]]) -> None:
     """A store of the service's own beyond the platform's (metadata's documents): /readyz checks
     it too, and reports it by ``name``."""
-    ctx.state.setdefault(PROBES, {})[name] = ping
+    ctx.probes[name] = ping
 
 
 def add_readiness_warning(ctx: ServiceContext, name: str, check: Callable[[], str | None]) -> None:
     """Something degraded that the service works around (no recommendation model: popular
     movies instead): /readyz names it under ``warnings`` while staying ready."""
-    ctx.state.setdefault(WARNINGS, {})[name] = check
+    ctx.warnings[name] = check
 
 
 async def readiness(ctx: ServiceContext) -> dict[str, Any]:
     """Check every store this service depends on, concurrently."""
-    extra: dict[str, Callable[[], Awaitable[str]]] = ctx.state.get(PROBES, {})
+    extra = ctx.probes
     db_status, kv_result, bus_result, *extra_results = await asyncio.gather(
         ctx.db.status("database"),
         _probe(ctx.kv.ping()),
@@ -482,8 +480,7 @@ async def readiness(ctx: ServiceContext) -> dict[str, Any]:
         "ready": all(c["ok"] for c in checks.values()),
         "checks": checks,
     }
-    warning_checks: dict[str, Callable[[], str | None]] = ctx.state.get(WARNINGS, {})
-    warnings = {name: message for name, check in warning_checks.items() if (message := check())}
+    warnings = {name: message for name, check in ctx.warnings.items() if (message := check())}
     if warnings:
         report["warnings"] = warnings
     return report

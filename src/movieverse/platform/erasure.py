@@ -145,7 +145,7 @@ def erasure_ledger(
     erase: EraseUser,
     **columns: str,
 ) -> ErasureLedger:
-    """The service's ledger (also ``ctx.state["erasures"]``), sweeping in the background after
+    """The service's ledger (its runtime keeps it), sweeping in the background after
     ``MOVIEVERSE_ERASURE_GRACE_SECONDS`` when the service consumes events (servers, not CLI
     tools)."""
     grace_seconds = ctx.platform.erasure_grace_seconds
@@ -154,5 +154,4 @@ def erasure_ledger(
     )
     if ctx.shared.consume:
         start_sweeping(ledger, stack, grace_seconds=grace_seconds)
-    ctx.state["erasures"] = ledger
     return ledger

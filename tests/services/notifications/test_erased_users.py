@@ -60,7 +60,7 @@ async def test_late_events_of_an_erased_user_make_nothing_of_theirs(
 ) -> None:
     gateway, client = notifications
     ctx = gateway.services["notifications"].state.ctx
-    ledger: ErasureLedger = ctx.state["erasures"]
+    ledger: ErasureLedger = ctx.runtime.erasures
     gone, fan = await signed_up(client, "gone_user"), await signed_up(client, "still_here")
     gone_id, fan_id = UUID(gone.user_id), UUID(fan.user_id)
 

@@ -148,7 +148,7 @@ async def test_a_redelivered_event_never_notifies_twice(
     await client.put(f"/reviews/{review_id}/like", headers=fan.headers)
     await _wait_kinds(client, author, ["review_liked"])
     ctx = gateway.services["notifications"].state.ctx
-    outlets = ctx.state["outlets"]
+    outlets = ctx.runtime.outlets
     like_event = new_event(
         notifications_like(review_id, heat, author, fan), producer="reviews", key=str(heat)
     )
@@ -370,7 +370,7 @@ async def test_new_reviews_of_watched_movies_come_as_one_digest(
     # The digest gathers what arrives within its window (0.3 s here). So that the verdict never
     # depends on how fast this machine is, the worker's clock stands still in the past until
     # both reviews wait for the digest, then moves on.
-    outlets = gateway.services["notifications"].state.ctx.state["outlets"]
+    outlets = gateway.services["notifications"].state.ctx.runtime.outlets
     held_at = utcnow() - timedelta(hours=1)
     outlets.clock = lambda: held_at
     try:

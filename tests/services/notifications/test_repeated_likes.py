@@ -90,7 +90,7 @@ async def test_fifty_like_toggles_notify_once_and_again_after_the_window(
         assert len(receiver.received) == 1
 
         # A day later (the clock moved past the window): the like is news again, once.
-        outlets: service.Outlets = gateway.services["notifications"].state.ctx.state["outlets"]
+        outlets: service.Outlets = gateway.services["notifications"].state.ctx.runtime.outlets
         outlets.clock = lambda: utcnow() + timedelta(seconds=WINDOW + 60)
         await _toggle(client, fan, review_id, 3)
         await eventually(lambda: handled(53), within=30)
@@ -109,7 +109,7 @@ async def test_concurrent_consumers_of_distinct_like_events_notify_once(
     stack = notifications_gateway(tmp_path, database_url=any_database, run_worker=False)
     async with stack as (gateway, _):
         ctx = gateway.services["notifications"].state.ctx
-        outlets: service.Outlets = ctx.state["outlets"]
+        outlets: service.Outlets = ctx.runtime.outlets
         author, fan, review_id = new_uuid7(), new_uuid7(), new_uuid7()
 
         async def consume(event_id: UUID) -> int:
@@ -145,7 +145,7 @@ async def test_concurrent_consumers_of_distinct_like_events_notify_once(
 async def test_other_fans_and_other_reviews_are_news(tmp_path: Path) -> None:
     async with notifications_gateway(tmp_path, run_worker=False) as (gateway, _):
         ctx = gateway.services["notifications"].state.ctx
-        outlets: service.Outlets = ctx.state["outlets"]
+        outlets: service.Outlets = ctx.runtime.outlets
         author = new_uuid7()
         fans, reviews = [new_uuid7(), new_uuid7()], [new_uuid7(), new_uuid7()]
         async with ctx.db.unit_of_work() as session:

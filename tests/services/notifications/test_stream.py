@@ -144,7 +144,7 @@ async def test_a_stream_ends_when_its_session_or_account_does(
 async def test_a_stream_ends_when_its_access_token_expires(tmp_path: Path) -> None:
     async with notifications_gateway(tmp_path, run_worker=False) as (gateway, client):
         listener = await signed_up(client, "stream_expiring")
-        hub: StreamHub = gateway.services["notifications"].state.ctx.state["stream_hub"]
+        hub: StreamHub = gateway.services["notifications"].state.ctx.runtime.hub
         async with open_stream(gateway, listener) as stream:
             # The stream's clock moves a day on: the 15-minute token has run out (leeway and all).
             hub.clock = lambda: time.time() + 24 * 3600

@@ -126,7 +126,7 @@ async def _webhook_and_notification(
     ctx = gateway.services["notifications"].state.ctx
     async with ctx.db.unit_of_work() as session:
         told = await service.notify(
-            session, ctx.state["outlets"], user_id=UUID(owner.user_id), kind=Kind.BROADCAST,
+            session, ctx.runtime.outlets, user_id=UUID(owner.user_id), kind=Kind.BROADCAST,
             title="Hello", body="Hello", data={}, dedupe_key=f"test:{name}",
         )  # fmt: skip
     assert told is not None
@@ -140,8 +140,8 @@ def _worker(gateway: Gateway, **seams: Any) -> DeliveryWorker:
     own = ctx.settings
     assert isinstance(own, NotificationsSettings)
     return DeliveryWorker(
-        db=ctx.db, settings=own, outlets=ctx.state["outlets"],
-        private_allowed=ctx.state["private_webhooks"], **seams,
+        db=ctx.db, settings=own, outlets=ctx.runtime.outlets,
+        private_allowed=ctx.runtime.private_webhooks, **seams,
     )  # fmt: skip
 
 
@@ -169,7 +169,7 @@ async def test_a_rebinding_name_is_delivered_to_the_address_that_was_checked(
         client,
     ):
         ctx = gateway.services["notifications"].state.ctx
-        ctx.state["webhook_resolver"] = ScriptedResolver([PUBLIC])  # at registration
+        ctx.runtime.resolver.current = ScriptedResolver([PUBLIC])  # at registration
         owner, hook_id = await _webhook_and_notification(
             gateway, client, "https://hooks.example.test:8443/in", "rebind_owner"
         )
@@ -202,7 +202,7 @@ async def test_a_name_resolving_to_a_private_address_is_refused_and_never_sent(
         client,
     ):
         ctx = gateway.services["notifications"].state.ctx
-        ctx.state["webhook_resolver"] = ScriptedResolver([PUBLIC])
+        ctx.runtime.resolver.current = ScriptedResolver([PUBLIC])
         owner, hook_id = await _webhook_and_notification(
             gateway, client, "http://hooks.example.test/in", "private_owner"
         )
@@ -242,13 +242,13 @@ async def test_registration_checks_what_the_name_resolves_to_in_production(
                 "/notifications/webhooks", json={"url": url}, headers=owner.headers
             )
 
-        ctx.state["webhook_resolver"] = ScriptedResolver(["169.254.169.254"])
+        ctx.runtime.resolver.current = ScriptedResolver(["169.254.169.254"])
         refused = await register("http://metadata.example.test/latest")
         assert refused.status_code == 400, refused.text
         assert "resolves to 169.254.169.254, a link-local address" in refused.json()["detail"]
         for literal in ("http://[::ffff:127.0.0.1]/x", "http://0.0.0.0:8000/x"):
             assert (await register(literal)).status_code == 400
-        ctx.state["webhook_resolver"] = ScriptedResolver([PUBLIC])
+        ctx.runtime.resolver.current = ScriptedResolver([PUBLIC])
         assert (await register("https://hooks.example.test/in")).status_code == 201
 
 
@@ -397,7 +397,7 @@ async def test_a_name_the_resolver_cannot_encode_is_refused() -> None:
 
 def _service_worker(gateway: Gateway) -> DeliveryWorker:
     """The worker the service made (not running on its own in these tests: run_worker=False)."""
-    worker: DeliveryWorker = gateway.services["notifications"].state.ctx.state["worker"]
+    worker: DeliveryWorker = gateway.services["notifications"].state.ctx.runtime.worker
     return worker
 
 
@@ -407,7 +407,7 @@ async def test_the_services_worker_resolves_through_the_replaced_resolver(
     port = receiver.server.server_address[1]
     async with notifications_gateway(tmp_path, run_worker=False) as (gateway, client):
         resolve = ScriptedResolver(["127.0.0.1"])
-        gateway.services["notifications"].state.ctx.state["webhook_resolver"] = resolve
+        gateway.services["notifications"].state.ctx.runtime.resolver.current = resolve
         owner, hook_id = await _webhook_and_notification(
             gateway, client, f"http://hooks.example.test:{port}/in", "replaced_owner"
         )
@@ -455,7 +455,7 @@ async def test_a_delivery_whose_name_does_not_resolve_is_retried(
             gateway, client, f"http://hooks.example.test:{port}/in", "unresolved_owner"
         )
         resolve = FailingFirst(error, ["127.0.0.1"])
-        gateway.services["notifications"].state.ctx.state["webhook_resolver"] = resolve
+        gateway.services["notifications"].state.ctx.runtime.resolver.current = resolve
         worker = _service_worker(gateway)
         assert await worker.tick() == 1
         [waiting] = await _history(client, owner, hook_id)
@@ -493,12 +493,12 @@ async def test_registration_asks_to_retry_a_name_that_could_not_be_resolved_now(
                 headers=owner.headers,
             )
 
-        ctx.state["webhook_resolver"] = FailingFirst(RESOLUTION_ERRORS["temporary"], [PUBLIC])
+        ctx.runtime.resolver.current = FailingFirst(RESOLUTION_ERRORS["temporary"], [PUBLIC])
         unavailable = await register()
         assert unavailable.status_code == 503, unavailable.text
         assert "could not be resolved just now" in unavailable.json()["detail"]
         assert (await register()).status_code == 201  # the DNS server is back
-        ctx.state["webhook_resolver"] = FailingFirst(RESOLUTION_ERRORS["no-such-name"], [PUBLIC])
+        ctx.runtime.resolver.current = FailingFirst(RESOLUTION_ERRORS["no-such-name"], [PUBLIC])
         missing = await register()
         assert missing.status_code == 400, missing.text
         assert "hooks.example.test does not resolve" in missing.json()["detail"]
@@ -535,7 +535,7 @@ async def test_a_slow_lookup_at_registration_holds_no_write_lock(tmp_path: Path)
     ):
         owner, reader = await signed_up(client, "slow_dns_owner"), await signed_up(client, "reader")
         held = HeldResolver([PUBLIC])
-        gateway.services["notifications"].state.ctx.state["webhook_resolver"] = held
+        gateway.services["notifications"].state.ctx.runtime.resolver.current = held
         registering = asyncio.create_task(
             client.post(
                 "/notifications/webhooks",

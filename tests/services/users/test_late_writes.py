@@ -104,7 +104,7 @@ async def test_the_second_pass_erases_what_landed_after_the_erasure(
 
     # The grace period has not passed: the second pass leaves them (a request may still run).
     ledgers: dict[str, ErasureLedger] = {
-        name: app.services[name].state.ctx.state["erasures"]
+        name: app.services[name].state.ctx.runtime.erasures
         for name in ("reviews", "users", "notifications")
     }
     assert [await ledger.sweep() for ledger in ledgers.values()] == [0, 0, 0]

@@ -14,7 +14,7 @@ import orjson
 from fastapi import APIRouter, Header, Query, Request, Response, status
 from sse_starlette import EventSourceResponse, ServerSentEvent
 
-from movieverse.platform.assembly import CtxDep, ServiceContext, SessionDep
+from movieverse.platform.assembly import CtxDep, ServiceContext, SessionDep, runtime_of
 from movieverse.platform.errors import Unauthorized
 from movieverse.platform.ratelimit import per_user
 from movieverse.platform.revocation import TOKEN_LEEWAY_SECONDS
@@ -26,6 +26,7 @@ from movieverse.platform.security import (
     bearer_token,
 )
 from movieverse.services.notifications import service
+from movieverse.services.notifications.bootstrap import NotificationsRuntime
 from movieverse.services.notifications.repository import NotificationsRepository
 from movieverse.services.notifications.schemas import (
     BroadcastCreate,
@@ -38,7 +39,6 @@ from movieverse.services.notifications.schemas import (
     WebhookRead,
 )
 from movieverse.services.notifications.settings import NotificationsSettings
-from movieverse.services.notifications.stream import StreamHub
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 NO_CONTENT = status.HTTP_204_NO_CONTENT
@@ -53,15 +53,16 @@ STREAM_PING_SECONDS = 15
 STREAM_STANDING_SECONDS = 0.5
 
 
+def _runtime(ctx: ServiceContext) -> NotificationsRuntime:
+    return runtime_of(ctx, NotificationsRuntime)
+
+
 def _own(ctx: ServiceContext) -> NotificationsSettings:
-    own = ctx.settings
-    assert isinstance(own, NotificationsSettings)
-    return own
+    return _runtime(ctx).settings
 
 
 def _outlets(ctx: ServiceContext) -> service.Outlets:
-    outlets: service.Outlets = ctx.state["outlets"]
-    return outlets
+    return _runtime(ctx).outlets
 
 
 @router.get("", summary="Your notifications, newest first (a cursor feed)")
@@ -136,7 +137,7 @@ def _token_expiry(request: Request) -> float:
 async def _events(
     request: Request, ctx: ServiceContext, caller: _Caller, after: int | None
 ) -> AsyncIterator[ServerSentEvent]:
-    hub: StreamHub = ctx.state["stream_hub"]
+    hub = _runtime(ctx).hub
     user_id = caller.principal.user_id
     woken = hub.listen(user_id)
     loop = asyncio.get_running_loop()
@@ -193,8 +194,8 @@ async def create_webhook(body: WebhookCreate, user: CurrentUser, ctx: CtxDep) ->
     # The checks (a DNS lookup among them) run before the unit of work opens: on SQLite a
     # writing one holds the database's one write lock for as long as it is open.
     url = await service.check_webhook(
-        principal=user, data=body, private_allowed=ctx.state["private_webhooks"],
-        resolve=ctx.state["webhook_resolver"],
+        principal=user, data=body, private_allowed=_runtime(ctx).private_webhooks,
+        resolve=_runtime(ctx).resolver,
     )  # fmt: skip
     async with ctx.db.unit_of_work() as session:
         created = await service.create_webhook(session, principal=user, data=body, url=url)

@@ -31,6 +31,10 @@ class NotificationsRepository:
         self.session.add_all(rows)
         await self.session.flush()
 
+    async def remove(self, row: object) -> None:
+        """A row read through this repository (a watch, a webhook), deleted."""
+        await self.session.delete(row)
+
     # Recipients and watches ------------------------------------------------------------------
 
     async def recipient(self, user_id: UUID) -> Recipient | None:
@@ -200,6 +204,9 @@ class NotificationsRepository:
         )
         return list(rows.scalars())
 
+    async def digest_entry(self, user_id: UUID, review_id: UUID) -> PendingDigest | None:
+        return await self.session.get(PendingDigest, (user_id, review_id))
+
     async def pending_digest(self, user_id: UUID) -> list[PendingDigest]:
         rows = await self.session.execute(
             select(PendingDigest)
@@ -216,6 +223,9 @@ class NotificationsRepository:
         )
 
     # Webhooks and deliveries -----------------------------------------------------------------
+
+    async def delivery(self, delivery_id: int) -> Delivery | None:
+        return await self.session.get(Delivery, delivery_id)
 
     async def webhook(self, webhook_id: UUID) -> Webhook | None:
         return await self.session.get(Webhook, webhook_id)
@@ -273,6 +283,13 @@ class NotificationsRepository:
             .where(Delivery.webhook_id == webhook_id, Delivery.status == DeliveryStatus.PENDING)
             .values(status=DeliveryStatus.CANCELLED, finished_at=when)
         )
+
+    # A deleted movie ---------------------------------------------------------------------------
+
+    async def forget_movie(self, movie_id: int) -> None:
+        """No watch of it, no copy of its title and date: nothing left to tell of it."""
+        await self.session.execute(delete(Watch).where(Watch.movie_id == movie_id))
+        await self.session.execute(delete(WatchedMovie).where(WatchedMovie.movie_id == movie_id))
 
     # A user's erasure ------------------------------------------------------------------------
 

@@ -256,7 +256,7 @@ async def on_review_written(
     for user_id in await repo.watchers(movie_id):
         if user_id == author_id:
             continue
-        if await session.get(PendingDigest, (user_id, review_id)) is None:
+        if await repo.digest_entry(user_id, review_id) is None:
             session.add(
                 PendingDigest(
                     user_id=user_id,
@@ -302,7 +302,7 @@ async def on_list_changed(
     current = await repo.watch(user_id, movie_id)
     if not added:
         if current is not None:
-            await session.delete(current)
+            await repo.remove(current)
         return
     if current is None:
         if await is_erased(session, user_id):
@@ -423,6 +423,10 @@ async def remember_settings(
     recipient.settings = dict(settings)
     recipient.updated_at = utcnow()
     await session.flush()
+
+
+async def forget_movie(session: AsyncSession, *, movie_id: int) -> None:
+    await NotificationsRepository(session).forget_movie(movie_id)
 
 
 async def forget_user(session: AsyncSession, *, user_id: UUID) -> None:
@@ -590,7 +594,7 @@ async def delete_webhook(session: AsyncSession, *, principal: Principal, webhook
     repo = NotificationsRepository(session)
     webhook = await _webhook_of(session, principal, webhook_id)
     await repo.cancel_pending(webhook.id, utcnow())
-    await session.delete(webhook)
+    await repo.remove(webhook)
 
 
 async def enable_webhook(

@@ -293,12 +293,11 @@ class DeliveryWorker:
     async def _record(self, delivery_id: int, outcome: Outcome | None) -> None:
         now = utcnow()
         async with self.db.unit_of_work() as session:
-            delivery = await session.get(Delivery, delivery_id)
+            repo = NotificationsRepository(session)
+            delivery = await repo.delivery(delivery_id)
             if delivery is None:
                 return
-            webhook = (
-                await session.get(Webhook, delivery.webhook_id) if delivery.webhook_id else None
-            )
+            webhook = await repo.webhook(delivery.webhook_id) if delivery.webhook_id else None
             if outcome is None:
                 delivery.status, delivery.finished_at = DeliveryStatus.CANCELLED, now
                 return
