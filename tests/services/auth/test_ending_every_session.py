@@ -28,10 +28,11 @@ from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.gateway.app import Gateway
-from movieverse.platform.assembly import ServiceContext
+from movieverse.platform.assembly import ServiceContext, runtime_of
 from movieverse.platform.cache import RedisKeyValueStore
 from movieverse.platform.db import utcnow
 from movieverse.services.auth import service
+from movieverse.services.auth.bootstrap import AuthRuntime
 from movieverse.services.auth.models import outbox as auth_outbox
 from movieverse.services.auth.service import AuthComponents
 from movieverse.services.auth.settings import AuthSettings
@@ -106,7 +107,7 @@ def _with_clock(gateway: Gateway, clock: MovableClock) -> tuple[ServiceContext, 
     else:
         tokens = SqlRefreshTokenStore(clock=clock)
     auth = dataclasses.replace(auth, tokens=tokens)
-    ctx.runtime = dataclasses.replace(ctx.runtime, components=auth)
+    ctx.runtime = dataclasses.replace(runtime_of(ctx, AuthRuntime), components=auth)
     return ctx, auth
 
 
@@ -260,7 +261,7 @@ async def test_a_refresh_under_way_when_every_session_ends_is_named(
     ctx, auth = _with_clock(app, clock)
     store = HoldingTokenStore(auth.tokens)
     auth = dataclasses.replace(auth, tokens=store)
-    ctx.runtime = dataclasses.replace(ctx.runtime, components=auth)
+    ctx.runtime = dataclasses.replace(runtime_of(ctx, AuthRuntime), components=auth)
     ana = await signed_up(client, "ana_refresh_overlap")
     clock.offset = -(auth.issuer.ttl + timedelta(hours=2))
     old = await _start_session(ctx, auth, ana.username)

@@ -15,10 +15,11 @@ import httpx
 import pytest
 
 from movieverse.gateway.app import Gateway
-from movieverse.platform.assembly import ServiceContext
+from movieverse.platform.assembly import ServiceContext, runtime_of
 from movieverse.platform.errors import Unauthorized
 from movieverse.platform.security import PasswordHasher
 from movieverse.services.auth import service
+from movieverse.services.auth.bootstrap import AuthRuntime
 from movieverse.services.auth.repository import AccountRepository
 from movieverse.services.auth.service import AuthComponents, VerifiedLogin
 from tests.support import PASSWORD, Account, login, signed_up
@@ -146,7 +147,7 @@ async def test_a_login_held_across_a_password_change_is_refused(
     ana = await signed_up(client, "ana_held_login")
     hasher = HoldingHasher()
     ctx.runtime = dataclasses.replace(
-        ctx.runtime, components=dataclasses.replace(auth, hasher=hasher)
+        runtime_of(ctx, AuthRuntime), components=dataclasses.replace(auth, hasher=hasher)
     )
 
     held = asyncio.create_task(login(client, ana.username))
