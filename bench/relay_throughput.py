@@ -39,6 +39,7 @@ from bench._support import (
     venv_executable,
     write_results,
 )
+from movieverse.contracts.movies import MovieCreated
 from movieverse.platform.db import Database, utcnow
 from movieverse.platform.events import Outbox, OutboxRelay, Subscription, new_event
 from movieverse.platform.events.bus import EventBus
@@ -46,7 +47,6 @@ from movieverse.platform.events.kafka import KafkaEventBus
 from movieverse.platform.events.memory import InMemoryEventBus
 from movieverse.platform.events.rabbitmq import RabbitMqEventBus
 from movieverse.platform.settings import PlatformSettings
-from movieverse.services.movies.events import MovieCreated
 from movieverse.services.movies.models import outbox as movies_outbox
 
 GOAL_KAFKA = 5000.0

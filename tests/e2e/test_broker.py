@@ -15,10 +15,10 @@ from pathlib import Path
 import httpx
 import pytest
 
+from movieverse.contracts.movies import MovieCreated
 from movieverse.platform.db import utcnow
 from movieverse.platform.events import Event, Subscription, new_event
 from movieverse.platform.events.rabbitmq import RabbitMqEventBus
-from movieverse.services.movies.events import MovieCreated
 from tests.brokers import event_prefix, kafka_broker
 from tests.e2e.conftest import start_server, stop_server
 from tests.support import require_server

@@ -30,9 +30,9 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
+from movieverse.contracts.envelope import EventPayload, new_event
 from movieverse.platform.db import Database
 from movieverse.platform.errors import Unauthorized
-from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.outbox import Outbox, outbox_table
 from movieverse.platform.settings import PlatformSettings
 from movieverse.platform.writes import in_session

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import Integer, String, create_engine, func, select
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from movieverse.contracts.envelope import EventPayload, new_event
 from movieverse.platform.assembly import (
     CtxDep,
     ServiceContext,
@@ -25,7 +26,6 @@ from movieverse.platform.assembly import (
     runtime_of,
 )
 from movieverse.platform.errors import Conflict
-from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.inbox import inbox_table
 from movieverse.platform.events.outbox import outbox_table
 from movieverse.platform.models import service_metadata

@@ -25,6 +25,9 @@ from sqlalchemy import MetaData
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.types import ASGIApp
 
+from movieverse.contracts.auth import SessionsRevoked
+from movieverse.contracts.envelope import Event
+from movieverse.contracts.users import UserDeleted
 from movieverse.platform.admission import AdmissionControl
 from movieverse.platform.apidocs import docs_router
 from movieverse.platform.cache import KeyValueStore, create_key_value_store
@@ -32,7 +35,6 @@ from movieverse.platform.clientip import IpNetwork, parse_networks
 from movieverse.platform.db import Database
 from movieverse.platform.errors import PROBLEM_RESPONSES, install_error_handlers
 from movieverse.platform.events.bus import EventBus, Subscription
-from movieverse.platform.events.envelope import Event
 from movieverse.platform.events.factory import create_event_bus
 from movieverse.platform.events.inbox import Inbox
 from movieverse.platform.events.memory import InMemoryEventBus
@@ -306,10 +308,6 @@ async def service_runtime(
         yield ctx
 
 
-SESSIONS_REVOKED = "auth.session.revoked"
-USER_DELETED = "users.user.deleted"
-
-
 def _follow_revocation_events(ctx: ServiceContext) -> None:
     """Every service's own consumer group hears of ended sessions and deleted accounts: the
     durable path of revocation (the revoking service's outbox). The fast path -- the revoking
@@ -322,20 +320,18 @@ def _follow_revocation_events(ctx: ServiceContext) -> None:
     ctx.bus.subscribe(
         Subscription(
             group=f"{ctx.name}.token-revocations",
-            event_types=frozenset({SESSIONS_REVOKED, USER_DELETED}),
+            event_types=frozenset({SessionsRevoked.event_type, UserDeleted.event_type}),
             handler=on_event,
         )
     )
 
 
 def revocations_in(event: Event) -> list[Revocation]:
-    """What an ``auth.session.revoked`` or ``users.user.deleted`` event revokes (read tolerantly:
-    only the fields this needs)."""
-    payload = event.payload
-    if event.type == USER_DELETED:
-        return [user_revocation(str(payload["user_id"]))]
-    until = float(payload["until"])
-    return [Revocation("session", str(sid), until) for sid in payload["session_ids"]]
+    """What an ``auth.session.revoked`` or ``users.user.deleted`` event revokes."""
+    if event.type == UserDeleted.event_type:
+        return [user_revocation(str(UserDeleted.from_event(event).user_id))]
+    ended = SessionsRevoked.from_event(event)
+    return [Revocation("session", sid, ended.until) for sid in ended.session_ids]
 
 
 def _relay_on_own_thread(platform: PlatformSettings, db: Database, bus: EventBus) -> bool:

@@ -9,8 +9,9 @@ from typing import Any
 
 import httpx
 
+from movieverse.contracts.envelope import new_event
+from movieverse.contracts.movies import MovieUpdated
 from movieverse.platform.db import utcnow
-from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.service_tokens import ServiceCredential
 from movieverse.services.ai.repository import AiRepository, InteractionRow
 from tests.services.ai.conftest import (
@@ -348,20 +349,6 @@ async def test_scheduled_training_runs_only_when_the_data_changed(ai_app: AiApp)
     await runner.wait()
 
 
-class MovieUpdatedForAi(EventPayload):
-    """What ai reads of ``movies.movie.updated``: the movie's whole snapshot, and what changed."""
-
-    event_type = "movies.movie.updated"
-
-    movie_id: int
-    title: str
-    genres: list[str]
-    genre_ids: list[int]
-    popularity: float
-    vote_count: int
-    changed: list[str]
-
-
 async def test_a_vote_after_a_title_change_in_one_batch_leaves_the_new_title(ai_app: AiApp) -> None:
     """An update that changes nothing the models read (a vote) is passed over before any
     transaction, and before a batch keeps only each movie's latest event: the title change
@@ -372,9 +359,11 @@ async def test_a_vote_after_a_title_change_in_one_batch_leaves_the_new_title(ai_
         await AiRepository(session).put_movies([movie_row(1)])
 
     def update(vote_count: int, changed: list[str]) -> Any:
-        payload = MovieUpdatedForAi(
-            movie_id=1, title="Heat (1995)", genres=["Crime"], genre_ids=[CRIME],
-            popularity=99.0, vote_count=vote_count, changed=changed,
+        payload = MovieUpdated(
+            movie_id=1, tmdb_id=None, imdb_id=None, title="Heat (1995)", original_title=None,
+            original_language="en", overview=None, release_date=None, genres=["Crime"],
+            genre_ids=[CRIME], popularity=99.0, vote_average=7.0, vote_count=vote_count,
+            adult=False, changed=changed,
         )  # fmt: skip
         return new_event(payload, producer="movies", key="1")
 

@@ -2,15 +2,9 @@
 
 from __future__ import annotations
 
+from movieverse.contracts.genres import GENRES
 from movieverse.services.metadata import service
-from movieverse.services.metadata.genres import GENRES
-from movieverse.services.movies.genres import ALL_GENRES
 from tests.services.metadata.conftest import MetadataApp
-
-
-def test_vocabulary_is_the_same_as_the_catalogs() -> None:
-    # Two copies that must never drift: movies tags movies with these ids, metadata names them.
-    assert GENRES == ALL_GENRES
 
 
 async def test_list_and_one_genre_with_etags(metadata: MetadataApp) -> None:

@@ -15,13 +15,13 @@ from uuid import UUID, uuid4
 import pytest
 from pydantic import ValidationError
 
+from movieverse.contracts.ai import ReviewSentimentScored
+from movieverse.contracts.envelope import Event, new_event, new_uuid7
+from movieverse.contracts.reviews import ReviewRemoved, ReviewRestored
 from movieverse.gateway.app import Gateway
 from movieverse.ml.sentiment import MODEL_NAME, score_review
 from movieverse.platform.db import utcnow
-from movieverse.platform.events.envelope import Event, new_event, new_uuid7
 from movieverse.services.metadata import service
-from movieverse.services.metadata.events import ReviewSentimentScored
-from movieverse.services.reviews.events import ReviewRemoved, ReviewRestored
 from tests.services.metadata.conftest import MetadataApp
 
 pytestmark = pytest.mark.services("auth", "movies", "reviews", "metadata")

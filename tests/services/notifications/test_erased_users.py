@@ -12,14 +12,14 @@ from uuid import UUID, uuid4
 
 from sqlalchemy import func, or_, select
 
+from movieverse.contracts.auth import UserRegistered
+from movieverse.contracts.envelope import EventPayload
+from movieverse.contracts.reviews import ReviewLiked
+from movieverse.contracts.users import PreferencesChanged, UserListChanged
 from movieverse.gateway.app import Gateway
 from movieverse.platform.erasure import ErasureLedger
 from movieverse.platform.events import new_event
-from movieverse.platform.events.envelope import EventPayload
-from movieverse.services.auth.events import UserRegistered
 from movieverse.services.notifications.models import Notification, Recipient, RepeatMark, Watch
-from movieverse.services.reviews.events import ReviewLiked
-from movieverse.services.users.events import PreferencesChanged, UserListChanged
 from tests.services.notifications.conftest import NotificationsApp
 from tests.support import eventually, signed_up
 

@@ -168,7 +168,7 @@ async def test_a_redelivered_event_never_notifies_twice(
 
 
 def notifications_like(review_id: str, movie_id: int, author: Account, fan: Account) -> Any:
-    from movieverse.services.reviews.events import ReviewLiked
+    from movieverse.contracts.reviews import ReviewLiked
 
     return ReviewLiked(
         review_id=UUID(review_id),

@@ -14,9 +14,9 @@ import httpx
 from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 
+from movieverse.contracts.envelope import new_uuid7
 from movieverse.gateway.app import Gateway
 from movieverse.platform.db import utcnow
-from movieverse.platform.events.envelope import new_uuid7
 from movieverse.services.notifications import service
 from movieverse.services.notifications.models import Delivery, Notification, RepeatMark, inbox
 from movieverse.services.notifications.repository import NotificationsRepository

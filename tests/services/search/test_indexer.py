@@ -13,8 +13,8 @@ from sqlalchemy import insert
 from typer.testing import CliRunner
 
 from movieverse.cli import app as cli
+from movieverse.contracts.envelope import new_uuid7
 from movieverse.platform.db import utcnow
-from movieverse.platform.events.envelope import new_uuid7
 from movieverse.services.indexer.models import ReindexJob
 from tests.services.search.conftest import SearchApp
 from tests.services.search.test_search_api import MOVIES, _ids, _searchable

@@ -11,18 +11,17 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
-from movieverse.platform.db import Database, utcnow
-from movieverse.platform.events.envelope import Event, new_uuid7
+from movieverse.contracts.envelope import Event, new_event
+from movieverse.contracts.metadata import PersonChanged, PersonDeleted
+from movieverse.platform.db import Database
 from movieverse.platform.search.documents import Kind
 from movieverse.platform.search.port import RebuildStep
 from movieverse.platform.search.query import parse_query
 from movieverse.platform.search.tantivy_index import TantivySearchIndex
 from movieverse.platform.settings import PlatformSettings
-from movieverse.services.indexer.events import METADATA_PERSON_CHANGED, METADATA_PERSON_DELETED
 from movieverse.services.indexer.models import Base
 from movieverse.services.indexer.service import (
     Vectors,
@@ -57,17 +56,13 @@ async def database(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
 
 
 def _person_event(person_id: int, name: str | None) -> Event:
-    payload: dict[str, Any] = {"person_id": person_id}
+    payload: PersonChanged | PersonDeleted = PersonDeleted(person_id=person_id)
     if name is not None:
-        payload |= {"name": name, "popularity": 1.0}
-    return Event(
-        id=new_uuid7(),
-        type=METADATA_PERSON_CHANGED if name is not None else METADATA_PERSON_DELETED,
-        occurred_at=utcnow(),
-        producer="metadata",
-        key=str(person_id),
-        payload=payload,
-    )
+        payload = PersonChanged(
+            person_id=person_id, name=name, known_for_department=None, popularity=1.0,
+            profile_path=None, imdb_id=None, tmdb_id=None,
+        )  # fmt: skip
+    return new_event(payload, producer="metadata", key=str(person_id))
 
 
 class _SeenWaiting(UncommittedIndexWrites):

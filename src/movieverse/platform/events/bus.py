@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from movieverse.platform.events.envelope import Event
+from movieverse.contracts.envelope import Event
 
 Handler = Callable[[Event], Awaitable[None]]
 

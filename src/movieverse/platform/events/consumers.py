@@ -8,8 +8,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
 
+from movieverse.contracts.envelope import Event
 from movieverse.platform.events.bus import EventBus, Subscription
-from movieverse.platform.events.envelope import Event
 from movieverse.platform.events.inbox import Inbox, SessionBatchHandler, SessionHandler
 
 

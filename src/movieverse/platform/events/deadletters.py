@@ -15,8 +15,8 @@ import sqlite3
 from datetime import datetime
 from pathlib import Path
 
+from movieverse.contracts.envelope import Event
 from movieverse.platform.events.bus import DeadLetter
-from movieverse.platform.events.envelope import Event
 from movieverse.platform.localfiles import open_local_store
 
 _SCHEMA = """

@@ -8,8 +8,8 @@ from collections.abc import Callable, Sequence
 
 import structlog
 
+from movieverse.contracts.envelope import Event
 from movieverse.platform.events.bus import Subscription
-from movieverse.platform.events.envelope import Event
 
 log = structlog.get_logger("movieverse.events")
 

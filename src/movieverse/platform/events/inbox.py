@@ -15,8 +15,8 @@ from sqlalchemy import Column, MetaData, String, Table, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import Event
 from movieverse.platform.db import Database, UtcDateTime, utcnow
-from movieverse.platform.events.envelope import Event
 
 log = structlog.get_logger("movieverse.events.inbox")
 

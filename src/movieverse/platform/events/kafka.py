@@ -35,11 +35,11 @@ from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.structs import ConsumerRecord
 
+from movieverse.contracts.envelope import Event
 from movieverse.platform.db import utcnow
 from movieverse.platform.events.bus import DeadLetter, Subscription, backoff_delays
 from movieverse.platform.events.crashes import CrashLog
 from movieverse.platform.events.delivery import deliver_batch, log, log_dead_letter
-from movieverse.platform.events.envelope import Event
 
 TOPIC_EXISTS = 36  # Kafka's TOPIC_ALREADY_EXISTS error code
 POLL_MS = 200

@@ -18,11 +18,11 @@ import contextlib
 from collections import deque
 from collections.abc import Sequence
 
+from movieverse.contracts.envelope import Event
 from movieverse.platform.db import utcnow
 from movieverse.platform.events.bus import DeadLetter, Subscription, backoff_delays
 from movieverse.platform.events.deadletters import DeadLetterStore
 from movieverse.platform.events.delivery import deliver, deliver_batch, log, log_dead_letter
-from movieverse.platform.events.envelope import Event
 
 # Events a group handles in one transaction when the relay brings several: the write lock of an
 # embedded database is taken once per batch, not once per event, and a batch keeps only the

@@ -38,9 +38,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import Event
 from movieverse.platform.db import Database, UtcDateTime, utcnow
 from movieverse.platform.events.bus import EventBus
-from movieverse.platform.events.envelope import Event
 from movieverse.platform.observability import process_registry
 from movieverse.platform.prepared import Prepared
 from movieverse.platform.writes import OUTBOX_WRITTEN

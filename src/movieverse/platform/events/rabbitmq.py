@@ -40,10 +40,10 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 
+from movieverse.contracts.envelope import Event
 from movieverse.platform.db import utcnow
 from movieverse.platform.events.bus import DeadLetter, Subscription, backoff_delays
 from movieverse.platform.events.delivery import deliver_batch, log, log_dead_letter
-from movieverse.platform.events.envelope import Event
 
 # Crashes (not raised errors) a message may cause before the broker dead-letters it.
 CRASH_DELIVERY_LIMIT = 10

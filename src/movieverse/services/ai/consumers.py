@@ -8,31 +8,27 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import Event
+from movieverse.contracts.movies import MOVIE_EVENTS, changed_fields
+from movieverse.contracts.reviews import RatingChanged, ReviewWritten
+from movieverse.contracts.users import UserDeleted
 from movieverse.platform.events.consumers import Consumer, by_key
-from movieverse.platform.events.envelope import Event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.services.ai import service
-from movieverse.services.ai.events import (
-    MOVIE_EVENTS,
-    MOVIE_FIELDS,
-    MOVIES_MOVIE_UPDATED,
-    REVIEWS_RATING_CHANGED,
-    REVIEWS_REVIEW_WRITTEN,
-    USERS_USER_DELETED,
-)
 from movieverse.services.ai.runtime import CatalogView
+
+# What a movie update must touch for the ai service to care (a new vote alone does not).
+MOVIE_FIELDS = frozenset(
+    {"title", "genres", "genre_ids", "keywords", "overview", "popularity", "adult"}
+)
 
 
 def concerns_models(event: Event) -> bool:
     """False for a movie update that changed nothing the models read (a vote moved its count):
     passed over before any transaction, and before a batch keeps only each movie's latest
     event -- so a title change followed by a vote in the same batch is still applied."""
-    changed = event.payload.get("changed")
-    return (
-        event.type != MOVIES_MOVIE_UPDATED
-        or not isinstance(changed, list)
-        or not MOVIE_FIELDS.isdisjoint(changed)
-    )
+    changed = changed_fields(event)
+    return changed is None or not MOVIE_FIELDS.isdisjoint(changed)
 
 
 @dataclass(frozen=True)
@@ -55,7 +51,7 @@ class AiHandlers:
 
 def consumers(handlers: AiHandlers) -> list[Consumer]:
     return [
-        Consumer("ratings", frozenset({REVIEWS_RATING_CHANGED}), handle_many=handlers.ratings),
+        Consumer("ratings", frozenset({RatingChanged.event_type}), handle_many=handlers.ratings),
         Consumer(
             "movies",
             MOVIE_EVENTS,
@@ -63,6 +59,6 @@ def consumers(handlers: AiHandlers) -> list[Consumer]:
             latest_wins=by_key,
             accepts=concerns_models,
         ),
-        Consumer("users", frozenset({USERS_USER_DELETED}), handle_many=handlers.users),
-        Consumer("reviews", frozenset({REVIEWS_REVIEW_WRITTEN}), handle_many=handlers.reviews),
+        Consumer("users", frozenset({UserDeleted.event_type}), handle_many=handlers.users),
+        Consumer("reviews", frozenset({ReviewWritten.event_type}), handle_many=handlers.reviews),
     ]

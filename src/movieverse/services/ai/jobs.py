@@ -11,15 +11,15 @@ from uuid import UUID
 import numpy as np
 import structlog
 
+from movieverse.contracts.ai import ModelPublished
+from movieverse.contracts.envelope import new_event, new_uuid7
 from movieverse.ml.artifacts import ModelStore
 from movieverse.ml.interactions import RatingLog
 from movieverse.ml.models.registry import KINDS
 from movieverse.ml.training_process import TrainingInput, train_and_save_in_child
 from movieverse.platform.db import Database, utcnow
 from movieverse.platform.errors import BadRequest, Conflict, NotFound
-from movieverse.platform.events.envelope import new_event, new_uuid7
 from movieverse.platform.events.outbox import Outbox
-from movieverse.services.ai.events import ModelPublished
 from movieverse.services.ai.models import SERVICE, TrainingJob
 from movieverse.services.ai.repository import AiRepository
 from movieverse.services.ai.runtime import ModelHolder

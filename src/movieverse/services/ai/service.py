@@ -19,21 +19,16 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.ai import ReviewSentimentScored
+from movieverse.contracts.envelope import Event, new_event
+from movieverse.contracts.movies import MovieDeleted, MovieSnapshot, read_snapshot
+from movieverse.contracts.reviews import RatingChanged, ReviewWritten
+from movieverse.contracts.users import UserDeleted
 from movieverse.ml.sentiment import MODEL_NAME as SENTIMENT_MODEL
 from movieverse.ml.sentiment import score_review
 from movieverse.platform.db import utcnow
 from movieverse.platform.errors import NotFound
-from movieverse.platform.events.envelope import Event, new_event
 from movieverse.platform.events.outbox import Outbox
-from movieverse.services.ai.events import (
-    MOVIES_MOVIE_DELETED,
-    MovieDeleted,
-    MovieSnapshot,
-    RatingChanged,
-    ReviewSentimentScored,
-    ReviewWritten,
-    UserDeleted,
-)
 from movieverse.services.ai.models import SERVICE
 from movieverse.services.ai.repository import AiRepository, InteractionRow
 from movieverse.services.ai.runtime import CatalogView, ModelHolder
@@ -52,7 +47,7 @@ async def apply_rating_events(session: AsyncSession, *, events: Sequence[Event])
     order, and a batch keeps that order)."""
     latest: dict[tuple[UUID, int], tuple[float | None, Event]] = {}
     for event in events:
-        change = RatingChanged.model_validate(event.payload)
+        change = RatingChanged.from_event(event)
         latest[(change.user_id, change.movie_id)] = (change.value, event)
     put = [
         InteractionRow(user, movie, value, event.occurred_at)
@@ -84,11 +79,11 @@ async def apply_movie_events(
     rows = []
     deleted = []
     for event in events:
-        if event.type == MOVIES_MOVIE_DELETED:
-            deleted.append(MovieDeleted.model_validate(event.payload).movie_id)
+        if event.type == MovieDeleted.event_type:
+            deleted.append(MovieDeleted.from_event(event).movie_id)
             continue
-        # Updates that change nothing the models read never get here (app.py's filter).
-        snapshot = MovieSnapshot.model_validate(event.payload)
+        # Updates that change nothing the models read never get here (consumers.py's filter).
+        snapshot = read_snapshot(event)
         rows.append(
             {
                 "movie_id": snapshot.movie_id,
@@ -111,7 +106,7 @@ async def apply_movie_events(
 async def forget_users(session: AsyncSession, *, events: Sequence[Event]) -> None:
     repo = AiRepository(session)
     for event in events:
-        await repo.forget_user(UserDeleted.model_validate(event.payload).user_id)
+        await repo.forget_user(UserDeleted.from_event(event).user_id)
 
 
 async def score_review_events(
@@ -119,7 +114,7 @@ async def score_review_events(
 ) -> None:
     """Each written review's sentiment, published for metadata to keep as its analysis."""
     for event in events:
-        review = ReviewWritten.model_validate(event.payload)
+        review = ReviewWritten.from_event(event)
         # VADER takes up to half a second on a long review: off the event loop.
         sentiment = await asyncio.to_thread(score_review, review.title, review.body)
         payload = ReviewSentimentScored(

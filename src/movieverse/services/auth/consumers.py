@@ -6,10 +6,10 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import Event
+from movieverse.contracts.users import UserDeleted
 from movieverse.platform.events.consumers import Consumer
-from movieverse.platform.events.envelope import Event
 from movieverse.services.auth import service
-from movieverse.services.auth.events import USERS_USER_DELETED, UserDeletedPayload
 
 
 @dataclass(frozen=True)
@@ -17,7 +17,7 @@ class AuthHandlers:
     components: service.AuthComponents
 
     async def user_deleted(self, session: AsyncSession, event: Event) -> None:
-        payload = UserDeletedPayload.model_validate(event.payload)
+        payload = UserDeleted.from_event(event)
         await service.erase_account(session, self.components, user_id=payload.user_id)
 
 
@@ -25,7 +25,7 @@ def consumers(handlers: AuthHandlers) -> list[Consumer]:
     return [
         Consumer(
             "erase-deleted-users",
-            frozenset({USERS_USER_DELETED}),
+            frozenset({UserDeleted.event_type}),
             handle_one=handlers.user_deleted,
         )
     ]

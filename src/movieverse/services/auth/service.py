@@ -14,9 +14,10 @@ import structlog
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.auth import PasswordChanged, SessionsRevoked, UserRegistered
+from movieverse.contracts.envelope import new_event
 from movieverse.platform.db import after_commit, utcnow
 from movieverse.platform.errors import Conflict, Unauthorized, ValidationFailed
-from movieverse.platform.events.envelope import new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.revocation import (
     TOKEN_LEEWAY_SECONDS,
@@ -25,7 +26,6 @@ from movieverse.platform.revocation import (
 )
 from movieverse.platform.security import PasswordHasher, Principal
 from movieverse.services.auth import policy
-from movieverse.services.auth.events import PasswordChanged, SessionsRevoked, UserRegistered
 from movieverse.services.auth.models import SERVICE, Account
 from movieverse.services.auth.repository import AccountRepository, ReleasedUsernameRepository
 from movieverse.services.auth.schemas import TokenPair

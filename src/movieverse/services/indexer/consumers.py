@@ -8,11 +8,13 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import Event
+from movieverse.contracts.metadata import PersonChanged, PersonDeleted
+from movieverse.contracts.movies import MOVIE_EVENTS
+from movieverse.contracts.reviews import ReviewRemoved, ReviewRestored, ReviewWritten
 from movieverse.platform.events.consumers import Consumer, by_key
-from movieverse.platform.events.envelope import Event
 from movieverse.platform.search.port import SearchIndex
 from movieverse.services.indexer import service
-from movieverse.services.indexer.events import MOVIE_EVENTS, PERSON_EVENTS, REVIEW_EVENTS
 from movieverse.services.indexer.uncommitted import UncommittedIndexWrites
 
 
@@ -41,6 +43,12 @@ class IndexWrites:
         await service.apply_review_events(
             session, index=self.index, events=events, uncommitted=self.uncommitted
         )
+
+
+PERSON_EVENTS = frozenset({PersonChanged.event_type, PersonDeleted.event_type})
+REVIEW_EVENTS = frozenset(
+    {ReviewWritten.event_type, ReviewRemoved.event_type, ReviewRestored.event_type}
+)
 
 
 def consumers(writes: IndexWrites) -> list[Consumer]:

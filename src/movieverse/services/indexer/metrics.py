@@ -9,7 +9,7 @@ from functools import cache
 
 from prometheus_client import Counter, Gauge, Histogram
 
-from movieverse.platform.events.envelope import Event
+from movieverse.contracts.envelope import Event
 from movieverse.platform.observability import process_registry
 
 

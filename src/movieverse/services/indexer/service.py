@@ -18,9 +18,12 @@ from uuid import UUID
 import structlog
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import Event, new_uuid7
+from movieverse.contracts.metadata import PersonChanged, PersonDeleted
+from movieverse.contracts.movies import MovieDeleted, MovieSnapshot, read_snapshot
+from movieverse.contracts.reviews import ReviewRemoved, ReviewRestored, ReviewWritten
 from movieverse.platform.db import Database, utcnow
 from movieverse.platform.errors import Conflict, NotFound
-from movieverse.platform.events.envelope import Event, new_uuid7
 from movieverse.platform.search.documents import (
     KINDS,
     Document,
@@ -39,19 +42,6 @@ from movieverse.platform.search.embeddings import (
     text_key,
 )
 from movieverse.platform.search.port import Batch, SearchIndex
-from movieverse.services.indexer.events import (
-    METADATA_PERSON_DELETED,
-    MOVIES_MOVIE_DELETED,
-    REVIEWS_REVIEW_REMOVED,
-    REVIEWS_REVIEW_RESTORED,
-    MovieDeleted,
-    MovieSnapshot,
-    PersonChanged,
-    PersonDeleted,
-    ReviewRemoved,
-    ReviewRestored,
-    ReviewWritten,
-)
 from movieverse.services.indexer.metrics import indexer_metrics
 from movieverse.services.indexer.models import ReindexJob
 from movieverse.services.indexer.repository import IndexerRepository, Stored
@@ -192,10 +182,10 @@ async def apply_movie_events(
 ) -> None:
     changes = _Changes.of("movies")
     for event in events:
-        if event.type == MOVIES_MOVIE_DELETED:
-            changes.drop(str(MovieDeleted.model_validate(event.payload).movie_id))
+        if event.type == MovieDeleted.event_type:
+            changes.drop(str(MovieDeleted.from_event(event).movie_id))
         else:
-            changes.put(movie_document(MovieSnapshot.model_validate(event.payload)))
+            changes.put(movie_document(read_snapshot(event)))
     await _apply(session, index, changes, events, vectors, uncommitted=uncommitted)
 
 
@@ -208,10 +198,10 @@ async def apply_person_events(
 ) -> None:
     changes = _Changes.of("people")
     for event in events:
-        if event.type == METADATA_PERSON_DELETED:
-            changes.drop(str(PersonDeleted.model_validate(event.payload).person_id))
+        if event.type == PersonDeleted.event_type:
+            changes.drop(str(PersonDeleted.from_event(event).person_id))
         else:
-            changes.put(person_document(PersonChanged.model_validate(event.payload)))
+            changes.put(person_document(PersonChanged.from_event(event)))
     await _apply(session, index, changes, events, uncommitted=uncommitted)
 
 
@@ -227,8 +217,8 @@ async def apply_review_events(
     repo = IndexerRepository(session)
     now = utcnow()
     for event in events:
-        if event.type == REVIEWS_REVIEW_REMOVED:
-            removed = ReviewRemoved.model_validate(event.payload)
+        if event.type == ReviewRemoved.event_type:
+            removed = ReviewRemoved.from_event(event)
             key = str(removed.review_id)
             if removed.reason == "hidden":
                 await repo.set_visible("reviews", key, visible=False, at=now)
@@ -236,15 +226,15 @@ async def apply_review_events(
                 await repo.remove("reviews", [key])
             _track(uncommitted, session)
             await index.delete("reviews", [key])
-        elif event.type == REVIEWS_REVIEW_RESTORED:
-            key = str(ReviewRestored.model_validate(event.payload).review_id)
+        elif event.type == ReviewRestored.event_type:
+            key = str(ReviewRestored.from_event(event).review_id)
             if await repo.set_visible("reviews", key, visible=True, at=now):
                 kept = await repo.get("reviews", key)
                 if kept is not None:
                     _track(uncommitted, session)
                     await index.upsert([from_json("reviews", kept.body)])
         else:
-            document = review_document(ReviewWritten.model_validate(event.payload))
+            document = review_document(ReviewWritten.from_event(event))
             hidden = await repo.get("reviews", document.key)
             visible = hidden is None or hidden.visible
             await repo.put("reviews", [Stored(document.key, to_json(document))], at=now)

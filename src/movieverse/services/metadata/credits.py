@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 
+from movieverse.contracts.metadata import CreditedPerson
 from movieverse.platform.docs import Document
-from movieverse.services.metadata.events import CreditedPerson
 from movieverse.services.metadata.schemas import (
     CreditsWrite,
     MovieCast,

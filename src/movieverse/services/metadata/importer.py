@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import EventPayload, new_event
+from movieverse.contracts.metadata import CreditsChanged
 from movieverse.platform.docs import Document, DocumentStore
-from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.services.metadata import credits as credit_index
-from movieverse.services.metadata.events import CreditsChanged
 from movieverse.services.metadata.models import SERVICE
 from movieverse.services.metadata.repository import MetadataRepository
 from movieverse.services.metadata.schemas import (

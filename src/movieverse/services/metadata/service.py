@@ -15,23 +15,23 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform import appends
-from movieverse.platform.db import utcnow
-from movieverse.platform.docs import Document, DocumentStore
-from movieverse.platform.errors import Conflict, FieldError, NotFound, ValidationFailed
-from movieverse.platform.events.envelope import EventPayload, new_event
-from movieverse.platform.events.outbox import Outbox
-from movieverse.platform.pagination import Page, PageParams
-from movieverse.services.metadata import credits as credit_index
-from movieverse.services.metadata.events import (
+from movieverse.contracts.ai import ReviewSentimentScored
+from movieverse.contracts.envelope import EventPayload, new_event
+from movieverse.contracts.genres import GENRES
+from movieverse.contracts.metadata import (
     AnalysisChanged,
     CreditsChanged,
     KeywordChanged,
     PersonChanged,
     PersonDeleted,
-    ReviewSentimentScored,
 )
-from movieverse.services.metadata.genres import GENRES
+from movieverse.platform import appends
+from movieverse.platform.db import utcnow
+from movieverse.platform.docs import Document, DocumentStore
+from movieverse.platform.errors import Conflict, FieldError, NotFound, ValidationFailed
+from movieverse.platform.events.outbox import Outbox
+from movieverse.platform.pagination import Page, PageParams
+from movieverse.services.metadata import credits as credit_index
 from movieverse.services.metadata.models import SERVICE
 from movieverse.services.metadata.repository import MetadataRepository
 from movieverse.services.metadata.schemas import (

@@ -8,35 +8,26 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import Event
+from movieverse.contracts.metadata import CreditsChanged, KeywordChanged
+from movieverse.contracts.reviews import MovieRatingsChanged, RatingChanged, ReviewWritten
+from movieverse.contracts.users import UserListChanged
 from movieverse.platform.events.consumers import Consumer
-from movieverse.platform.events.envelope import Event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.services.movies import service
 from movieverse.services.movies.cache import ListPageCache, MovieCache
-from movieverse.services.movies.events import (
-    METADATA_CREDITS_CHANGED,
-    METADATA_KEYWORD_CHANGED,
-    REVIEWS_MOVIE_RATINGS_CHANGED,
-    REVIEWS_RATING_CHANGED,
-    REVIEWS_REVIEW_WRITTEN,
-    USERS_LIST_CHANGED,
-    CreditsChanged,
-    KeywordChanged,
-    ListChanged,
-    MovieRatingsChanged,
-    ReviewActivity,
-)
 
 
 def _interest(event: Event) -> service.ReviewInterest | None:
-    activity = ReviewActivity.model_validate(event.payload)
-    if event.type == REVIEWS_RATING_CHANGED and activity.value is not None:
-        kind = "rating"
-    elif event.type == REVIEWS_REVIEW_WRITTEN and activity.created:
-        kind = "review"
+    if event.type == RatingChanged.event_type:
+        rating = RatingChanged.from_event(event)
+        movie_id, kind = rating.movie_id, "rating" if rating.value is not None else None
     else:
+        review = ReviewWritten.from_event(event)
+        movie_id, kind = review.movie_id, "review" if review.created else None
+    if kind is None:
         return None  # a removed rating or an edited review is no new interest
-    return service.ReviewInterest(activity.movie_id, kind, event.occurred_at)
+    return service.ReviewInterest(movie_id, kind, event.occurred_at)
 
 
 def _movie_of(event: Event) -> object:
@@ -50,7 +41,7 @@ class MoviesHandlers:
     lists: ListPageCache
 
     async def list_changed(self, session: AsyncSession, event: Event) -> None:
-        change = ListChanged.model_validate(event.payload)
+        change = UserListChanged.from_event(event)
         await service.record_list_activity(
             session,
             movie_id=change.movie_id,
@@ -61,16 +52,16 @@ class MoviesHandlers:
         self.lists.renew_after_commit(session, trending_only=True)
 
     async def credits_changed(self, session: AsyncSession, event: Event) -> None:
-        change = CreditsChanged.model_validate(event.payload)
+        change = CreditsChanged.from_event(event)
         await service.index_people(
             session,
             movie_id=change.movie_id,
-            people={(p.person_id, p.role) for p in change.people if p.role in {"cast", "crew"}},
+            people={(p.person_id, p.role) for p in change.people},
         )
         self.lists.renew_after_commit(session)  # discover's cast, crew and people filters
 
     async def keyword_changed(self, session: AsyncSession, event: Event) -> None:
-        change = KeywordChanged.model_validate(event.payload)
+        change = KeywordChanged.from_event(event)
         await service.name_keyword(session, keyword_id=change.keyword_id, name=change.name)
 
     async def review_activity(self, session: AsyncSession, events: Sequence[Event]) -> None:
@@ -80,7 +71,7 @@ class MoviesHandlers:
             self.lists.renew_after_commit(session, trending_only=True)
 
     async def movie_ratings(self, session: AsyncSession, events: Sequence[Event]) -> None:
-        totals = [MovieRatingsChanged.model_validate(e.payload) for e in events]
+        totals = [MovieRatingsChanged.from_event(e) for e in events]
         await service.apply_ratings(
             session,
             outbox=self.outbox,
@@ -95,27 +86,29 @@ def consumers(handlers: MoviesHandlers) -> list[Consumer]:
     return [
         Consumer(
             "people-index",
-            frozenset({METADATA_CREDITS_CHANGED}),
+            frozenset({CreditsChanged.event_type}),
             handle_one=handlers.credits_changed,
         ),
         # Each event carries the movie's whole totals: in a batch, the newest per movie wins.
         Consumer(
             "ratings",
-            frozenset({REVIEWS_MOVIE_RATINGS_CHANGED}),
+            frozenset({MovieRatingsChanged.event_type}),
             handle_many=handlers.movie_ratings,
             latest_wins=_movie_of,
         ),
         Consumer(
             "trending-reviews",
-            frozenset({REVIEWS_RATING_CHANGED, REVIEWS_REVIEW_WRITTEN}),
+            frozenset({RatingChanged.event_type, ReviewWritten.event_type}),
             handle_many=handlers.review_activity,
         ),
         Consumer(
             "keyword-vocabulary",
-            frozenset({METADATA_KEYWORD_CHANGED}),
+            frozenset({KeywordChanged.event_type}),
             handle_one=handlers.keyword_changed,
         ),
         Consumer(
-            "trending-activity", frozenset({USERS_LIST_CHANGED}), handle_one=handlers.list_changed
+            "trending-activity",
+            frozenset({UserListChanged.event_type}),
+            handle_one=handlers.list_changed,
         ),
     ]

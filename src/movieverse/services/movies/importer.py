@@ -22,24 +22,20 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import bindparam, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import Event, new_event
+from movieverse.contracts.movies import MovieCreated, MovieUpdated
 from movieverse.platform.db import utcnow
-from movieverse.platform.events.envelope import Event, new_event
 from movieverse.platform.events.outbox import Outbox
-from movieverse.services.movies.events import MovieCreated, MovieUpdated
 from movieverse.services.movies.import_entries import ImportEntry, keyword_name
 from movieverse.services.movies.models import (
     SERVICE,
-    Base,
-    Genre,
-    Keyword,
     Movie,
-    MovieGenre,
-    MovieKeyword,
 )
+from movieverse.services.movies.repository import ImportRepository
 from movieverse.services.movies.scores import pooled
+from movieverse.services.movies.snapshot import movie_snapshot
 
 # Columns a source may set, and which source wins when both do.
 TMDB_FIELDS = (
@@ -50,9 +46,8 @@ TMDB_FIELDS = (
 )  # fmt: skip
 # Ids of keywords MovieVerse made (from tags); TMDB's keyword ids are far below.
 LOCAL_KEYWORD_IDS = range(1_000_000_000, 2**31)
-# Plain tables for bulk statements (typed as Table, unlike a model's __table__).
-_TABLES = Base.metadata.tables
-SNAPSHOT_COLUMNS = (
+# What an import reads of the movies it matches.
+MATCH_COLUMNS = (
     Movie.id, Movie.tmdb_id, Movie.imdb_id, Movie.movielens_id, Movie.ml100k_id, Movie.sources,
     Movie.adult, Movie.vote_average, Movie.vote_count, Movie.ratings_average, Movie.ratings_count,
     Movie.alternative_titles, *(getattr(Movie, name) for name in TMDB_FIELDS),
@@ -181,8 +176,7 @@ class CatalogImporter:
 
     async def _load_vocabulary(self, session: AsyncSession) -> None:
         if self._keyword_names is None:
-            rows = await session.execute(select(Keyword.id, Keyword.name))
-            self._keyword_names = {int(i): n for i, n in rows}
+            self._keyword_names = await ImportRepository(session).keyword_names()
             # The lowest id wins a shared name: TMDB's keywords come before tag-made ones.
             for keyword_id, name in sorted(self._keyword_names.items()):
                 self._keyword_ids.setdefault(keyword_name(name), keyword_id)
@@ -193,10 +187,7 @@ class CatalogImporter:
         assert self._genre_names is not None
         missing = {i: n for e in entries for i, n in e.genres.items() if i not in self._genre_names}
         if missing:  # sources may carry genres beyond the seeded vocabulary (TMDB "Foreign")
-            await session.execute(
-                _TABLES["movies_genres"].insert(),
-                [{"id": i, "name": n} for i, n in missing.items()],
-            )
+            await ImportRepository(session).add_genres(missing)
             self._genre_names.update(missing)
 
     async def _ensure_keywords(
@@ -230,14 +221,12 @@ class CatalogImporter:
                     self._keyword_ids[name] = found
                 entry.keywords[found] = name
         if new:
-            await session.execute(
-                _TABLES["movies_keywords"].insert(),
-                [{"id": i, "name": n} for i, n in new.items()],
-            )
+            await ImportRepository(session).add_keywords(new)
             names.update(new)
             summary.keywords_created.update(new)
         for local, tmdb_id in merges.items():
-            await self._merge_keyword(session, local=local, into=tmdb_id)
+            # Re-point the tag-made keyword's movies to the TMDB keyword of the same name.
+            await ImportRepository(session).merge_keyword(local=local, into=tmdb_id)
             del names[local]
             summary.keywords_merged[local] = tmdb_id
 
@@ -249,27 +238,6 @@ class CatalogImporter:
         self._last_local_id += 1
         return self._last_local_id
 
-    async def _merge_keyword(self, session: AsyncSession, *, local: int, into: int) -> None:
-        """Re-point the movies of a tag-made keyword to the TMDB keyword of the same name."""
-        links = _TABLES["movies_movie_keywords"]
-        on_local = set(
-            (await session.execute(select(links.c.movie_id).where(links.c.keyword_id == local)))
-            .scalars()
-            .all()
-        )
-        on_tmdb = set(
-            (await session.execute(select(links.c.movie_id).where(links.c.keyword_id == into)))
-            .scalars()
-            .all()
-        )
-        await session.execute(delete(links).where(links.c.keyword_id == local))
-        moved = sorted(on_local - on_tmdb)
-        if moved:
-            await session.execute(
-                links.insert(), [{"movie_id": m, "keyword_id": into} for m in moved]
-            )
-        await session.execute(delete(_TABLES["movies_keywords"]).where(Keyword.id == local))
-
     # Matching --------------------------------------------------------------------------------
 
     async def _snapshot(self, session: AsyncSession, entries: Sequence[ImportEntry]) -> _Snapshot:
@@ -277,34 +245,19 @@ class CatalogImporter:
         imdb = {e.imdb_id for e in entries if e.imdb_id is not None}
         lens = {e.movielens_id for e in entries if e.movielens_id is not None}
         ml100k = {e.ml100k_id for e in entries if e.ml100k_id is not None}
-        conditions = []
-        if tmdb:
-            conditions.append(Movie.tmdb_id.in_(tmdb))
-        if imdb:
-            conditions.append(Movie.imdb_id.in_(imdb))
-        if lens:
-            conditions.append(Movie.movielens_id.in_(lens))
-        if ml100k:
-            conditions.append(Movie.ml100k_id.in_(ml100k))
         snapshot = _Snapshot()
-        if not conditions:
-            return snapshot
-        rows = await session.execute(select(*SNAPSHOT_COLUMNS).where(or_(*conditions)))
-        ids: set[int] = set()
-        for row in rows.mappings():
-            snapshot.index(dict(row))
-            ids.add(row["id"])
+        repo = ImportRepository(session)
+        by: dict[str, set[Any]] = {
+            "tmdb_id": tmdb, "imdb_id": imdb, "movielens_id": lens, "ml100k_id": ml100k,
+        }  # fmt: skip
+        rows = await repo.matching(MATCH_COLUMNS, by)
+        for row in rows:
+            snapshot.index(row)
+        ids = {row["id"] for row in rows}
         if ids:
-            genre_links = await session.execute(
-                select(MovieGenre.movie_id, MovieGenre.genre_id).where(MovieGenre.movie_id.in_(ids))
-            )
+            genre_links, keyword_links = await repo.links(ids)
             for movie_id, genre_id in genre_links:
                 snapshot.genres.setdefault(movie_id, set()).add(genre_id)
-            keyword_links = await session.execute(
-                select(MovieKeyword.movie_id, MovieKeyword.keyword_id).where(
-                    MovieKeyword.movie_id.in_(ids)
-                )
-            )
             for movie_id, keyword_id in keyword_links:
                 snapshot.keywords.setdefault(movie_id, set()).add(keyword_id)
         return snapshot
@@ -385,34 +338,9 @@ class CatalogImporter:
     # Writing ---------------------------------------------------------------------------------
 
     async def _insert(self, session: AsyncSession, rows: list[dict[str, Any]]) -> None:
-        """Insert new movies and learn their ids.
-
-        A plain executemany, then one query for the ids by external id: every imported movie
-        carries a TMDB, MovieLens or ml-100k id. (INSERT .. RETURNING with guaranteed row order
-        is sent one row per statement on SQLite, which made it the slowest part of an import.)
-        """
-        if not rows:
-            return
-        table = _TABLES["movies_movies"]
-        await session.execute(table.insert(), rows)
-        # The key each new row is found by: its TMDB id, else its MovieLens or ml-100k id.
-        keys = {"tmdb_id": table.c.tmdb_id, "movielens_id": table.c.movielens_id}
-        keys["ml100k_id"] = table.c.ml100k_id
-        wanted: dict[str, dict[int, dict[str, Any]]] = {name: {} for name in keys}
-        for row in rows:
-            name = next((k for k in keys if row.get(k) is not None), None)
-            if name is None:
-                raise RuntimeError("an imported movie carries no tmdb, MovieLens or ml-100k id")
-            wanted[name][row[name]] = row
-        conditions = [keys[name].in_(ids) for name, ids in wanted.items() if ids]
-        found = await session.execute(select(table.c.id, *keys.values()).where(or_(*conditions)))
-        for movie_id, *values in found:
-            for name, value in zip(keys, values, strict=True):
-                target = wanted[name].get(value) if value is not None else None
-                if target is not None and target.get("id") is None:
-                    target["id"] = int(movie_id)
-        if any(r.get("id") is None for r in rows):
-            raise RuntimeError("an inserted movie could not be found again by its external id")
+        """Insert new movies; each row learns its id (see ImportRepository.insert_movies)."""
+        if rows:
+            await ImportRepository(session).insert_movies(rows)
 
     async def _write_updates(self, session: AsyncSession, changed: list[_Change]) -> None:
         # One executemany per set of changed columns instead of one statement per movie.
@@ -422,14 +350,7 @@ class CatalogImporter:
             values = {**change.updates, "updated_at": now}
             change.row["updated_at"] = now
             groups.setdefault(tuple(sorted(values)), []).append({"_id": change.row["id"], **values})
-        table = _TABLES["movies_movies"]
-        for columns, params in groups.items():
-            statement = (
-                table.update()
-                .where(table.c.id == bindparam("_id"))
-                .values({c: bindparam(c) for c in columns})
-            )
-            await session.execute(statement, params)
+        await ImportRepository(session).update_movies(groups)
 
     async def _write_relations(
         self,
@@ -453,11 +374,7 @@ class CatalogImporter:
                 for k in sorted(set(entry.keywords) - keywords)
             )
             keywords.update(entry.keywords)
-        # Core inserts: a plain executemany, without the ORM's per-row bookkeeping.
-        if genre_rows:
-            await session.execute(_TABLES["movies_movie_genres"].insert(), genre_rows)
-        if keyword_rows:
-            await session.execute(_TABLES["movies_movie_keywords"].insert(), keyword_rows)
+        await ImportRepository(session).add_links(genre_rows, keyword_rows)
 
     async def _emit(
         self,
@@ -476,29 +393,13 @@ class CatalogImporter:
         ):
             for row in rows:
                 keywords = snapshot.keywords.get(row["id"], set())
-                # Built without validation: every value comes from typed, validated records
-                # and the columns written just above (validation doubled an import's cost).
-                genre_ids = sorted(
-                    snapshot.genres.get(row["id"], set()), key=lambda g: genre_names[g]
-                )
-                payload = kind.model_construct(
+                genre_ids = snapshot.genres.get(row["id"], set())
+                payload = movie_snapshot(
+                    kind,
                     movie_id=row["id"],
-                    tmdb_id=row.get("tmdb_id"),
-                    imdb_id=row.get("imdb_id"),
-                    title=row["title"],
-                    original_title=row.get("original_title"),
-                    alternative_titles=row.get(ALTERNATIVES) or [],
-                    original_language=row.get("original_language"),
-                    overview=row.get("overview"),
-                    release_date=row.get("release_date"),
-                    release_year=row.get("release_year"),
-                    genres=[genre_names[g] for g in genre_ids],
-                    genre_ids=genre_ids,
-                    keywords=sorted(keyword_names[k] for k in keywords if k in keyword_names),
-                    popularity=row.get("popularity") or 0.0,
-                    vote_average=row.get("vote_average") or 0.0,
-                    vote_count=row.get("vote_count") or 0,
-                    adult=bool(row.get("adult")),
+                    columns=row,
+                    genres=[(g, genre_names[g]) for g in genre_ids],
+                    keywords=[keyword_names[k] for k in keywords if k in keyword_names],
                 )
                 events.append(new_event(payload, producer=SERVICE, key=str(row["id"])))
         await self.outbox.add(session, *events)
@@ -525,4 +426,4 @@ def _pooled(row: dict[str, Any]) -> tuple[float, int]:
 
 
 async def genre_names(session: AsyncSession) -> dict[int, str]:
-    return {g.id: g.name for g in (await session.execute(select(Genre))).scalars()}
+    return await ImportRepository(session).genre_names()

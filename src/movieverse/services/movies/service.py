@@ -12,15 +12,15 @@ from sqlalchemy import Row
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import EventPayload, new_event
+from movieverse.contracts.movies import MovieCreated, MovieDeleted, MovieUpdated
 from movieverse.platform import appends
 from movieverse.platform.db import utcnow
 from movieverse.platform.errors import BadRequest, Conflict, FieldError, NotFound
-from movieverse.platform.events.envelope import EventPayload, new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams, decode_cursor, encode_cursor
 from movieverse.services.movies import discover, projections, trending
 from movieverse.services.movies.cache import MovieCache
-from movieverse.services.movies.events import MovieCreated, MovieDeleted, MovieUpdated
 from movieverse.services.movies.models import SERVICE, Activity, Genre, Keyword, Movie
 from movieverse.services.movies.people import PeopleDirectory
 from movieverse.services.movies.projections import CatalogReads, CountOnce
@@ -37,6 +37,8 @@ from movieverse.services.movies.schemas import (
     MovieUpdate,
 )
 from movieverse.services.movies.scores import pooled
+from movieverse.services.movies.snapshot import COLUMNS as SNAPSHOT_COLUMNS
+from movieverse.services.movies.snapshot import Snapshot, movie_snapshot
 
 # Sub-resources GET /movies/{id}?append_to_response= can add, and who provides them: credits
 # come from metadata, similar and recommendations from the recommendations service.
@@ -646,27 +648,14 @@ def _snapshot(
     keywords: list[str],
     *,
     changed: list[str] | None = None,
-) -> MovieCreated | MovieUpdated:
-    extra = {"changed": changed} if changed is not None else {}
-    return kind(
+) -> Snapshot:
+    return movie_snapshot(
+        kind,
         movie_id=movie.id,
-        tmdb_id=movie.tmdb_id,
-        imdb_id=movie.imdb_id,
-        title=movie.title,
-        original_title=movie.original_title,
-        alternative_titles=movie.alternative_titles or [],
-        original_language=movie.original_language,
-        overview=movie.overview,
-        release_date=movie.release_date,
-        release_year=movie.release_year,
-        genres=[g.name for g in movie.genres],
-        genre_ids=[g.id for g in movie.genres],
+        columns={column: getattr(movie, column) for column in SNAPSHOT_COLUMNS},
+        genres=[(g.id, g.name) for g in movie.genres],
         keywords=keywords,
-        popularity=movie.popularity,
-        vote_average=movie.vote_average,
-        vote_count=movie.vote_count,
-        adult=movie.adult,
-        **extra,
+        changed=changed,
     )
 
 

@@ -17,13 +17,13 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import new_event, new_uuid7
+from movieverse.contracts.notifications import NotificationCreated
 from movieverse.platform.db import after_commit, utcnow
 from movieverse.platform.errors import BadRequest, Forbidden, NotFound, ServiceUnavailable
-from movieverse.platform.events.envelope import new_event, new_uuid7
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import decode_cursor, encode_cursor
 from movieverse.platform.security import Principal
-from movieverse.services.notifications.events import NotificationCreated
 from movieverse.services.notifications.models import (
     SERVICE,
     Channel,

@@ -9,20 +9,15 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.ai import ModelPublished
+from movieverse.contracts.auth import UserRegistered
+from movieverse.contracts.envelope import Event
+from movieverse.contracts.reviews import RatingChanged
+from movieverse.contracts.users import PreferencesChanged, UserDeleted, UserListChanged
 from movieverse.platform.cache import KeyValueStore
 from movieverse.platform.db import after_commit
 from movieverse.platform.events.consumers import Consumer
-from movieverse.platform.events.envelope import Event
 from movieverse.services.recommendations import service
-from movieverse.services.recommendations.events import (
-    ACCOUNT_EVENTS,
-    AI_MODEL_PUBLISHED,
-    REVIEWS_RATING_CHANGED,
-    USERS_LIST_CHANGED,
-    USERS_PREFERENCES_CHANGED,
-    ListChanged,
-    PreferencesChanged,
-)
 from movieverse.services.recommendations.refresh import Refresher
 
 
@@ -44,13 +39,13 @@ class RecommendationsHandlers:
 
     async def accounts(self, session: AsyncSession, event: Event) -> None:
         await service.apply_account_event(session, event=event, kv=self.kv)
-        if event.type == USERS_PREFERENCES_CHANGED:
-            user_id = PreferencesChanged.model_validate(event.payload).user_id
+        if event.type == PreferencesChanged.event_type:
+            user_id = PreferencesChanged.from_event(event).user_id
             self._refresh_after_commit(session, user_id)
 
     async def lists(self, session: AsyncSession, event: Event) -> None:
         await service.apply_list_event(session, event=event, kv=self.kv, ttl=self.cache_seconds)
-        self._refresh_after_commit(session, ListChanged.model_validate(event.payload).user_id)
+        self._refresh_after_commit(session, UserListChanged.from_event(event).user_id)
 
     async def ratings(self, _session: AsyncSession, events: Sequence[Event]) -> None:
         changed = await service.note_ratings(self.kv, events=events, ttl=self.cache_seconds)
@@ -63,10 +58,15 @@ class RecommendationsHandlers:
             self.refresher.request_recent_visitors()
 
 
+ACCOUNT_EVENTS = frozenset(
+    {UserRegistered.event_type, UserDeleted.event_type, PreferencesChanged.event_type}
+)
+
+
 def consumers(handlers: RecommendationsHandlers) -> list[Consumer]:
     return [
         Consumer("accounts", ACCOUNT_EVENTS, handle_one=handlers.accounts),
-        Consumer("lists", frozenset({USERS_LIST_CHANGED}), handle_one=handlers.lists),
-        Consumer("ratings", frozenset({REVIEWS_RATING_CHANGED}), handle_many=handlers.ratings),
-        Consumer("models", frozenset({AI_MODEL_PUBLISHED}), handle_one=handlers.models),
+        Consumer("lists", frozenset({UserListChanged.event_type}), handle_one=handlers.lists),
+        Consumer("ratings", frozenset({RatingChanged.event_type}), handle_many=handlers.ratings),
+        Consumer("models", frozenset({ModelPublished.event_type}), handle_one=handlers.models),
     ]

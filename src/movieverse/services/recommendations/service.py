@@ -32,6 +32,11 @@ from uuid import UUID
 import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.ai import ModelPublished
+from movieverse.contracts.auth import UserRegistered
+from movieverse.contracts.envelope import Event
+from movieverse.contracts.reviews import RatingChanged
+from movieverse.contracts.users import PreferencesChanged, UserDeleted, UserListChanged
 from movieverse.platform.cache import KeyValueStore
 from movieverse.platform.db import Database, after_commit
 from movieverse.platform.errors import (
@@ -42,18 +47,7 @@ from movieverse.platform.errors import (
     ServiceUnavailable,
     Unauthorized,
 )
-from movieverse.platform.events.envelope import Event
 from movieverse.platform.http import ServiceClient, ServiceUnreachable
-from movieverse.services.recommendations.events import (
-    AUTH_USER_REGISTERED,
-    USERS_USER_DELETED,
-    AccountRegistered,
-    ListChanged,
-    ModelPublished,
-    PreferencesChanged,
-    RatingChanged,
-    UserDeleted,
-)
 from movieverse.services.recommendations.flights import SingleFlight
 from movieverse.services.recommendations.metrics import recommendations_metrics
 from movieverse.services.recommendations.repository import RecommendationsRepository
@@ -94,13 +88,13 @@ MAX_RECENT = 200
 
 async def apply_account_event(session: AsyncSession, *, event: Event, kv: KeyValueStore) -> None:
     repo = RecommendationsRepository(session)
-    if event.type == AUTH_USER_REGISTERED:
-        registered = AccountRegistered.model_validate(event.payload)
+    if event.type == UserRegistered.event_type:
+        registered = UserRegistered.from_event(event)
         await repo.put_account(registered.user_id, registered.username, event.occurred_at)
-    elif event.type == USERS_USER_DELETED:
-        await repo.forget(UserDeleted.model_validate(event.payload).user_id)
+    elif event.type == UserDeleted.event_type:
+        await repo.forget(UserDeleted.from_event(event).user_id)
     else:
-        preferences = PreferencesChanged.model_validate(event.payload)
+        preferences = PreferencesChanged.from_event(event)
         await repo.put_preferences(
             preferences.user_id,
             favourite_genres=preferences.favourite_genres,
@@ -123,7 +117,7 @@ async def _bump(session: AsyncSession, kv: KeyValueStore, user_id: UUID) -> None
 async def apply_list_event(
     session: AsyncSession, *, event: Event, kv: KeyValueStore, ttl: float
 ) -> None:
-    change = ListChanged.model_validate(event.payload)
+    change = UserListChanged.from_event(event)
     repo = RecommendationsRepository(session)
     if change.action == "added":
         await repo.add_to_list(change.user_id, change.list, change.movie_id, event.occurred_at)
@@ -163,7 +157,7 @@ async def note_ratings(
     latest: dict[UUID, datetime] = {}
     rated: dict[UUID, list[tuple[int, str]]] = {}
     for event in events:
-        rating = RatingChanged.model_validate(event.payload)
+        rating = RatingChanged.from_event(event)
         user = rating.user_id
         latest[user] = max(latest.get(user, event.occurred_at), event.occurred_at)
         if rating.value is not None:
@@ -180,7 +174,7 @@ async def note_ratings(
 
 
 async def note_model(kv: KeyValueStore, *, event: Event) -> None:
-    version = ModelPublished.model_validate(event.payload).version
+    version = ModelPublished.from_event(event).version
     await kv.set(MODEL_KEY, version.encode())
 
 

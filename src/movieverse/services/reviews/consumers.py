@@ -7,16 +7,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import Event
+from movieverse.contracts.movies import MovieDeleted
+from movieverse.contracts.users import UserDeleted
 from movieverse.platform.catalog import Catalog
 from movieverse.platform.erasure import ErasureLedger
 from movieverse.platform.events.consumers import Consumer
-from movieverse.platform.events.envelope import Event
-from movieverse.services.reviews.events import (
-    MOVIES_MOVIE_DELETED,
-    USERS_USER_DELETED,
-    MovieDeleted,
-    UserDeleted,
-)
 
 
 @dataclass(frozen=True)
@@ -26,21 +22,23 @@ class ReviewsHandlers:
 
     async def user_deleted(self, session: AsyncSession, event: Event) -> None:
         # Erased on the event, and once more after the grace period (the ledger's sweep).
-        await self.erasures.erase(session, UserDeleted.model_validate(event.payload).user_id)
+        await self.erasures.erase(session, UserDeleted.from_event(event).user_id)
 
     async def movie_deleted(self, session: AsyncSession, event: Event) -> None:
         # Lists of a deleted movie answer 404 at once, not after the catalog answer expires.
-        self.catalog.forget(MovieDeleted.model_validate(event.payload).movie_id)
+        self.catalog.forget(MovieDeleted.from_event(event).movie_id)
 
 
 def consumers(handlers: ReviewsHandlers) -> list[Consumer]:
     return [
         Consumer(
             "erase-deleted-users",
-            frozenset({USERS_USER_DELETED}),
+            frozenset({UserDeleted.event_type}),
             handle_one=handlers.user_deleted,
         ),
         Consumer(
-            "deleted-movies", frozenset({MOVIES_MOVIE_DELETED}), handle_one=handlers.movie_deleted
+            "deleted-movies",
+            frozenset({MovieDeleted.event_type}),
+            handle_one=handlers.movie_deleted,
         ),
     ]

@@ -9,15 +9,8 @@ from uuid import UUID
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.catalog import Catalog
-from movieverse.platform.db import utcnow
-from movieverse.platform.errors import BadRequest, Conflict, Forbidden, NotFound
-from movieverse.platform.events.envelope import EventPayload, new_event, new_uuid7
-from movieverse.platform.events.outbox import Outbox
-from movieverse.platform.pagination import Page, PageParams
-from movieverse.platform.security import Principal
-from movieverse.platform.writes import WritePath, in_session
-from movieverse.services.reviews.events import (
+from movieverse.contracts.envelope import EventPayload, new_event, new_uuid7
+from movieverse.contracts.reviews import (
     CommentPosted,
     MovieRatingsChanged,
     RatingChanged,
@@ -26,6 +19,13 @@ from movieverse.services.reviews.events import (
     ReviewRestored,
     ReviewWritten,
 )
+from movieverse.platform.catalog import Catalog
+from movieverse.platform.db import utcnow
+from movieverse.platform.errors import BadRequest, Conflict, Forbidden, NotFound
+from movieverse.platform.events.outbox import Outbox
+from movieverse.platform.pagination import Page, PageParams
+from movieverse.platform.security import Principal
+from movieverse.platform.writes import WritePath, in_session
 from movieverse.services.reviews.models import (
     SERVICE,
     Comment,

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.auth import UserRegistered
+from movieverse.contracts.envelope import Event
 from movieverse.platform.events.consumers import Consumer
-from movieverse.platform.events.envelope import Event
 from movieverse.services.users import service
-from movieverse.services.users.events import AUTH_USER_REGISTERED, AccountRegistered
 
 
 async def account_registered(session: AsyncSession, event: Event) -> None:
-    payload = AccountRegistered.model_validate(event.payload)
+    payload = UserRegistered.from_event(event)
     await service.create_profile_for_account(
         session, user_id=payload.user_id, username=payload.username
     )
@@ -20,6 +20,6 @@ async def account_registered(session: AsyncSession, event: Event) -> None:
 def consumers() -> list[Consumer]:
     return [
         Consumer(
-            "create-profiles", frozenset({AUTH_USER_REGISTERED}), handle_one=account_registered
+            "create-profiles", frozenset({UserRegistered.event_type}), handle_one=account_registered
         )
     ]

@@ -11,16 +11,16 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from movieverse.contracts.envelope import new_event
+from movieverse.contracts.users import PreferencesChanged, UserDeleted, UserListChanged
 from movieverse.platform.catalog import Catalog
 from movieverse.platform.db import after_commit, utcnow
 from movieverse.platform.errors import Conflict, NotFound, Unauthorized
-from movieverse.platform.events.envelope import new_event
 from movieverse.platform.events.outbox import Outbox
 from movieverse.platform.pagination import Page, PageParams
 from movieverse.platform.revocation import Revocations, user_revocation
 from movieverse.platform.security import Principal
 from movieverse.services.users.cache import ProfileCache
-from movieverse.services.users.events import PreferencesChanged, UserDeleted, UserListChanged
 from movieverse.services.users.models import SERVICE, ListItem, ListKind, Profile, Tombstone
 from movieverse.services.users.repository import ListRepository, ProfileRepository
 from movieverse.services.users.schemas import (

@@ -1,15 +1,18 @@
-"""Events users publishes, and what it reads of the events it consumes."""
+"""Events the users service publishes."""
 
 from __future__ import annotations
 
+from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from movieverse.platform.events.envelope import EventPayload
+from movieverse.contracts.envelope import EventPayload
 
 
 class UserDeleted(EventPayload):
+    """A user deleted their account: every service erases what it holds of them."""
+
     event_type = "users.user.deleted"
 
     user_id: UUID
@@ -17,14 +20,14 @@ class UserDeleted(EventPayload):
 
 
 class UserListChanged(EventPayload):
-    """A movie went onto or off a personal list (trending and recommendations read these)."""
+    """A movie went onto or off a personal list (trending, notifications and recommendations)."""
 
     event_type = "users.list.changed"
 
     user_id: UUID
     list: str
     movie_id: int
-    action: str  # "added" | "removed"
+    action: Literal["added", "removed"]
 
 
 class PreferencesChanged(EventPayload):
@@ -35,16 +38,6 @@ class PreferencesChanged(EventPayload):
 
     user_id: UUID
     notifications: dict[str, bool]
-    # Added after version 1 (hence the defaults): what recommendations reads.
+    # Added after version 1 shipped (hence the defaults): what recommendations reads.
     favourite_genres: list[int] = Field(default_factory=list)
     include_adult: bool = False
-
-
-class AccountRegistered(BaseModel):
-    """What users reads of ``auth.user.registered`` (tolerant: unknown fields are ignored)."""
-
-    user_id: UUID
-    username: str
-
-
-AUTH_USER_REGISTERED = "auth.user.registered"

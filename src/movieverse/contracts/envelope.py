@@ -1,29 +1,41 @@
-"""The event envelope (DESIGN rule 3) and typed payloads."""
+"""The event envelope (DESIGN rule 3) and the base of typed payloads: the wire format every
+service speaks, so it sits with the payloads, below the platform that carries it."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, ClassVar, Self
 from uuid import UUID
 
 import uuid_utils
 from pydantic import BaseModel, ConfigDict, Field
 
-from movieverse.platform.db import utcnow
-
 
 class EventPayload(BaseModel):
-    """Base of every typed payload. Subclasses name their event type and version."""
+    """Base of every typed payload (the published ones live in ``movieverse.contracts``).
+    Subclasses name their event type and version.
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    Unknown fields are ignored on reading, so a producer may add an optional field without a
+    version bump and consumers not yet redeployed still read its events. Producers cannot slip a
+    misspelt field through: mypy's pydantic plugin checks their keyword arguments.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     event_type: ClassVar[str]
     event_version: ClassVar[int] = 1
 
     @classmethod
     def from_event(cls, event: Event) -> Self:
+        """The event's payload, read as this version. A newer version is a breaking change this
+        consumer does not know: refused (dead-lettered), never misread."""
         if event.type != cls.event_type:
             raise ValueError(f"{event.type} is not {cls.event_type}")
+        if event.version > cls.event_version:
+            raise ValueError(
+                f"{event.type} version {event.version} is newer than the {cls.event_version} "
+                "this consumer reads"
+            )
         return cls.model_validate(event.payload)
 
 
@@ -63,7 +75,7 @@ def new_event(
         "id": new_uuid7(),
         "type": payload.event_type,
         "version": payload.event_version,
-        "occurred_at": utcnow(),
+        "occurred_at": datetime.now(UTC),
         "producer": producer,
         "key": key,
         "traceparent": traceparent,

@@ -1,18 +1,17 @@
-"""Events reviews publishes, and what it reads of the events it consumes."""
+"""Events the reviews service publishes."""
 
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 from uuid import UUID
 
-from pydantic import BaseModel
-
-from movieverse.platform.events.envelope import EventPayload
+from movieverse.contracts.envelope import EventPayload
 
 
 class RatingChanged(EventPayload):
     """A user set, changed or removed (``value`` None) a rating. Keyed by movie: one movie's
-    rating events arrive in order. Recommendations and trending read these."""
+    rating events arrive in order. Recommendations, ai and trending read these."""
 
     event_type = "reviews.rating.changed"
 
@@ -35,7 +34,7 @@ class MovieRatingsChanged(EventPayload):
 
 
 class ReviewWritten(EventPayload):
-    """A review was posted (``created``) or edited; notifications and search read these."""
+    """A review was posted (``created``) or edited; notifications, search and ai read these."""
 
     event_type = "reviews.review.written"
 
@@ -61,7 +60,7 @@ class ReviewRemoved(EventPayload):
 
     review_id: UUID
     movie_id: int
-    reason: str  # "deleted" | "hidden"
+    reason: Literal["deleted", "hidden"]
 
 
 class ReviewRestored(EventPayload):
@@ -95,17 +94,3 @@ class CommentPosted(EventPayload):
     parent_author_id: UUID | None
     user_id: UUID
     username: str
-
-
-class UserDeleted(BaseModel):
-    """What reviews reads of ``users.user.deleted`` (tolerant: unknown fields are ignored)."""
-
-    user_id: UUID
-
-
-class MovieDeleted(BaseModel):
-    movie_id: int
-
-
-USERS_USER_DELETED = "users.user.deleted"
-MOVIES_MOVIE_DELETED = "movies.movie.deleted"

@@ -1,15 +1,15 @@
-"""Events auth publishes, and its handlers for the events it consumes."""
+"""Events the auth service publishes."""
 
 from __future__ import annotations
 
 from uuid import UUID
 
-from pydantic import BaseModel
-
-from movieverse.platform.events.envelope import EventPayload
+from movieverse.contracts.envelope import EventPayload
 
 
 class UserRegistered(EventPayload):
+    """An account was made; users gives it a profile, notifications and recommendations note it."""
+
     event_type = "auth.user.registered"
 
     user_id: UUID
@@ -33,12 +33,3 @@ class SessionsRevoked(EventPayload):
     session_ids: list[str]
     until: float
     reason: str
-
-
-class UserDeletedPayload(BaseModel):
-    """What auth reads of ``users.user.deleted`` (tolerant: unknown fields are ignored)."""
-
-    user_id: UUID
-
-
-USERS_USER_DELETED = "users.user.deleted"
