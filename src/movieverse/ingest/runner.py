@@ -36,7 +36,7 @@ from movieverse.datasets import (
 from movieverse.platform.assembly import ServiceContext, SharedRuntime, runtime_of, service_runtime
 from movieverse.platform.settings import PlatformSettings
 from movieverse.services.ai.app import DEFINITION as AI
-from movieverse.services.ai.repository import AiRepository, InteractionRow
+from movieverse.services.ai.importer import ImportedInteraction, import_interactions
 from movieverse.services.metadata.app import DEFINITION as METADATA
 from movieverse.services.metadata.bootstrap import MetadataRuntime
 from movieverse.services.metadata.importer import (
@@ -225,16 +225,15 @@ class CatalogImport:
                 )
             async with self.reviews_ctx.db.unit_of_work() as session:
                 self.report.ratings.read += await importer.apply(session, items)
-            # The same ratings are what models learn from: imports send no rating events
-            # (millions would flood the bus), so the ai service's interactions are written
-            # here too. A crash between the two writes is healed by importing again
-            # (both are upserts).
+            # The same ratings are what models learn from, through ai's own import (see
+            # services/ai/importer.py: why no events, and why a re-run heals a crash here).
             async with self.ai_ctx.db.unit_of_work() as session:
-                await AiRepository(session).put_interactions(
+                await import_interactions(
+                    session,
                     [
-                        InteractionRow(r.user_id, r.movie_id, r.half_points / 2, r.rated_at)
+                        ImportedInteraction(r.user_id, r.movie_id, r.half_points / 2, r.rated_at)
                         for r in items
-                    ]
+                    ],
                 )
             self.progress.advance(task, len(batch))
         self.progress.finish(task)

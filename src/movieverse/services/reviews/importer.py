@@ -18,20 +18,17 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import func, select
-from sqlalchemy.dialects import mysql, postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from movieverse.platform.events.envelope import new_event
+from movieverse.contracts.envelope import new_event
 from movieverse.platform.events.outbox import Outbox
-from movieverse.services.reviews.models import SERVICE, Base, MovieRatings, Rating
+from movieverse.services.reviews.models import SERVICE, MovieRatings
+from movieverse.services.reviews.repository import RatingsImportRepository
 from movieverse.services.reviews.service import totals_changed
 
 # The namespace of imported users' ids (a fixed, random UUID: the ids must never change).
 IMPORTED_USERS = uuid.UUID("6f0d7c55-3b0a-4f7e-9a52-2f6b8c1d9e41")
-_TABLE = Base.metadata.tables["reviews_ratings"]
 
 
 def imported_user_id(dataset: str, movielens_user: int) -> uuid.UUID:
@@ -52,30 +49,6 @@ class RatingsImportSummary:
     movies_updated: int = 0
 
 
-def _upsert(dialect: str) -> Any:
-    """INSERT that leaves an equal rating alone and corrects a different one. One statement for
-    all rows (an executemany), compiled once: a VALUES list per batch compiled each time."""
-    if dialect in {"mysql", "mariadb"}:
-        upsert = mysql.insert(_TABLE)
-        # MySQL writes (and counts) only rows whose value actually changes.
-        return upsert.on_duplicate_key_update(
-            half_points=upsert.inserted.half_points, updated_at=upsert.inserted.updated_at
-        )
-    if dialect == "postgresql":
-        pg = postgresql.insert(_TABLE)
-        return pg.on_conflict_do_update(
-            index_elements=[_TABLE.c.user_id, _TABLE.c.movie_id],
-            set_={"half_points": pg.excluded.half_points, "updated_at": pg.excluded.updated_at},
-            where=_TABLE.c.half_points != pg.excluded.half_points,
-        )
-    lite = sqlite.insert(_TABLE)
-    return lite.on_conflict_do_update(
-        index_elements=[_TABLE.c.user_id, _TABLE.c.movie_id],
-        set_={"half_points": lite.excluded.half_points, "updated_at": lite.excluded.updated_at},
-        where=_TABLE.c.half_points != lite.excluded.half_points,
-    )
-
-
 class RatingsImporter:
     def __init__(self, *, outbox: Outbox, dataset: str) -> None:
         self.outbox = outbox
@@ -85,7 +58,6 @@ class RatingsImporter:
     async def apply(self, session: AsyncSession, batch: Sequence[ImportedRating]) -> int:
         if not batch:
             return 0
-        dialect = session.get_bind().dialect.name
         rows = [
             {
                 "user_id": r.user_id,
@@ -97,27 +69,16 @@ class RatingsImporter:
             }
             for r in batch
         ]
-        await session.execute(_upsert(dialect), rows)
+        await RatingsImportRepository(session).upsert(rows)
         self.movies.update(r.movie_id for r in batch)
         return len(batch)
 
     async def refresh_totals(self, session: AsyncSession, movie_ids: Iterable[int]) -> int:
         """Recount the movies' totals from their ratings; announce those that moved."""
         ids = sorted(set(movie_ids))
-        counted = {
-            movie_id: (int(count), int(points))
-            for movie_id, count, points in await session.execute(
-                select(Rating.movie_id, func.count(), func.sum(Rating.half_points))
-                .where(Rating.movie_id.in_(ids))
-                .group_by(Rating.movie_id)
-            )
-        }
-        stored = {
-            t.movie_id: t
-            for t in (
-                await session.execute(select(MovieRatings).where(MovieRatings.movie_id.in_(ids)))
-            ).scalars()
-        }
+        repo = RatingsImportRepository(session)
+        counted = await repo.counted(ids)
+        stored = await repo.totals(ids)
         events = []
         for movie_id in ids:
             count, points = counted.get(movie_id, (0, 0))
