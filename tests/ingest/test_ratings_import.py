@@ -51,7 +51,7 @@ def _observed_totals(var: Path, column: str) -> dict[int, tuple[int, int]]:
         external = dict(movies.execute(f"select id, {column} from movies_movies"))  # noqa: S608
     with sqlite3.connect(var / "reviews.db") as reviews:
         rows = reviews.execute("select movie_id, count, half_points_sum from reviews_movie_ratings")
-        return {external[m]: (c, s) for m, c, s in rows}
+        return {external[m]: (c, s) for m, c, s in rows if external[m] is not None}
 
 
 def _reviews_rows(var: Path) -> tuple[int, int, int]:
@@ -63,32 +63,23 @@ def _reviews_rows(var: Path) -> tuple[int, int, int]:
         return int(ratings), int(users), int(events)
 
 
-def test_ml_latest_small_ratings_match_the_file(env: dict[str, str], tmp_path: Path) -> None:
-    folder = require_dataset("ml-latest-small", "ratings.csv")
-    output = _import(env, folder)
-    assert "ratings: 100836 read, totals changed for 9724 movies" in output
-    var = tmp_path / "var"
-    ratings, users, events = _reviews_rows(var)
-    assert (ratings, users) == (100_836, 610)
-    expected = _expected_totals(folder / "ratings.csv", ",")
-    assert _observed_totals(var, "movielens_id") == expected
-    assert events == len(expected)  # one totals event per rated movie, none per rating
-
-    again = _import(env, folder)
-    assert "totals changed for 0 movies" in again
-    assert _reviews_rows(var) == (ratings, users, events)
-
-
-async def test_ml_100k_ratings_become_the_movies_scores(
+async def test_ml_100k_and_ml_latest_small_side_by_side(
     env: dict[str, str], tmp_path: Path
 ) -> None:
-    folder = require_dataset("ml-100k", "u.data")
-    output = await asyncio.to_thread(_import, env, folder)
-    assert "ratings: 100000 read" in output
+    """One catalog takes both datasets: ml-100k numbers its movies its own way (its GoldenEye,
+    item 2, must not merge into MovieLens's Jumanji, movieId 2), each dataset's ratings become
+    its movies' scores and the ai service's interactions, and importing again changes nothing.
+    (One scenario, not three tests: each import costs seconds.)"""
+    ml_100k = require_dataset("ml-100k", "u.data")
+    ml_small = require_dataset("ml-latest-small", "ratings.csv")
     var = tmp_path / "var"
+
+    output = await asyncio.to_thread(_import, env, ml_100k)
+    assert "│ movies │ 1682 │ 0 │ 0 │" in output
+    assert "ratings: 100000 read" in output
     assert _reviews_rows(var)[:2] == (100_000, 943)
-    expected = _expected_totals(folder / "u.data", "\t")
-    assert _observed_totals(var, "ml100k_id") == expected
+    expected_100k = _expected_totals(ml_100k / "u.data", "\t")
+    assert _observed_totals(var, "ml100k_id") == expected_100k
     # The same ratings are the ai service's interactions, on its 0.5-10 scale.
     with sqlite3.connect(var / "ai.db") as ai:
         count, users, mean = ai.execute(
@@ -105,9 +96,34 @@ async def test_ml_100k_ratings_become_the_movies_scores(
     assert "on 100000 interactions" in " ".join(trained.output.split())
     version = (var / "models" / "CURRENT").read_text()
 
+    output = await asyncio.to_thread(_import, env, ml_small)
+    assert "ratings: 100836 read, totals changed for 9724 movies" in output
+    with sqlite3.connect(var / "movies.db") as conn:
+        movies = conn.execute("select count(*) from movies_movies").fetchone()[0]
+        goldeneye = conn.execute("select title from movies_movies where ml100k_id = 2").fetchone()
+        jumanji = conn.execute("select title from movies_movies where movielens_id = 2").fetchone()
+        # u.item is Latin-1: its accents arrive intact.
+        accented = conn.execute(
+            "select count(*) from movies_movies where ml100k_id is not null and title like '%é%'"
+        ).fetchone()[0]
+    assert movies == 1682 + 9742
+    assert goldeneye == ("GoldenEye",)
+    assert jumanji == ("Jumanji",)
+    assert accented > 0
+    expected_small = _expected_totals(ml_small / "ratings.csv", ",")
+    assert _observed_totals(var, "movielens_id") == expected_small
+    rows = _reviews_rows(var)
+    # One totals event per rated movie, none per rating.
+    assert rows == (200_836, 943 + 610, len(expected_100k) + len(expected_small))
+
+    again = await asyncio.to_thread(_import, env, ml_100k)
+    assert "│ movies │ 0 │ 0 │ 1682 │" in again
+    assert "totals changed for 0 movies" in again
+    assert _reviews_rows(var) == rows
+
     # Once the server runs, the totals events reach movies: each score is its ratings' mean.
     toy_story = 1  # ml-100k item 1: 452 ratings
-    count, points = expected[toy_story]
+    count, points = expected_100k[toy_story]
     settings = Stack("embedded", database_url=None, redis_url=None).settings(var)
     async with running_gateway(settings) as (gateway, client):
         served = gateway.services["ai"].state.ctx.runtime.models.current

@@ -161,31 +161,6 @@ def test_importing_tmdb_and_movielens_gives_the_independent_counts(tmp_path: Pat
     assert "0 written to metadata" in again_ml
 
 
-def test_ml_100k_ids_are_not_movielens_ids(tmp_path: Path) -> None:
-    """ml-100k numbers its movies its own way: importing it beside ml-latest-small must not
-    merge its GoldenEye (item 2) into MovieLens's Jumanji (movieId 2)."""
-    ml_100k = require_dataset("ml-100k", "u.item")
-    ml_small = require_dataset("ml-latest-small", "movies.csv")
-    env = {"MOVIEVERSE_VAR_DIR": str(tmp_path / "var"), "COLUMNS": "200"}
-    first = " ".join(_import(env, "movielens", str(ml_100k)).split())
-    assert "│ movies │ 1682 │ 0 │ 0 │" in first
-    _import(env, "movielens", str(ml_small))
-    with sqlite3.connect(tmp_path / "var" / "movies.db") as conn:
-        count = conn.execute("select count(*) from movies_movies").fetchone()[0]
-        goldeneye = conn.execute("select title from movies_movies where ml100k_id = 2").fetchone()
-        jumanji = conn.execute("select title from movies_movies where movielens_id = 2").fetchone()
-        # u.item is Latin-1: its accents arrive intact.
-        accented = conn.execute(
-            "select count(*) from movies_movies where ml100k_id is not null and title like '%é%'"
-        ).fetchone()[0]
-    assert count == 1682 + 9742
-    assert goldeneye == ("GoldenEye",)
-    assert jumanji == ("Jumanji",)
-    assert accented > 0
-    again = " ".join(_import(env, "movielens", str(ml_100k)).split())
-    assert "│ movies │ 0 │ 0 │ 1682 │" in again
-
-
 def test_bad_rows_are_reported_and_skipped(tmp_path: Path) -> None:
     source = tmp_path / "tmdb.csv"
     header = (
