@@ -16,11 +16,11 @@ from movieverse.platform.cache import RedisKeyValueStore
 from movieverse.platform.db import Database, utcnow
 from movieverse.platform.migrations import upgrade_async
 from movieverse.platform.settings import PlatformSettings
+from movieverse.services.auth.repository import SqlRefreshTokenStore
 from movieverse.services.auth.tokens import (
     Consumed,
     RedisRefreshTokenStore,
     RefreshTokenStore,
-    SqlRefreshTokenStore,
     new_family_id,
     new_refresh_token,
 )

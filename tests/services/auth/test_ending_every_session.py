@@ -34,13 +34,13 @@ from movieverse.platform.db import utcnow
 from movieverse.services.auth import service
 from movieverse.services.auth.bootstrap import AuthRuntime
 from movieverse.services.auth.models import outbox as auth_outbox
+from movieverse.services.auth.repository import SqlRefreshTokenStore
 from movieverse.services.auth.service import AuthComponents
 from movieverse.services.auth.settings import AuthSettings
 from movieverse.services.auth.tokens import (
     ConsumeResult,
     RedisRefreshTokenStore,
     RefreshTokenStore,
-    SqlRefreshTokenStore,
 )
 from tests.support import (
     PASSWORD,

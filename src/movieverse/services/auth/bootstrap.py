@@ -14,13 +14,13 @@ from movieverse.platform.events.consumers import subscribe_consumers
 from movieverse.platform.security import PasswordHasher
 from movieverse.services.auth import service
 from movieverse.services.auth.consumers import AuthHandlers, consumers
+from movieverse.services.auth.repository import SqlRefreshTokenStore
 from movieverse.services.auth.settings import AuthSettings
 from movieverse.services.auth.throttle import LoginThrottle
 from movieverse.services.auth.tokens import (
     AccessTokenIssuer,
     RedisRefreshTokenStore,
     RefreshTokenStore,
-    SqlRefreshTokenStore,
 )
 
 

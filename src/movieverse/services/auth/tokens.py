@@ -23,7 +23,6 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from jwt.algorithms import OKPAlgorithm, RSAAlgorithm
 from redis.asyncio import Redis
-from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from movieverse.platform.db import utcnow
@@ -31,7 +30,6 @@ from movieverse.platform.revocation import MAX_ACCESS_TOKEN_SECONDS
 from movieverse.platform.security import ACCESS_TOKEN_TYPE, hs256_secret
 from movieverse.platform.service_tokens import service_claims
 from movieverse.platform.settings import ConfigurationError, PlatformSettings
-from movieverse.services.auth.models import RefreshFamily, RefreshToken
 from movieverse.services.auth.settings import AuthSettings
 
 
@@ -198,116 +196,6 @@ class RefreshTokenStore(Protocol):
 
 
 Clock = Callable[[], datetime]
-
-
-class SqlRefreshTokenStore:
-    """Tokens in auth's own database, written in the caller's transaction."""
-
-    def __init__(self, *, clock: Clock = utcnow) -> None:
-        self._now = clock
-
-    async def start_family(
-        self, session: AsyncSession, *, account_id: UUID, family_id: str
-    ) -> None:
-        session.add(RefreshFamily(id=family_id, account_id=account_id, created_at=self._now()))
-        await session.flush()
-
-    async def issue(
-        self,
-        session: AsyncSession,
-        *,
-        account_id: UUID,
-        family_id: str,
-        token: str,
-        expires_at: datetime,
-    ) -> None:
-        session.add(
-            RefreshToken(
-                token_hash=hash_token(token),
-                family_id=family_id,
-                account_id=account_id,
-                issued_at=self._now(),
-                expires_at=expires_at,
-            )
-        )
-        await session.flush()
-
-    async def consume(self, session: AsyncSession, token: str) -> ConsumeResult:
-        digest = hash_token(token)
-        now = self._now()
-        # The conditional update is the atomic "spend": of two concurrent uses one wins.
-        spent = await session.execute(
-            update(RefreshToken)
-            .where(RefreshToken.token_hash == digest, RefreshToken.used_at.is_(None))
-            .values(used_at=now)
-        )
-        row = (
-            await session.execute(
-                select(RefreshToken, RefreshFamily)
-                .join(RefreshFamily, RefreshFamily.id == RefreshToken.family_id)
-                .where(RefreshToken.token_hash == digest)
-                # The family row stays locked until this rotation commits (the token row is
-                # already, by the update): an ending of the session waits for it and then finds
-                # its new token (families_issued_since), or ends the session first and this
-                # rotation sees it ended. (SQLite has no row locks and needs none: its writing
-                # transactions run one at a time.)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-        ).first()
-        if row is None:
-            return ConsumeResult(Consumed.INVALID)
-        record, family = row
-        result = _outcome(
-            spent_now=getattr(spent, "rowcount", 0) == 1,
-            family_revoked=family.revoked_at is not None,
-            expired=record.expires_at <= now,
-        )
-        if result is Consumed.REUSED:
-            family.revoked_at = now
-            family.revoked_reason = "reuse-detected"
-            await session.flush()
-        return ConsumeResult(result, account_id=record.account_id, family_id=family.id)
-
-    async def revoke_family(self, session: AsyncSession, family_id: str, *, reason: str) -> None:
-        await session.execute(
-            update(RefreshFamily)
-            .where(RefreshFamily.id == family_id, RefreshFamily.revoked_at.is_(None))
-            .values(revoked_at=self._now(), revoked_reason=reason)
-        )
-
-    async def revoke_account(self, session: AsyncSession, account_id: UUID, *, reason: str) -> None:
-        await session.execute(
-            update(RefreshFamily)
-            .where(RefreshFamily.account_id == account_id, RefreshFamily.revoked_at.is_(None))
-            .values(revoked_at=self._now(), revoked_reason=reason)
-        )
-
-    async def family_of(self, session: AsyncSession, token: str) -> str | None:
-        found = await session.execute(
-            select(RefreshToken.family_id).where(RefreshToken.token_hash == hash_token(token))
-        )
-        return found.scalar_one_or_none()
-
-    async def families_issued_since(
-        self, session: AsyncSession, account_id: UUID, *, since: datetime
-    ) -> list[str]:
-        found = await session.execute(
-            select(RefreshToken.family_id)
-            .where(RefreshToken.account_id == account_id, RefreshToken.issued_at >= since)
-            .distinct()
-        )
-        return list(found.scalars())
-
-
-def _outcome(*, spent_now: bool, family_revoked: bool, expired: bool) -> Consumed:
-    if not spent_now:
-        return Consumed.REVOKED if family_revoked else Consumed.REUSED
-    if family_revoked:
-        return Consumed.REVOKED
-    if expired:
-        return Consumed.EXPIRED
-    return Consumed.OK
 
 
 # Spend a token atomically. KEYS[1]: the token's hash key. ARGV[1]: the key prefix; ARGV[2]: now
