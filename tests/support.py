@@ -467,3 +467,14 @@ async def loop_ticks() -> AsyncIterator[LoopTicks]:
         yield ticks
     finally:
         ticker.cancel()
+
+
+def movie_snapshot_fields(**overrides: Any) -> dict[str, Any]:
+    """The fields of a movie snapshot (``contracts.movies``) for tests that build movie events."""
+    fields: dict[str, Any] = {
+        "movie_id": 1, "tmdb_id": None, "imdb_id": None, "title": "Heat",
+        "original_title": None, "original_language": "en", "overview": None,
+        "release_date": None, "genres": [], "popularity": 1.0, "vote_average": 0.0,
+        "vote_count": 0, "adult": False,
+    }  # fmt: skip
+    return fields | overrides

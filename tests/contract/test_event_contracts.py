@@ -30,6 +30,7 @@ from movieverse.contracts.envelope import EventPayload, new_event
 from movieverse.contracts.movies import MovieCreated, MovieUpdated, read_snapshot
 from movieverse.contracts.users import UserDeleted
 from movieverse.platform.events.consumers import Consumer
+from tests.support import movie_snapshot_fields
 
 SRC = Path(movieverse.__file__).parent
 SCHEMAS = Path(__file__).with_name("event_schemas.json")
@@ -167,12 +168,7 @@ def test_a_newer_version_is_refused_not_misread() -> None:
 
 
 def test_a_movie_snapshot_reads_as_created_or_updated() -> None:
-    fields: dict[str, Any] = {
-        "movie_id": 1, "tmdb_id": None, "imdb_id": None, "title": "Heat",
-        "original_title": None, "original_language": "en", "overview": None,
-        "release_date": None, "genres": [], "popularity": 1.0, "vote_average": 0.0,
-        "vote_count": 0, "adult": False,
-    }  # fmt: skip
+    fields = movie_snapshot_fields()
     created = new_event(MovieCreated(**fields), producer="movies", key="1")
     updated = new_event(MovieUpdated(**fields, changed=["title"]), producer="movies", key="1")
     assert type(read_snapshot(created)) is MovieCreated

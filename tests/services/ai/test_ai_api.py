@@ -23,7 +23,13 @@ from tests.services.ai.conftest import (
     movie_row,
     seed_tastes,
 )
-from tests.support import Account, admin_account, eventually, signed_up
+from tests.support import (
+    Account,
+    admin_account,
+    eventually,
+    movie_snapshot_fields,
+    signed_up,
+)
 
 
 async def train(client: httpx.AsyncClient, admin: Account, **body: Any) -> dict[str, Any]:
@@ -359,12 +365,11 @@ async def test_a_vote_after_a_title_change_in_one_batch_leaves_the_new_title(ai_
         await AiRepository(session).put_movies([movie_row(1)])
 
     def update(vote_count: int, changed: list[str]) -> Any:
-        payload = MovieUpdated(
-            movie_id=1, tmdb_id=None, imdb_id=None, title="Heat (1995)", original_title=None,
-            original_language="en", overview=None, release_date=None, genres=["Crime"],
-            genre_ids=[CRIME], popularity=99.0, vote_average=7.0, vote_count=vote_count,
-            adult=False, changed=changed,
+        fields = movie_snapshot_fields(
+            title="Heat (1995)", genres=["Crime"], genre_ids=[CRIME], popularity=99.0,
+            vote_average=7.0, vote_count=vote_count,
         )  # fmt: skip
+        payload = MovieUpdated(**fields, changed=changed)
         return new_event(payload, producer="movies", key="1")
 
     renamed, voted = update(0, ["title"]), update(1, ["vote_average", "vote_count"])

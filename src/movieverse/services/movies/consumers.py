@@ -18,7 +18,7 @@ from movieverse.services.movies import service
 from movieverse.services.movies.cache import ListPageCache, MovieCache
 
 
-def _interest(event: Event) -> service.ReviewInterest | None:
+def review_interest(event: Event) -> service.ReviewInterest | None:
     if event.type == RatingChanged.event_type:
         rating = RatingChanged.from_event(event)
         movie_id, kind = rating.movie_id, "rating" if rating.value is not None else None
@@ -65,7 +65,7 @@ class MoviesHandlers:
         await service.name_keyword(session, keyword_id=change.keyword_id, name=change.name)
 
     async def review_activity(self, session: AsyncSession, events: Sequence[Event]) -> None:
-        interest = [i for i in map(_interest, events) if i is not None]
+        interest = [i for i in map(review_interest, events) if i is not None]
         await service.record_review_activity(session, interest)
         if interest:
             self.lists.renew_after_commit(session, trending_only=True)
